@@ -1,0 +1,26 @@
+"""The ``auterity-ai-step`` command line: one typer app, one module per family of commands.
+
+Commands that make no provider call (validate, schema, render, models, estimate) must not
+import LiteLLM, so they start fast; modules that need it import it inside the command.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="auterity-ai-step",
+    help="Multi-model AI step for Auterity workflows: validate, render, run, simulate, account.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+# Command families register themselves on ``app`` at import.
+from . import contract_cmds  # noqa: E402,F401

@@ -1,0 +1,209 @@
+"""One exception tree for the whole package.
+
+Library errors (LiteLLM, SQLAlchemy, jsonschema, Jinja2) are translated into these at the
+one module that talks to that library, keeping the original as ``__cause__``::
+
+    AuterityAIError
+    ├── StepConfigError            the step's node.data breaks the schema (``errors`` lists each)
+    ├── PolicyError                the model policy (file or table) is invalid
+    ├── TemplateError              a prompt template is unsafe, undefined or too large
+    ├── LimitExceeded              no candidate's worst case fits a cost limit or budget
+    ├── StoreError                 the usage ledger could not be read or written
+    ├── ProviderError              one provider call failed (``retryable`` says what to do)
+    │   ├── RateLimited            429; ``retry_after`` in seconds when the provider said
+    │   ├── ProviderTimeout        the request timed out
+    │   ├── ProviderUnavailable    connection refused/dropped, 5xx
+    │   ├── AuthenticationFailed   401/403: bad or missing key
+    │   ├── ModelNotFound          404 / unknown model at the provider
+    │   ├── ContextWindowExceeded  prompt + max_tokens does not fit the model
+    │   ├── ContentRefused         the provider's content filter refused the request
+    │   ├── BadRequest             any other 4xx the provider rejected
+    │   ├── MalformedResponse      non-JSON body, no choices, empty content cut by length
+    │   └── InvalidOutput          the answer is not JSON / breaks the step's output_schema
+    ├── AllCandidatesFailed        every candidate model failed; ``failures`` holds each
+    └── AIServiceError             the back-compatible AIService's own error
+
+Messages never contain secrets: provider messages are passed through ``redact`` first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+
+__all__ = [
+    "AIServiceError",
+    "AllCandidatesFailed",
+    "AuthenticationFailed",
+    "AuterityAIError",
+    "BadRequest",
+    "ContentRefused",
+    "ContextWindowExceeded",
+    "InvalidOutput",
+    "LimitExceeded",
+    "MalformedResponse",
+    "ModelNotFound",
+    "PolicyError",
+    "ProviderError",
+    "ProviderTimeout",
+    "ProviderUnavailable",
+    "RateLimited",
+    "StepConfigError",
+    "StoreError",
+    "TemplateError",
+    "redact",
+]
+
+_SECRET_PATTERNS = (
+    re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"hf_[A-Za-z0-9]{8,}"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}"),
+    re.compile(r"(?i)((?:api[_-]?key|token|secret|password)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]{4,}"),
+)
+
+
+def redact(text: str, secrets: Sequence[str] = ()) -> str:
+    """Remove anything that looks like a credential, plus the given literal secrets."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    for pattern in _SECRET_PATTERNS:
+        if pattern.groups:
+            text = pattern.sub(lambda m: m.group(1) + "***", text)
+        else:
+            text = pattern.sub("***", text)
+    return text
+
+
+class AuterityAIError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class StepConfigError(AuterityAIError):
+    """The step configuration is invalid; ``errors`` holds one line per problem."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        self.errors = list(errors)
+        super().__init__("invalid AI step config: " + "; ".join(self.errors))
+
+
+class PolicyError(AuterityAIError):
+    """The model policy is invalid; ``errors`` holds one line per problem."""
+
+    def __init__(self, message: str, errors: Sequence[str] = ()) -> None:
+        self.errors = list(errors) or [message]
+        super().__init__(message)
+
+
+class TemplateError(AuterityAIError):
+    """A prompt template could not be rendered safely."""
+
+
+class LimitExceeded(AuterityAIError):
+    """A cost limit or budget leaves no room for the attempt.
+
+    ``limit`` names the limit (``cost_limit``, ``per_request_limit``, ``daily_budget``),
+    ``remaining`` what is left of it and ``needed`` the cheapest worst case that was refused.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: str,
+        remaining: Decimal | None = None,
+        needed: Decimal | None = None,
+    ) -> None:
+        self.limit = limit
+        self.remaining = remaining
+        self.needed = needed
+        super().__init__(message)
+
+
+class StoreError(AuterityAIError):
+    """The usage ledger could not be read or written."""
+
+
+class ProviderError(AuterityAIError):
+    """One call to one provider failed.
+
+    ``retryable`` tells the retry layer whether the same model may be tried again;
+    ``status_code`` is the HTTP status when there was one.
+    """
+
+    retryable = False
+    kind = "provider_error"
+
+    def __init__(self, message: str, *, model: str = "", status_code: int | None = None) -> None:
+        self.model = model
+        self.status_code = status_code
+        super().__init__(redact(message))
+
+
+class RateLimited(ProviderError):
+    retryable = True
+    kind = "rate_limited"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str = "",
+        status_code: int | None = 429,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, model=model, status_code=status_code)
+
+
+class ProviderTimeout(ProviderError):
+    retryable = True
+    kind = "timeout"
+
+
+class ProviderUnavailable(ProviderError):
+    retryable = True
+    kind = "unavailable"
+
+
+class AuthenticationFailed(ProviderError):
+    kind = "authentication"
+
+
+class ModelNotFound(ProviderError):
+    kind = "model_not_found"
+
+
+class ContextWindowExceeded(ProviderError):
+    kind = "context_window"
+
+
+class ContentRefused(ProviderError):
+    kind = "content_refused"
+
+
+class BadRequest(ProviderError):
+    kind = "bad_request"
+
+
+class MalformedResponse(ProviderError):
+    kind = "malformed_response"
+
+
+class InvalidOutput(ProviderError):
+    kind = "invalid_output"
+
+
+class AllCandidatesFailed(AuterityAIError):
+    """Every candidate model failed; ``failures`` maps each model to why."""
+
+    def __init__(self, failures: Sequence[tuple[str, str]]) -> None:
+        self.failures = list(failures)
+        detail = "; ".join(f"{model}: {why}" for model, why in self.failures) or "no candidates"
+        super().__init__(f"all candidate models failed ({detail})")
+
+
+class AIServiceError(AuterityAIError):
+    """Raised by the back-compatible AIService, as today's service does."""
