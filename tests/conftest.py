@@ -5,3 +5,67 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pg_server import EXTERNAL_ENV, PostgresServer, PostgresUnavailable, create_database
+
+REQUIRE_POSTGRES = os.environ.get("AUTERITY_TEST_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches the real user data directory or a shared default database."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("AUTERITY_AI_DATABASE_URL", f"sqlite:///{tmp_path / 'default-ledger.db'}")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite ledger file for one test."""
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+def _no_postgres(reason: str) -> None:
+    """Skip with the reason, or fail when CI requires PostgreSQL."""
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"PostgreSQL required (AUTERITY_TEST_REQUIRE_POSTGRES=1): {reason}")
+    pytest.skip(f"no PostgreSQL: {reason}")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The throwaway cluster itself (for tests that stop and start it)."""
+    if os.environ.get(EXTERNAL_ENV):
+        pytest.skip(f"{EXTERNAL_ENV} is set: an external server cannot be stopped by tests")
+    try:
+        server = PostgresServer()
+        server.start()
+    except (PostgresUnavailable, OSError) as exc:
+        _no_postgres(str(exc))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    """An administrative URL for a PostgreSQL server: external by env, else throwaway."""
+    external = os.environ.get(EXTERNAL_ENV)
+    if external:
+        return external
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.url()
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def pg_db_url(postgres_url: str) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    return create_database(postgres_url, f"auterity_t{os.getpid()}_{next(_databases)}")

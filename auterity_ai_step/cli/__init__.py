@@ -24,3 +24,6 @@ def main() -> None:
 
 # Command families register themselves on ``app`` at import.
 from . import contract_cmds  # noqa: E402,F401
+from . import money_cmds  # noqa: E402,F401
+from . import run_cmds  # noqa: E402,F401
+from . import sim_cmds  # noqa: E402,F401

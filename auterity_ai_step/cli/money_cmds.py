@@ -1,0 +1,96 @@
+"""``usage``: what was spent, by model and by day, or one execution's attempts."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import app
+
+__all__ = ["usage"]
+
+
+def _money(amount: Decimal) -> str:
+    return format(amount.normalize(), "f") if amount else "0"
+
+
+def _json_default(value: Any) -> str:
+    return str(value)
+
+
+@app.command("usage")
+def usage(
+    days: Annotated[int, typer.Option(min=1, help="How many days back, today included.")] = 7,
+    model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
+    execution_id: Annotated[
+        str | None, typer.Option("--execution-id", help="Every attempt of one execution.")
+    ] = None,
+    db: Annotated[str | None, typer.Option(help="Database URL (default: the ledger).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show recorded model usage and cost (exact Decimal amounts)."""
+    from ..errors import StoreError
+    from ..store import Ledger
+
+    console = Console()
+    ledger = Ledger(db)
+    try:
+        data: Any = (
+            ledger.execution_usage(execution_id) if execution_id else ledger.totals(days, model)
+        )
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        ledger.close()
+    if as_json:
+        typer.echo(json.dumps(data, default=_json_default, indent=2))
+        return
+    if execution_id:
+        console.print(_attempts_table(execution_id, data))
+        return
+    title = f"Usage, last {days} day(s)" + (f", model {model}" if model else "")
+    console.print(_table(title, "model", data["by_model"], key="model_name"))
+    console.print(_table("By day (UTC)", "day", data["by_day"], key="day"))
+    console.print(
+        f"total: {data['calls']} calls, {data['total_tokens']} tokens, "
+        f"{_money(data['total_cost'])} USD"
+    )
+
+
+def _table(title: str, first: str, rows: list[dict[str, Any]], *, key: str) -> Table:
+    table = Table(title=title)
+    for name in (first, "calls", "errors", "tokens", "cost (USD)"):
+        table.add_column(name, justify="left" if name == first else "right")
+    for row in rows:
+        table.add_row(
+            str(row[key]),
+            str(row["calls"]),
+            str(row["errors"]),
+            str(row["total_tokens"]),
+            _money(row["cost"]),
+        )
+    return table
+
+
+def _attempts_table(execution_id: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"Execution {execution_id}: {len(rows)} attempt(s)")
+    for name in ("time (UTC)", "node", "attempt", "model", "status", "tokens", "cost (USD)"):
+        table.add_column(name)
+    for row in rows:
+        status = row["status"] + (f" ({row['error_type']})" if row["error_type"] else "")
+        table.add_row(
+            row["created_at"],
+            str(row["node_id"] or ""),
+            str(row["attempt"]),
+            row["model_name"],
+            status,
+            str(row["total_tokens"]),
+            _money(row["cost"]),
+        )
+    return table

@@ -1,0 +1,221 @@
+"""Commands that run steps or reach providers: run, health, estimate, demo.
+
+They import the engine (and so, on the first call, LiteLLM) inside the command, so the
+fast commands of ``contract_cmds`` stay fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import app
+from .contract_cmds import PolicyOption, StepArgument, _fail, _parse_var, _read_document, _read_step
+
+if TYPE_CHECKING:
+    from ..contract.policy import PolicyStore
+    from ..host import StepExecutionResult
+
+InputOption = Annotated[
+    Path | None,
+    typer.Option("--input", "-i", help="Step input as JSON/YAML; '-' reads standard input."),
+]
+VarOption = Annotated[
+    list[str] | None,
+    typer.Option("--var", help="Input value KEY=VALUE (VALUE as JSON if it parses)."),
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Ledger SQLAlchemy URL (default: $AUTERITY_AI_DATABASE_URL)."),
+]
+
+
+def _console() -> Console:
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _store(policy: Path | None) -> PolicyStore:
+    from ..contract.policy import PolicyStore
+    from ..errors import PolicyError
+
+    try:
+        return PolicyStore(policy)
+    except PolicyError as exc:
+        _fail("\n".join(["policy error:", *exc.errors]))
+
+
+def _input(input_file: Path | None, var: list[str] | None) -> dict[str, Any]:
+    data: Any = {} if input_file is None else _read_document(input_file, "input file")
+    if not isinstance(data, dict):
+        _fail(f"input file {input_file} must hold an object of input values")
+    data.update(_parse_var(item) for item in var or ())
+    return data
+
+
+def attempts_table(attempts: list[dict[str, Any]], title: str = "attempts") -> Table:
+    """The ``ai_attempts`` of a step output as a table."""
+    table = Table(title=title, title_justify="left")
+    for column in ("#", "model", "provider", "outcome", "error", "latency ms", "tokens", "cost"):
+        table.add_column(column, overflow="fold")
+    for a in attempts:
+        error = a["error_type"] or ""
+        if a.get("error"):
+            error = f"{error}: {a['error'][:80]}"
+        table.add_row(
+            str(a["attempt"]),
+            a["model"] + (" (fallback)" if a["is_fallback"] else ""),
+            a["provider"],
+            a["outcome"],
+            error,
+            str(a["latency_ms"]),
+            f"{a['prompt_tokens']}+{a['completion_tokens']}",
+            f"${a['cost']}",
+        )
+    return table
+
+
+def print_result(console: Console, result: StepExecutionResult) -> None:
+    """A human summary of one step's result."""
+    out = result.output_data
+    if result.success:
+        console.print(f"[bold green]answer[/] from [bold]{out['ai_model']}[/] ({out['ai_provider']}):")
+        console.print(out["ai_response"], markup=False, highlight=False)
+    else:
+        console.print(f"[bold red]failed:[/] {result.error_message}", markup=True, highlight=False)
+    if out.get("ai_attempts"):
+        console.print(attempts_table(out["ai_attempts"]))
+    for skip in out.get("ai_skipped", []):
+        console.print(f"  skipped {skip['model']}: {skip['reason']}", markup=False)
+    if "ai_usage" in out:
+        usage = out["ai_usage"]
+        console.print(
+            f"tokens {usage['prompt_tokens']} in + {usage['completion_tokens']} out; "
+            f"step cost ${out['ai_cost']}; {result.duration_ms} ms; "
+            f"execution {out['ai_execution_id']} ({out['ai_execution_id_source']})"
+        )
+    elif "ai_cost" in out:
+        console.print(f"step cost ${out['ai_cost']}; execution {out['ai_execution_id']}")
+
+
+@app.command()
+def run(
+    step_file: StepArgument,
+    input_file: InputOption = None,
+    var: VarOption = None,
+    execution_id: Annotated[
+        str | None, typer.Option("--execution-id", help="Record usage against this execution.")
+    ] = None,
+    policy: PolicyOption = None,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the step result as JSON.")] = False,
+) -> None:
+    """Run one AI step end to end: answer, model, attempts, tokens and cost (exit 1 on failure)."""
+    from ..executor import AIStepExecutor
+    from ..host import WorkflowNode
+    from ..store.ledger import Ledger
+
+    data = _read_step(step_file)
+    if not isinstance(data, dict):
+        _fail(f"step file {step_file} must hold an object (the node's data)")
+    executor = AIStepExecutor(policy_store=_store(policy), ledger=Ledger(db))
+    node = WorkflowNode(id=step_file.stem, type="ai", data=data)
+    result = asyncio.run(executor.execute_step(node, _input(input_file, var), execution_id))
+    if as_json:
+        typer.echo(json.dumps(result.__dict__, indent=2, default=str))
+    else:
+        print_result(_console(), result)
+    if not result.success:
+        raise typer.Exit(1)
+
+
+@app.command()
+def health(
+    models: Annotated[
+        list[str] | None, typer.Argument(help="Models to check (default: all in the policy).")
+    ] = None,
+    policy: PolicyOption = None,
+) -> None:
+    """Check models with the cheapest real request each (5 s timeout), concurrently."""
+    from ..routing.health import CircuitBreaker, HealthMonitor
+
+    store = _store(policy)
+    current = store.current()
+    unknown = [m for m in models or () if m not in current.models]
+    if unknown:
+        _fail(f"unknown model(s) {', '.join(unknown)} (known: {', '.join(current.models)})")
+    monitor = HealthMonitor(store, CircuitBreaker(3, 30.0))
+    statuses = asyncio.run(monitor.check_all(models or None))
+    table = Table(title="model health")
+    for column in ("model", "status", "latency ms", "error"):
+        table.add_column(column, overflow="fold")
+    colours = {"available": "green", "slow": "yellow", "unavailable": "red"}
+    for status in statuses:
+        colour = colours.get(status.status, "white")
+        latency = "-" if status.latency_ms is None else f"{status.latency_ms:.0f}"
+        table.add_row(status.model, f"[{colour}]{status.status}[/]", latency, status.error or "")
+    _console().print(table)
+
+
+@app.command()
+def estimate(
+    step_file: StepArgument,
+    input_file: InputOption = None,
+    var: VarOption = None,
+    policy: PolicyOption = None,
+    db: DbOption = None,
+) -> None:
+    """Each candidate's worst-case cost and whether it fits each limit; calls no model."""
+    from ..cost_estimate import estimate_step
+
+    data = _read_step(step_file)
+    store = _store(policy)
+    try:
+        report = estimate_step(data, _input(input_file, var), store.current(), db)
+    except Exception as exc:
+        from ..errors import AuterityAIError
+
+        if not isinstance(exc, AuterityAIError):
+            raise
+        _fail(str(exc))
+    table = Table(title=f"worst case per candidate ({report.prompt_tokens} prompt tokens)")
+    for column in ("model", "max tokens", "worst case", "cost_limit", "per_request", "daily"):
+        table.add_column(column)
+    marks = {True: "[green]fits[/]", False: "[red]no[/]", None: "-"}
+    for row in report.rows:
+        table.add_row(
+            row.model,
+            str(row.max_tokens),
+            "unknown price" if row.worst_case is None else f"${row.worst_case}",
+            marks[row.fits_cost_limit],
+            marks[row.fits_per_request],
+            marks[row.fits_daily],
+        )
+    console = _console()
+    console.print(table)
+    for skip in report.skipped:
+        console.print(f"  not a candidate: {skip.model}: {skip.reason}", markup=False)
+    console.print(f"daily budget left today: {report.daily_left_text}")
+
+
+@app.command()
+def demo(
+    simulator: Annotated[
+        bool,
+        typer.Option("--simulator", help="Use the built-in simulator even with credentials."),
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Run a three-step dealership workflow end to end and print its ledger."""
+    from ..demo import run_demo
+
+    ok = run_demo(_console(), force_simulator=simulator, db_url=db)
+    if not ok:
+        raise typer.Exit(1)
+

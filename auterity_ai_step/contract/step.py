@@ -1,0 +1,265 @@
+"""The AI step contract: the JSON Schema for ``node.data`` and the typed StepConfig.
+
+The schema file (``schemas/ai_step.schema.json``) is the single rule set: builder forms read
+it, and :func:`validate_step_config` runs it through jsonschema (compiled once), then adds
+the checks a schema cannot express (known model names, unique fallbacks, a valid
+``output_schema``). Every problem becomes one line naming the JSON path, the rule broken and
+the allowed values.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import StepConfigError
+from ..resources import schema_text
+
+if TYPE_CHECKING:
+    from .policy_model import Policy
+
+__all__ = [
+    "AUTO_MODEL",
+    "IGNORED_NODE_KEYS",
+    "ChatMessage",
+    "StepConfig",
+    "base_schema",
+    "step_schema",
+    "validate_step_config",
+]
+
+AUTO_MODEL = "auto"
+IGNORED_NODE_KEYS = frozenset(
+    {"label", "description", "name", "type", "id", "icon", "color", "notes"}
+)
+_SOURCES = ("prompt", "template", "messages")
+_MAX_SHOWN = 60
+_CACHE_SIZE = 1024
+_CACHE: dict[tuple[str, str | None], StepConfig] = {}
+
+
+class ChatMessage(BaseModel):
+    """One chat message of a ``messages`` step."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class StepConfig(BaseModel):
+    """A validated AI step; build it with :func:`validate_step_config`.
+
+    In a version-2 step empty values mean "not given": ``prompt``/``template``/``system`` of
+    ``""``, ``messages`` of ``[]`` and ``output_schema`` of ``{}`` become None, and a model of
+    ``"auto"`` becomes None (the policy chooses). Legacy nodes keep their values as they are,
+    so they render exactly as before.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    config_version: int | None = None
+    legacy: bool = True
+    prompt: str | None = None
+    template: str | None = None
+    messages: tuple[ChatMessage, ...] | None = None
+    template_variables: Mapping[str, Any] = Field(default_factory=dict)
+    system: str | None = None
+    model: str | None = None
+    fallback_models: tuple[str, ...] = ()
+    cost_limit: Decimal | None = None
+    task_type: str | None = None
+    cost_preference: Literal["cheapest", "balanced", "quality"] = "balanced"
+    temperature: float = 0.7
+    max_tokens: int | None = None
+    timeout_s: float | None = None
+    response_format: Literal["text", "json"] = "text"
+    output_schema: Mapping[str, Any] | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        """The step as ``node.data`` again; ``validate_step_config(to_data())`` equals self."""
+        data = self.model_dump(exclude_unset=True, exclude={"legacy"}, mode="python")
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if value is None:
+                continue
+            if isinstance(value, Decimal):
+                value = int(value) if value == value.to_integral_value() else float(value)
+            elif key == "messages":
+                value = [dict(m) for m in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[key] = value
+        return out
+
+
+@cache
+def _base() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(schema_text())
+    return schema
+
+
+def base_schema() -> dict[str, Any]:
+    """A fresh copy of the step schema as shipped (no policy model names)."""
+    return copy.deepcopy(_base())
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(_base())
+
+
+def step_schema(policy: Policy | None = None) -> dict[str, Any]:
+    """The step schema; with a policy, ``model`` and ``fallback_models`` become dropdowns.
+
+    ``fallback_models`` stays an ordered array of single selects (an ``enum`` on ``items``,
+    no ``uniqueItems``): forms then keep the author's order; uniqueness is checked by
+    :func:`validate_step_config`.
+    """
+    schema = base_schema()
+    if policy is not None:
+        names = list(policy.model_names)
+        props = schema["properties"]
+        props["model"]["enum"] = [*names, AUTO_MODEL]
+        props["fallback_models"]["items"]["enum"] = names
+    return schema
+
+
+def _path(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<step>"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def _describe(error: ValidationError, data: Mapping[str, Any]) -> str:
+    """One line for one jsonschema error: path, rule broken, allowed values."""
+    path = _path(error.absolute_path)
+    rule, value, inst = error.validator, error.validator_value, error.instance
+    if rule == "additionalProperties":
+        allowed = ", ".join(error.schema.get("properties", {}))
+        extra = [key for key in inst if key not in error.schema.get("properties", {})]
+        prefix = "" if path == "<step>" else path + "."
+        return "; ".join(f"{prefix}{key}: unknown key (allowed: {allowed})" for key in extra)
+    if rule == "oneOf" and path == "<step>":
+        given = [key for key in _SOURCES if data.get(key)]
+        found = ", ".join(given) if given else "none"
+        return (
+            "<step>: a config_version 2 step needs exactly one of prompt, template or "
+            f"messages (found: {found})"
+        )
+    messages: dict[str, Callable[[], str]] = {
+        "enum": lambda: f"{_shown(inst)} is not one of {', '.join(map(str, value))}",
+        "const": lambda: f"must be {value!r} (got {_shown(inst)})",
+        "type": lambda: f"must be of type {value} (got {type(inst).__name__})",
+        "minimum": lambda: f"must be >= {value} (got {inst})",
+        "maximum": lambda: f"must be <= {value} (got {inst})",
+        "exclusiveMinimum": lambda: f"must be > {value} (got {inst})",
+        "minLength": lambda: f"must be at least {value} character(s) long",
+        "maxLength": lambda: f"must be at most {value} characters long",
+        "minItems": lambda: f"must have at least {value} item(s)",
+        "maxItems": lambda: f"must have at most {value} items",
+        "required": lambda: error.message.replace("is a required property", "is required"),
+    }
+    make = messages.get(str(rule))
+    return f"{path}: {make() if make else error.message}"
+
+
+def _model_errors(data: Mapping[str, Any], policy: Policy) -> list[str]:
+    known = policy.model_names
+    listed = ", ".join(known)
+    errors = []
+    model = data.get("model")
+    if isinstance(model, str) and model not in (AUTO_MODEL, "") and model not in known:
+        errors.append(f"model: {model!r} is not a known model (known: {listed}, auto)")
+    for i, name in enumerate(data.get("fallback_models") or ()):
+        if name not in known:
+            errors.append(f"fallback_models[{i}]: {name!r} is not a known model (known: {listed})")
+    return errors
+
+
+def _extra_errors(data: Mapping[str, Any], policy: Policy | None) -> list[str]:
+    """Checks the schema cannot express; run only on schema-valid data."""
+    errors = [
+        f"{key}: must be a finite number (got {value})"
+        for key, value in data.items()
+        if isinstance(value, float) and not math.isfinite(value)
+    ]
+    first: dict[str, int] = {}
+    for i, name in enumerate(data.get("fallback_models") or ()):
+        if name in first:
+            errors.append(
+                f"fallback_models[{i}]: {name!r} repeats fallback_models[{first[name]}]; "
+                "each fallback model may appear once"
+            )
+        first.setdefault(name, i)
+    if data.get("output_schema"):
+        try:
+            Draft202012Validator.check_schema(data["output_schema"])
+        except SchemaError as exc:
+            where = _path(["output_schema", *exc.absolute_path])
+            errors.append(f"{where}: not a valid JSON Schema ({exc.message[:200]})")
+    if policy is not None:
+        errors.extend(_model_errors(data, policy))
+    return errors
+
+
+def _config_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {k: v for k, v in data.items() if k not in IGNORED_NODE_KEYS}
+    legacy = "config_version" not in fields
+    fields["legacy"] = legacy
+    if "cost_limit" in fields:
+        fields["cost_limit"] = Decimal(str(fields["cost_limit"]))
+    if fields.get("model") in (AUTO_MODEL, ""):
+        fields["model"] = None
+    if not legacy:
+        for key in ("prompt", "template", "system", "messages", "output_schema"):
+            if key in fields and not fields[key]:
+                fields[key] = None
+    return fields
+
+
+def validate_step_config(data: Mapping[str, Any], policy: Policy | None = None) -> StepConfig:
+    """Validate ``node.data`` and build its StepConfig; StepConfigError lists every problem.
+
+    With a policy, ``model`` and ``fallback_models`` must name its models (``model`` may
+    also be ``"auto"``).
+    """
+    if not isinstance(data, Mapping):
+        raise StepConfigError([f"<step>: must be an object (got {type(data).__name__})"])
+    try:
+        text = json.dumps(data, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        return _validate(data, policy)
+    # The same node config runs again and again: validate it once per policy version.
+    key = (text, policy.version if policy is not None else None)
+    config = _CACHE.get(key)
+    if config is None:
+        config = _validate(json.loads(text), policy)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[key] = config
+    return config
+
+
+def _validate(data: Mapping[str, Any], policy: Policy | None) -> StepConfig:
+    errors = [_describe(e, data) for e in _validator().iter_errors(data)]
+    if not errors:
+        errors = _extra_errors(data, policy)
+    if errors:
+        raise StepConfigError(sorted(set(errors)))
+    return StepConfig.model_validate(_config_fields(data))

@@ -1,0 +1,103 @@
+"""Prompt building for one step: today's ``str.format`` for legacy nodes, Jinja2 for new ones.
+
+The stable import path for everything template-related: the Jinja2 sandbox lives in
+:mod:`.template_sandbox` (the only module that imports Jinja2) and today's templates in
+:mod:`.legacy_templates`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from auterity_ai_step.contract.legacy_templates import (
+    DEFAULT_SYSTEM_PROMPT,
+    DEFAULT_TEMPLATES,
+    PromptTemplate,
+    legacy_format,
+)
+from auterity_ai_step.contract.template_sandbox import RenderLimits, render_template
+from auterity_ai_step.errors import AIServiceError, TemplateError
+
+if TYPE_CHECKING:
+    from auterity_ai_step.contract.step import StepConfig
+
+__all__ = [
+    "DEFAULT_SYSTEM_PROMPT",
+    "DEFAULT_TEMPLATES",
+    "PromptTemplate",
+    "RenderLimits",
+    "build_messages",
+    "legacy_format",
+    "render_template",
+]
+
+_LEGACY_DEFAULT_PROMPT = "Process this data"
+
+
+def _named_template(name: str, variables: Mapping[str, Any]) -> str:
+    template = DEFAULT_TEMPLATES.get(name)
+    if template is None:
+        raise TemplateError(
+            f"Template '{name}' not found (known: {', '.join(sorted(DEFAULT_TEMPLATES))})"
+        )
+    try:
+        return template.format(**variables)
+    except (AIServiceError, TemplateError, IndexError, ValueError, TypeError) as exc:
+        raise TemplateError(f"template '{name}': {exc}") from exc
+
+
+def _str_keys(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if isinstance(k, str)}
+
+
+def build_messages(config: StepConfig, input_data: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The chat messages for one step.
+
+    Legacy nodes (no ``config_version``) reproduce today's executor byte for byte: system
+    prompt, the ``str.format``-ed prompt (or named template over input + template
+    variables), then an "Additional context" system message with the input as JSON when
+    the input is not empty. New-style steps render ``prompt``/``messages``/``system`` with
+    Jinja2 over ``{**input_data, **template_variables, "input": input_data}`` and add no
+    context message: the author decides what of the input the model sees.
+    """
+    data = _str_keys(input_data)
+    variables = {**data, **_str_keys(config.template_variables)}
+    system = config.system if config.system is not None else DEFAULT_SYSTEM_PROMPT
+    if config.legacy:
+        if config.template:
+            prompt = _named_template(config.template, variables)
+        else:
+            prompt = config.prompt if config.prompt is not None else _LEGACY_DEFAULT_PROMPT
+            if "{" in prompt:
+                prompt = legacy_format(prompt, data)
+        messages = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": prompt},
+        ]
+        if input_data:
+            context = json.dumps(dict(input_data), indent=2, default=str)
+            messages.append({"role": "system", "content": f"Additional context: {context}"})
+        return messages
+
+    variables["input"] = dict(input_data)
+    if config.system is not None:
+        system = render_template(config.system, variables, where="system")
+    if config.messages:
+        rendered = [
+            {
+                "role": m.role,
+                "content": render_template(m.content, variables, where=f"messages[{i}]"),
+            }
+            for i, m in enumerate(config.messages)
+        ]
+        if config.system is None and any(m["role"] == "system" for m in rendered):
+            return rendered
+        return [{"role": "system", "content": system}, *rendered]
+    if config.template:
+        prompt = _named_template(config.template, variables)
+    else:
+        source = config.prompt if config.prompt is not None else _LEGACY_DEFAULT_PROMPT
+        prompt = render_template(source, variables, where="prompt")
+    return [{"role": "system", "content": system}, {"role": "user", "content": prompt}]

@@ -1,0 +1,235 @@
+"""The README's main job: a three-step dealership workflow run end to end.
+
+Customer inquiry → lead qualification → service recommendation, each an AI node handed to
+``AIStepExecutor`` exactly as the Auterity engine would, each step's output merged into
+the next step's input. With no provider credentials the built-in simulator stands in for
+every provider (and says so); its scenario makes the first step's primary model fail so a
+fallback answers, and the ledger printed at the end shows every attempt, failed ones too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from .contract.policy import ModelSpec, Policy
+from .resources import example_path
+from .simulator import ModelBehaviour, Scenario
+
+__all__ = [
+    "DEMO_STEPS",
+    "StepRun",
+    "available_real_models",
+    "demo_input",
+    "demo_scenario",
+    "demo_steps",
+    "run_demo",
+    "simulated_policy",
+]
+
+DEMO_STEPS = ("customer_inquiry", "lead_qualification", "service_recommendation")
+
+
+@dataclass
+class StepRun:
+    """One step of the demo workflow as the engine would hold it."""
+
+    node_id: str
+    title: str
+    data: dict[str, Any]
+    result: Any = None
+    extra_fallbacks: list[str] = field(default_factory=list)
+
+
+def demo_steps() -> list[StepRun]:
+    """The bundled example steps, in workflow order."""
+    steps = []
+    for name in DEMO_STEPS:
+        data = yaml.safe_load(example_path(f"{name}.step.yml").read_text("utf-8"))
+        steps.append(StepRun(node_id=name, title=str(data.get("label", name)), data=data))
+    return steps
+
+
+def demo_input() -> dict[str, Any]:
+    """The workflow's initial input: the bundled example inputs together."""
+    merged: dict[str, Any] = {}
+    for name in DEMO_STEPS:
+        merged.update(json.loads(example_path(f"{name}.input.json").read_text("utf-8")))
+    return merged
+
+
+def _answer(prompt: str) -> str:
+    """Plausible canned answers, so the demo reads like a real run."""
+    lowered = prompt.lower()
+    if "qualification" in lowered:
+        return json.dumps(
+            {
+                "score": 8,
+                "reasoning": "Pre-approved financing, clear budget and a this-month timeline; "
+                "a trade-in to appraise.",
+            }
+        )
+    if "service advisor" in lowered or "concerns" in lowered:
+        return (
+            "1. Brakes (urgent): inspect pads and rotors, about $250-$450.\n"
+            "2. Check engine light: read codes and diagnose, about $120.\n"
+            "3. AC: leak test and recharge, about $150-$300.\n"
+            "4. Oil change is due: about $80."
+        )
+    return (
+        "Hi Dana, yes: the blue 2024 Civic Sport is still on our lot, and Saturday works for a "
+        "test drive. Would 10 am suit you? We look forward to seeing you at Riverside Honda."
+    )
+
+
+def demo_scenario() -> Scenario:
+    """Every model answers, except the first step's primary, which keeps failing."""
+    return Scenario(
+        models={
+            # The customer-inquiry step's primary: down with 503s, so a fallback answers
+            # (after the retries, its circuit opens and later steps skip it at once).
+            "gpt-4o-mini": ModelBehaviour(outcomes=("503",), latency_ms=20),
+            # A rate limit with Retry-After, then an answer: the retry layer honours it.
+            "gpt-4o": ModelBehaviour(
+                outcomes=("429 retry-after=0.2", "ok"), latency_ms=60, answer=_answer
+            ),
+        },
+        default=ModelBehaviour(latency_ms=40, answer=_answer),
+    )
+
+
+def simulated_policy(policy: Policy, base_url: str) -> Policy:
+    """The same policy with every model's ``api_base`` pointed at the simulator."""
+    models = {
+        name: spec.model_copy(update={"api_base": _sim_base(spec, base_url)})
+        for name, spec in policy.models.items()
+    }
+    return policy.model_copy(update={"models": models, "source": f"{policy.source} (simulated)"})
+
+
+def _sim_base(spec: ModelSpec, base_url: str) -> str:
+    return f"{base_url}/v1" if spec.provider == "openai" else base_url
+
+
+def _ollama_reachable(spec: ModelSpec, timeout_s: float = 0.3) -> bool:
+    url = urlparse(spec.api_base or "http://localhost:11434")
+    try:
+        with socket.create_connection((url.hostname or "localhost", url.port or 80), timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def available_real_models(policy: Policy, env: Mapping[str, str] | None = None) -> list[str]:
+    """Models that can run for real here: their key is set, or (Ollama) it is reachable."""
+    env = os.environ if env is None else env
+    names = []
+    for name, spec in policy.models.items():
+        if spec.provider == "ollama":
+            if _ollama_reachable(spec):
+                names.append(name)
+        elif spec.api_key_env and env.get(spec.api_key_env):
+            names.append(name)
+    return names
+
+
+def new_execution_id() -> str:
+    return f"demo-{uuid.uuid4().hex[:12]}"
+
+
+def run_demo(console: Console, *, force_simulator: bool = False, db_url: str | None = None) -> bool:
+    """Run the workflow, print each step and the execution's ledger; True if all succeeded."""
+    from .contract.policy import PolicyStore
+    from .executor import AIStepExecutor
+    from .host import WorkflowNode
+    from .store.ledger import Ledger
+
+    store = PolicyStore()
+    policy = store.current()
+    real = [] if force_simulator else available_real_models(policy)
+    stop = None
+    if real:
+        console.print(f"Using real providers for: {', '.join(real)}", highlight=False)
+    else:
+        from .simulator import Simulator
+
+        base_url, stop = Simulator(demo_scenario()).run_in_thread()
+        policy = simulated_policy(policy, base_url)
+        store = PolicyStore.fixed(policy)
+        console.print(
+            f"No provider credentials found: using the built-in provider simulator at "
+            f"{base_url} (no real provider is called).",
+            highlight=False,
+        )
+    ledger = Ledger(db_url)
+    try:
+        executor = AIStepExecutor(policy_store=store, ledger=ledger)
+        execution_id = new_execution_id()
+        ok = asyncio.run(_run_workflow(console, executor, execution_id, real, WorkflowNode))
+        _print_ledger(console, ledger, execution_id)
+        return ok
+    finally:
+        ledger.close()
+        if stop is not None:
+            stop()
+
+
+async def _run_workflow(
+    console: Console,
+    executor: Any,
+    execution_id: str,
+    real_models: list[str],
+    node_type: Any,
+) -> bool:
+    from .cli.run_cmds import print_result
+
+    data = demo_input()
+    ok = True
+    for number, step in enumerate(demo_steps(), start=1):
+        if real_models:
+            # Only what can really run here: append the available models as fallbacks.
+            extra = [m for m in real_models if m not in step.data.get("fallback_models", [])]
+            step.data["fallback_models"] = [*step.data.get("fallback_models", []), *extra]
+        console.rule(f"step {number}: {step.title} ({step.node_id})")
+        node = node_type(id=step.node_id, type="ai", data=step.data)
+        result = await executor.execute_step(node, data, execution_id=execution_id)
+        print_result(console, result)
+        ok = ok and result.success
+        if result.success:
+            data = {**data, **result.output_data}
+    return ok
+
+
+def _print_ledger(console: Console, ledger: Any, execution_id: str) -> None:
+    rows = ledger.execution_usage(execution_id)
+    table = Table(title=f"ledger for execution {execution_id} (from {ledger.url})")
+    for column in ("node", "attempt", "model", "status", "error", "tokens", "cost", "latency ms"):
+        table.add_column(column)
+    total = Decimal(0)
+    for row in rows:
+        total += Decimal(str(row["cost"]))
+        table.add_row(
+            str(row["node_id"]),
+            str(row["attempt"]),
+            str(row["model_name"]) + (" (fallback)" if row["is_fallback"] else ""),
+            str(row["status"]),
+            str(row["error_type"] or ""),
+            str(row["total_tokens"]),
+            f"${row['cost']}",
+            str(row["latency_ms"]),
+        )
+    console.rule("ledger")
+    console.print(table)
+    console.print(f"{len(rows)} attempts recorded; total cost ${total}", highlight=False)

@@ -1,0 +1,405 @@
+"""The attempt loop shared by the executor and the back-compatible service.
+
+Given rendered messages and the routing knobs of a step, try candidates in order: reserve
+each attempt's worst case, call the gateway (retrying transient errors through tenacity),
+settle the actual cost with the usage row, feed the circuit breaker, and fall back on
+failure. Nothing here parses configs or renders prompts; that happened before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import jsonschema
+
+from .contract.policy import ModelSpec, Policy, PolicyStore, RetrySettings
+from .contract.step import StepConfig
+from .errors import (
+    ContentRefused,
+    ContextWindowExceeded,
+    InvalidOutput,
+    LimitExceeded,
+    ProviderError,
+    redact,
+)
+from .money.limits import BudgetGuard, Reservation, StepAllowance, cap_max_tokens
+from .money.prices import Price, cost_of, price_for, worst_case_cost
+from .routing import gateway
+from .routing.candidates import Candidate, Skipped, build_chain
+from .routing.health import CircuitBreaker
+from .routing.retry import retrying
+from .store.ledger import Ledger
+from .store.records import UsageRecord
+
+__all__ = ["Attempt", "Engine", "RunOutcome", "RunRequest"]
+
+_ZERO = Decimal(0)
+_DEFAULT_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """One step's worth of work: messages already rendered, routing knobs from the config."""
+
+    config: StepConfig
+    messages: Sequence[Mapping[str, str]]
+    execution_id: str | None = None
+    node_id: str | None = None
+    retry: RetrySettings | None = None
+    use_policy_fallbacks: bool = True
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One provider call (or one refused reservation) as the step output reports it."""
+
+    number: int
+    model: str
+    provider: str
+    outcome: str
+    error_type: str | None = None
+    error: str | None = None
+    latency_ms: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: Decimal = _ZERO
+    is_fallback: bool = False
+
+    def to_output(self) -> dict[str, Any]:
+        """JSON-friendly form for ``ai_attempts`` (money as a decimal string)."""
+        return {
+            "attempt": self.number,
+            "model": self.model,
+            "provider": self.provider,
+            "outcome": self.outcome,
+            "error_type": self.error_type,
+            "error": self.error,
+            "latency_ms": self.latency_ms,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+            "cost": str(self.cost),
+            "is_fallback": self.is_fallback,
+        }
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    """What a run produced: the answer and model, or why every candidate failed."""
+
+    success: bool
+    content: str = ""
+    parsed: Any = None
+    model: ModelSpec | None = None
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    attempts: list[Attempt] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    error: str | None = None
+    error_type: str | None = None
+
+    @property
+    def cost(self) -> Decimal:
+        """The step's cost: every attempt together, failed ones included."""
+        return sum((a.cost for a in self.attempts), _ZERO)
+
+    @property
+    def calls_made(self) -> int:
+        return sum(1 for a in self.attempts if a.outcome != "refused")
+
+
+class _StepFailed(Exception):
+    """Internal: stop the whole run now (content refusal without fallback)."""
+
+
+@dataclass(slots=True)
+class _Run:
+    """Mutable state of one run, kept off the engine so runs never share it."""
+
+    request: RunRequest
+    policy: Policy
+    allowance: StepAllowance
+    prompt_tokens: int
+    deadline: float
+    outcome: RunOutcome
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    overflowed_window: int = 0
+
+
+class Engine:
+    """Runs requests against the current policy; safe to share across concurrent steps."""
+
+    def __init__(
+        self,
+        policy_store: PolicyStore,
+        ledger: Ledger,
+        *,
+        breaker: CircuitBreaker | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy_store = policy_store
+        self.ledger = ledger
+        self.guard = BudgetGuard(ledger, policy_store)
+        policy = policy_store.current()
+        self.breaker = breaker or CircuitBreaker(
+            policy.circuit.failure_threshold, policy.circuit.cooldown_s
+        )
+        self._sleep = sleep
+        self._clock = clock
+
+    async def run(self, request: RunRequest) -> RunOutcome:
+        """Try the candidates in order until one answers; never raises for provider trouble."""
+        policy = self.policy_store.current()
+        config = request.config
+        settings = request.retry or policy.retry
+        prompt_tokens = _count_prompt(policy, config, request.messages)
+        chain, skipped = build_chain(
+            config,
+            policy,
+            prompt_tokens=prompt_tokens,
+            breaker=self.breaker,
+            use_policy_fallbacks=request.use_policy_fallbacks,
+        )
+        run = _Run(
+            request=request,
+            policy=policy,
+            allowance=StepAllowance(config.cost_limit),
+            prompt_tokens=prompt_tokens,
+            deadline=self._clock() + settings.step_time_budget_s,
+            outcome=RunOutcome(success=False, skipped=list(skipped)),
+        )
+        for reason in skipped:
+            run.failures.append((reason.model, reason.reason))
+        try:
+            for candidate in chain:
+                if await self._try_candidate(run, candidate, settings):
+                    return run.outcome
+        except _StepFailed:
+            pass
+        return self._failed(run)
+
+    async def _try_candidate(
+        self, run: _Run, candidate: Candidate, settings: RetrySettings
+    ) -> bool:
+        model = candidate.model
+        why_not = self._why_not(run, model)
+        if why_not:
+            run.outcome.skipped.append(Skipped(model.name, why_not))
+            run.failures.append((model.name, why_not))
+            return False
+        price = price_for(model)
+        try:
+            max_tokens = self._max_tokens(run, model, price)
+        except LimitExceeded as exc:
+            self._refuse(run, model, exc)
+            return False
+        worst = None if price is None else worst_case_cost(price, run.prompt_tokens, max_tokens)
+        try:
+            async for attempt in retrying(
+                settings, sleep=self._sleep, deadline=run.deadline, clock=self._clock
+            ):
+                with attempt:
+                    await self._attempt(run, candidate, price, worst, max_tokens)
+        except LimitExceeded as exc:
+            self._refuse(run, model, exc)
+            return False
+        except ProviderError as exc:
+            self._note_failure(run, model, exc)
+            if isinstance(exc, ContentRefused) and not settings.fallback_on_content_refusal:
+                raise _StepFailed from exc
+            return False
+        return True
+
+    def _why_not(self, run: _Run, model: ModelSpec) -> str | None:
+        if run.overflowed_window and model.context_window <= run.overflowed_window:
+            return "skipped: context window not larger than the one that overflowed"
+        if not self.breaker.allow(model.name):
+            return "skipped: circuit open (recent consecutive failures)"
+        if self._clock() >= run.deadline:
+            return "skipped: step time budget used up"
+        return None
+
+    def _max_tokens(self, run: _Run, model: ModelSpec, price: Price | None) -> int:
+        """The step's max_tokens, or what the tightest limit pays for (<= model's output)."""
+        asked = run.request.config.max_tokens
+        if asked is not None:
+            return min(asked, model.max_output_tokens)
+        if price is None:
+            return model.max_output_tokens
+        headroom = self.guard.headroom(run.allowance)
+        limit = "cost_limit"
+        if headroom is not None and headroom == self.guard.controls().per_request_limit:
+            limit = "per_request_limit"
+        capped = cap_max_tokens(
+            price, run.prompt_tokens, headroom, ceiling=model.max_output_tokens, limit=limit
+        )
+        return capped if capped is not None else model.max_output_tokens
+
+    async def _attempt(
+        self,
+        run: _Run,
+        candidate: Candidate,
+        price: Price | None,
+        worst: Decimal | None,
+        max_tokens: int,
+    ) -> None:
+        model = candidate.model
+        request = run.request
+        number = len(run.outcome.attempts) + 1
+        reservation = await asyncio.to_thread(
+            self.guard.reserve_attempt,
+            worst,
+            step_allowance=run.allowance,
+            execution_id=request.execution_id,
+            model=model.name,
+        )
+        timeout = min(
+            request.config.timeout_s or _DEFAULT_TIMEOUT_S,
+            max(run.deadline - self._clock(), 0.05),
+        )
+        call = gateway.CompletionRequest(
+            model=model,
+            messages=request.messages,
+            temperature=request.config.temperature,
+            max_tokens=max_tokens,
+            timeout_s=timeout,
+            json_mode=request.config.response_format == "json",
+        )
+        try:
+            result = await gateway.complete(call)
+        except ProviderError as exc:
+            self._count(model, exc)
+            attempt = Attempt(
+                number,
+                model.name,
+                model.provider,
+                "error",
+                exc.kind,
+                str(exc),
+                is_fallback=candidate.is_fallback,
+            )
+            run.outcome.attempts.append(attempt)
+            await self._book(run, reservation, attempt, settle=False)
+            if isinstance(exc, ContextWindowExceeded):
+                run.overflowed_window = max(run.overflowed_window, model.context_window)
+            raise
+        cost = _ZERO if price is None else cost_of(price, result.prompt_tokens, result.completion_tokens)
+        attempt = Attempt(
+            number,
+            model.name,
+            model.provider,
+            "success",
+            latency_ms=round(result.latency_ms),
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            cost=cost,
+            is_fallback=candidate.is_fallback,
+        )
+        run.outcome.attempts.append(attempt)
+        try:
+            parsed = _check_output(request.config, result.content, model.name)
+        except InvalidOutput as exc:
+            attempt.outcome, attempt.error_type, attempt.error = "error", exc.kind, str(exc)
+            await self._book(run, reservation, attempt, settle=True)
+            raise
+        self.breaker.record_success(model.name)
+        await self._book(run, reservation, attempt, settle=True)
+        outcome = run.outcome
+        outcome.success = True
+        outcome.content = result.content
+        outcome.parsed = parsed
+        outcome.model = model
+        outcome.finish_reason = result.finish_reason
+        outcome.prompt_tokens = result.prompt_tokens
+        outcome.completion_tokens = result.completion_tokens
+
+    def _count(self, model: ModelSpec, exc: ProviderError) -> None:
+        if self.breaker.counts_as_failure(exc):
+            self.breaker.record_failure(model.name)
+        else:
+            self.breaker.record_success(model.name)
+
+    async def _book(
+        self, run: _Run, reservation: Reservation, attempt: Attempt, *, settle: bool
+    ) -> None:
+        """Write the attempt's usage row and settle (or release) its reservation."""
+        request = run.request
+        record = UsageRecord(
+            execution_id=request.execution_id,
+            node_id=request.node_id,
+            model_name=attempt.model,
+            provider=attempt.provider,
+            prompt_tokens=attempt.prompt_tokens,
+            completion_tokens=attempt.completion_tokens,
+            cost=attempt.cost,
+            latency_ms=attempt.latency_ms,
+            status="success" if attempt.outcome == "success" else "error",
+            error_type=attempt.error_type,
+            attempt=attempt.number,
+            is_fallback=attempt.is_fallback,
+            price_version=run.policy.version,
+        )
+        if settle:
+            await asyncio.to_thread(self.guard.settle, reservation, record)
+        else:
+            await asyncio.to_thread(self.guard.release, reservation, record)
+
+    def _refuse(self, run: _Run, model: ModelSpec, exc: LimitExceeded) -> None:
+        run.outcome.skipped.append(Skipped(model.name, f"refused by {exc.limit}: {exc}"))
+        run.failures.append((model.name, f"refused by {exc.limit}: {exc}"))
+        if run.outcome.error_type is None:
+            run.outcome.error_type = "limit_exceeded"
+
+    def _note_failure(self, run: _Run, model: ModelSpec, exc: ProviderError) -> None:
+        tries = sum(1 for a in run.outcome.attempts if a.model == model.name)
+        run.failures.append((model.name, f"{exc.kind} after {tries} attempt(s): {exc}"))
+        run.outcome.error_type = exc.kind
+
+    def _failed(self, run: _Run) -> RunOutcome:
+        outcome = run.outcome
+        detail = "; ".join(f"{name}: {why}" for name, why in run.failures) or "no candidate models"
+        if outcome.calls_made == 0 and outcome.error_type == "limit_exceeded":
+            outcome.error = f"no candidate fits the cost limits, no provider was called ({detail})"
+        else:
+            outcome.error = (
+                f"all candidate models failed after {outcome.calls_made} attempt(s) ({detail})"
+            )
+        outcome.error = redact(outcome.error)
+        outcome.error_type = outcome.error_type or "all_failed"
+        return outcome
+
+
+def _count_prompt(policy: Policy, config: StepConfig, messages: Sequence[Mapping[str, str]]) -> int:
+    """Prompt tokens, counted offline with the tokenizer of the step's first model."""
+    name = config.model if config.model and config.model in policy.models else None
+    model = policy.models.get(name or policy.routing.default_model)
+    if model is None:
+        model = next(iter(policy.models.values()))
+    return gateway.count_tokens(model, messages)
+
+
+def _check_output(config: StepConfig, content: str, model: str) -> Any:
+    """Parse a JSON answer and check it against ``output_schema``; InvalidOutput if not."""
+    if config.response_format != "json" and config.output_schema is None:
+        return None
+    try:
+        parsed = json.loads(content)
+    except ValueError as exc:
+        raise InvalidOutput(f"answer is not valid JSON ({exc.msg})", model=model) from exc
+    if config.output_schema is not None:
+        validator = jsonschema.Draft202012Validator(dict(config.output_schema))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(parsed))
+        if error is not None:
+            path = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            raise InvalidOutput(
+                f"answer breaks output_schema at {path}: {error.message}", model=model
+            )
+    return parsed

@@ -1,0 +1,161 @@
+"""The drop-in AI step executor: node in, answer out, every attempt accounted for.
+
+Wires the layers and nothing else: schema validation (contract.step), prompt rendering
+(contract.templates), the attempt loop (engine), and the host's result type. It never
+raises: every failure is ``success=False`` with an ``error_message`` that says what was
+tried and why each failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from .contract.policy import PolicyStore
+from .contract.step import validate_step_config
+from .contract.templates import build_messages
+from .engine import Engine, RunOutcome, RunRequest
+from .errors import AuterityAIError, redact
+from .host import StepExecutionResult, StepExecutor, WorkflowNode
+from .routing.health import CircuitBreaker
+from .store.ledger import Ledger
+
+__all__ = ["AIStepExecutor", "current_execution_id", "execution_context"]
+
+_EXECUTION_ID: ContextVar[str | None] = ContextVar("auterity_ai_execution_id", default=None)
+_INPUT_ID_KEYS = ("execution_id", "workflow_execution_id")
+
+
+@contextlib.contextmanager
+def execution_context(execution_id: str) -> Iterator[str]:
+    """Record every AI step run inside this block against ``execution_id``.
+
+    The engine does not pass an execution id to executors; a host wraps a workflow run in
+    ``with execution_context(run.id):`` instead. Context variables follow asyncio tasks.
+    """
+    token = _EXECUTION_ID.set(str(execution_id))
+    try:
+        yield str(execution_id)
+    finally:
+        _EXECUTION_ID.reset(token)
+
+
+def current_execution_id() -> str | None:
+    """The execution id set by the innermost ``execution_context``, if any."""
+    return _EXECUTION_ID.get()
+
+
+def resolve_execution_id(
+    explicit: str | None, input_data: Mapping[str, Any]
+) -> tuple[str, str]:
+    """The id to record against and where it came from: argument, context, input, new."""
+    if explicit:
+        return str(explicit), "argument"
+    from_context = _EXECUTION_ID.get()
+    if from_context:
+        return from_context, "context"
+    for key in _INPUT_ID_KEYS:
+        value = input_data.get(key)
+        if isinstance(value, str | int) and str(value):
+            return str(value), "input"
+    return str(uuid.uuid4()), "generated"
+
+
+class AIStepExecutor(StepExecutor):
+    """Executes ``type == "ai"`` nodes across providers with fallback, limits and a ledger.
+
+    Everything is optional: by default the policy comes from ``AUTERITY_AI_POLICY`` (else
+    the bundled one) and the ledger from ``AUTERITY_AI_DATABASE_URL`` (else a SQLite file
+    in the user's data directory). One executor is safe to share by concurrent steps.
+    """
+
+    def __init__(
+        self,
+        *,
+        policy_store: PolicyStore | None = None,
+        ledger: Ledger | None = None,
+        breaker: CircuitBreaker | None = None,
+        engine: Engine | None = None,
+    ) -> None:
+        if engine is None:
+            store = policy_store or PolicyStore()
+            engine = Engine(store, ledger or Ledger(), breaker=breaker)
+        self.engine = engine
+
+    @property
+    def policy_store(self) -> PolicyStore:
+        return self.engine.policy_store
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.engine.ledger
+
+    async def execute_step(
+        self,
+        node: WorkflowNode,
+        input_data: dict[str, Any],
+        execution_id: str | None = None,
+    ) -> StepExecutionResult:
+        """Run one AI node; never raises."""
+        started = time.perf_counter()
+        data = dict(input_data or {})
+        exec_id, source = resolve_execution_id(execution_id, data)
+        ids = {"ai_execution_id": exec_id, "ai_execution_id_source": source}
+        try:
+            outcome = await self._run(node, data, exec_id)
+        except AuterityAIError as exc:
+            return _result(False, ids, f"AI step configuration error: {exc}", started)
+        except Exception as exc:  # the host contract: executors never raise
+            detail = redact(f"{type(exc).__name__}: {exc}")
+            return _result(False, ids, f"AI step execution failed: {detail}", started)
+        output = {**_attempt_keys(outcome), **ids}
+        if not outcome.success:
+            return _result(False, output, f"AI processing failed: {outcome.error}", started)
+        assert outcome.model is not None
+        usage = {
+            "prompt_tokens": outcome.prompt_tokens,
+            "completion_tokens": outcome.completion_tokens,
+            "total_tokens": outcome.prompt_tokens + outcome.completion_tokens,
+        }
+        output = {
+            "ai_response": outcome.content,
+            "ai_model": outcome.model.name,
+            "ai_usage": usage,
+            "processed_data": data,
+            "ai_provider": outcome.model.provider,
+            "ai_finish_reason": outcome.finish_reason,
+            **output,
+        }
+        if outcome.parsed is not None:
+            output["ai_json"] = outcome.parsed
+        return _result(True, output, None, started)
+
+    async def _run(self, node: WorkflowNode, data: dict[str, Any], exec_id: str) -> RunOutcome:
+        policy = self.engine.policy_store.current()
+        config = validate_step_config(node.data or {}, policy)
+        messages = build_messages(config, data)
+        request = RunRequest(
+            config=config, messages=messages, execution_id=exec_id, node_id=str(node.id)
+        )
+        return await self.engine.run(request)
+
+
+def _attempt_keys(outcome: RunOutcome) -> dict[str, Any]:
+    return {
+        "ai_cost": str(outcome.cost),
+        "ai_attempts": [a.to_output() for a in outcome.attempts],
+        "ai_skipped": [{"model": s.model, "reason": s.reason} for s in outcome.skipped],
+    }
+
+
+def _result(
+    success: bool, output: dict[str, Any], error: str | None, started: float
+) -> StepExecutionResult:
+    duration = round((time.perf_counter() - started) * 1000)
+    return StepExecutionResult(
+        success=success, output_data=output, error_message=error, duration_ms=duration
+    )

@@ -1,0 +1,298 @@
+"""Cost limits as guarantees: reserve an attempt's worst case before the call, settle after.
+
+Three limits apply to every attempt, checked in this order:
+
+- ``per_request_limit`` (policy): applies to each attempt's worst case on its own;
+- ``cost_limit`` (step): all attempts of one step together (spent + reserved), in-process,
+  since one step runs in one process (:class:`StepAllowance`);
+- ``daily_budget`` (policy): everything on the day, in the policy's time zone, reserved
+  atomically in the database so that no set of workers can overspend it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from ..errors import LimitExceeded
+from .prices import Price, quantize_cost
+
+if TYPE_CHECKING:
+    from ..contract.policy import CostControls, Policy, PolicyStore
+    from ..store.ledger import Ledger
+    from ..store.records import UsageRecord
+
+__all__ = ["BudgetAlert", "BudgetGuard", "Reservation", "StepAllowance", "cap_max_tokens"]
+
+log = logging.getLogger("auterity_ai_step.budget")
+_ZERO = Decimal(0)
+
+
+def _fmt(amount: Decimal) -> str:
+    """Money for messages: no trailing zeros, never exponent notation."""
+    return format(amount.normalize(), "f")
+
+
+class StepAllowance:
+    """One step's ``cost_limit`` shared by all its attempts (spent + reserved)."""
+
+    def __init__(self, cost_limit: Decimal | None) -> None:
+        self.cost_limit = cost_limit
+        self.spent = _ZERO
+        self.reserved = _ZERO
+        self._lock = threading.Lock()
+
+    def remaining(self) -> Decimal | None:
+        """What the step may still reserve; ``None`` without a limit."""
+        if self.cost_limit is None:
+            return None
+        return max(self.cost_limit - self.spent - self.reserved, _ZERO)
+
+    def fits(self, amount: Decimal) -> bool:
+        left = self.remaining()
+        return left is None or amount <= left
+
+    def reserve(self, amount: Decimal) -> None:
+        """Hold ``amount``; ``LimitExceeded`` (``cost_limit``) if it does not fit."""
+        with self._lock:
+            left = self.remaining()
+            if left is not None and amount > left:
+                raise LimitExceeded(
+                    f"step cost_limit {_fmt(self.cost_limit or _ZERO)}: {_fmt(left)} left, "
+                    f"attempt needs up to {_fmt(amount)}",
+                    limit="cost_limit",
+                    remaining=left,
+                    needed=amount,
+                )
+            self.reserved += amount
+
+    def settle(self, reserved: Decimal, actual: Decimal) -> None:
+        with self._lock:
+            self.reserved -= reserved
+            self.spent += actual
+
+    def release(self, reserved: Decimal) -> None:
+        with self._lock:
+            self.reserved -= reserved
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """An attempt's held worst case: in the step's allowance and in the day's budget row."""
+
+    amount: Decimal
+    day: date
+    ledger_id: int | None
+    step_allowance: StepAllowance | None
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetAlert:
+    """Sent once per budget day when spend crosses ``alert_threshold`` percent."""
+
+    day: date
+    spent: Decimal
+    daily_budget: Decimal
+    threshold_percent: Decimal
+
+
+def cap_max_tokens(
+    price: Price,
+    prompt_tokens: int,
+    remaining: Decimal | None,
+    minimum: int = 16,
+    *,
+    ceiling: int | None = None,
+    limit: str = "cost_limit",
+) -> int | None:
+    """The most output tokens ``remaining`` pays for after the prompt, at most ``ceiling``.
+
+    For a step without ``max_tokens``. ``None`` means no cap applies (no limit and no
+    ceiling). ``LimitExceeded`` when not even ``minimum`` tokens fit: too few to be useful.
+    """
+    if remaining is None or price.output_per_1k == 0:
+        if remaining is not None:
+            prompt_cost = prompt_tokens * price.input_per_1k / 1000
+            if prompt_cost > remaining:
+                raise _too_small(limit, remaining, quantize_cost(prompt_cost, up=True))
+        return ceiling
+    left = remaining - prompt_tokens * price.input_per_1k / 1000
+    tokens = math.floor(left * 1000 / price.output_per_1k) if left > 0 else 0
+    if tokens < minimum:
+        needed = (prompt_tokens * price.input_per_1k + minimum * price.output_per_1k) / 1000
+        raise _too_small(limit, remaining, quantize_cost(needed, up=True))
+    return tokens if ceiling is None else min(tokens, ceiling)
+
+
+def _too_small(limit: str, remaining: Decimal, needed: Decimal) -> LimitExceeded:
+    return LimitExceeded(
+        f"{limit}: {_fmt(remaining)} left, the smallest useful attempt needs {_fmt(needed)}",
+        limit=limit,
+        remaining=remaining,
+        needed=needed,
+    )
+
+
+class BudgetGuard:
+    """Reserves, settles and releases attempts against all three limits; raises alerts."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        controls: PolicyStore | Policy | CostControls | Callable[[], CostControls],
+        *,
+        scope: str = "global",
+    ) -> None:
+        self.ledger = ledger
+        self.scope = scope
+        self._controls = controls
+        self._hooks: list[Callable[[BudgetAlert], None]] = []
+
+    def controls(self) -> CostControls:
+        """The cost controls in force now (a PolicyStore's current policy is re-read)."""
+        source: Any = self._controls
+        if hasattr(source, "current"):
+            return source.current().cost_controls  # type: ignore[no-any-return]
+        if hasattr(source, "cost_controls"):
+            return source.cost_controls  # type: ignore[no-any-return]
+        if callable(source):
+            return source()  # type: ignore[no-any-return]
+        return source  # type: ignore[no-any-return]
+
+    def today(self, controls: CostControls | None = None) -> date:
+        """The budget day: today in the policy's time zone."""
+        zone = (controls or self.controls()).timezone
+        return datetime.now(ZoneInfo(zone)).date()
+
+    def on_alert(self, callback: Callable[[BudgetAlert], None]) -> Callable[[], None]:
+        """Subscribe to budget alerts; returns a function that unsubscribes."""
+        self._hooks.append(callback)
+        return lambda: self._hooks.remove(callback)
+
+    def headroom(self, step_allowance: StepAllowance | None = None) -> Decimal | None:
+        """The tightest in-process limit left for one attempt (step and per-request)."""
+        limits = [self.controls().per_request_limit]
+        if step_allowance is not None:
+            limits.append(step_allowance.remaining())
+        known = [value for value in limits if value is not None]
+        return min(known) if known else None
+
+    def reserve_attempt(
+        self,
+        amount: Decimal | None,
+        *,
+        step_allowance: StepAllowance | None = None,
+        execution_id: str | None = None,
+        model: str | None = None,
+    ) -> Reservation:
+        """Hold ``amount`` (the attempt's worst case) against every limit, or raise.
+
+        ``amount=None`` means the model's price is unknown: refused when any limit applies,
+        because an unknown cost cannot be shown to fit (it is never counted as free).
+        """
+        controls = self.controls()
+        if amount is None:
+            return self._unpriced(controls, step_allowance, model, execution_id)
+        limit = controls.per_request_limit
+        if limit is not None and amount > limit:
+            raise LimitExceeded(
+                f"per_request_limit {_fmt(limit)}: attempt needs up to {_fmt(amount)}",
+                limit="per_request_limit",
+                remaining=limit,
+                needed=amount,
+            )
+        if step_allowance is not None:
+            step_allowance.reserve(amount)
+        day = self.today(controls)
+        try:
+            ledger_id = self.ledger.reserve(
+                amount,
+                day=day,
+                daily_budget=controls.daily_budget,
+                execution_id=execution_id,
+                scope=self.scope,
+            )
+        except BaseException:
+            if step_allowance is not None:
+                step_allowance.release(amount)
+            raise
+        return Reservation(amount, day, ledger_id, step_allowance)
+
+    def _unpriced(
+        self,
+        controls: CostControls,
+        allowance: StepAllowance | None,
+        model: str | None,
+        execution_id: str | None,
+    ) -> Reservation:
+        named = [
+            name
+            for name, value in (
+                ("cost_limit", None if allowance is None else allowance.cost_limit),
+                ("per_request_limit", controls.per_request_limit),
+                ("daily_budget", controls.daily_budget),
+            )
+            if value is not None
+        ]
+        if named:
+            raise LimitExceeded(
+                f"model {model or '?'} has no known price, so it cannot run under "
+                f"{named[0]}: give it input/output prices in the policy",
+                limit=named[0],
+                needed=None,
+            )
+        return Reservation(_ZERO, self.today(controls), None, allowance)
+
+    def settle(self, reservation: Reservation, record: UsageRecord) -> None:
+        """Book the actual cost and write the usage row (one transaction); alert if due."""
+        if record.cost > reservation.amount and reservation.ledger_id is not None:
+            log.warning(
+                "attempt cost %s exceeded its reserved worst case %s",
+                _fmt(record.cost),
+                _fmt(reservation.amount),
+            )
+        if reservation.step_allowance is not None:
+            reservation.step_allowance.settle(reservation.amount, record.cost)
+        controls = self.controls()
+        budget = controls.daily_budget
+        alert_at = None
+        if budget is not None and budget > 0:
+            alert_at = budget * controls.alert_threshold / 100
+        crossed = self.ledger.settle(
+            reservation.ledger_id,
+            record,
+            day=reservation.day,
+            scope=self.scope,
+            alert_at=alert_at,
+        )
+        if crossed and budget is not None:
+            self._alert(reservation.day, budget, controls.alert_threshold)
+
+    def release(self, reservation: Reservation, record: UsageRecord | None = None) -> None:
+        """Give back a failed attempt's reservation; write its (zero-cost) row if given."""
+        if reservation.step_allowance is not None:
+            reservation.step_allowance.release(reservation.amount)
+        self.ledger.release(reservation.ledger_id, record)
+
+    def _alert(self, day: date, budget: Decimal, threshold: Decimal) -> None:
+        spent, _ = self.ledger.day_status(day, self.scope)
+        alert = BudgetAlert(day, spent, budget, threshold)
+        log.warning(
+            "daily budget alert for %s: spent %s of %s (threshold %s%%)",
+            day.isoformat(),
+            _fmt(spent),
+            _fmt(budget),
+            _fmt(threshold),
+        )
+        for hook in list(self._hooks):
+            try:
+                hook(alert)
+            except Exception:
+                log.exception("budget alert hook %r failed", hook)

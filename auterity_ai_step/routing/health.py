@@ -1,0 +1,248 @@
+"""Model health: a passive circuit breaker fed by real traffic, and active checks.
+
+The breaker makes fallback immediate for a model known to be down: after
+``failure_threshold`` consecutive failures its circuit opens for ``cooldown_s``; then
+exactly one caller is let through as a probe (half-open) and its outcome closes or reopens
+the circuit. Only failures that say the model is down count (see
+:func:`counts_as_failure`); a content refusal or a bad answer says nothing about health.
+
+Breaker state is per process: a speed-up, never needed for correctness across workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from auterity_ai_step.errors import (
+    AuthenticationFailed,
+    ModelNotFound,
+    ProviderError,
+    redact,
+)
+
+if TYPE_CHECKING:
+    from auterity_ai_step.contract.policy import CircuitSettings, ModelSpec, PolicyStore
+
+__all__ = ["CircuitBreaker", "HealthMonitor", "HealthStatus", "counts_as_failure"]
+
+CircuitState = Literal["closed", "open", "half_open"]
+Status = Literal["available", "slow", "unavailable", "unknown"]
+Prober = Callable[["ModelSpec", float], Awaitable[float]]
+
+
+def counts_as_failure(exc: BaseException) -> bool:
+    """True when ``exc`` says the model itself is down or unusable, not just this request."""
+    return isinstance(exc, ProviderError) and (
+        exc.retryable or isinstance(exc, AuthenticationFailed | ModelNotFound)
+    )
+
+
+@dataclass
+class _Circuit:
+    failures: int = 0
+    opened_at: float | None = None
+    probe_started: float | None = None
+
+
+class CircuitBreaker:
+    """Thread-safe per-model circuit breaker (closed → open → half-open → closed)."""
+
+    def __init__(
+        self,
+        failure_threshold: int = 3,
+        cooldown_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if failure_threshold < 1:
+            raise ValueError("failure_threshold must be at least 1")
+        self.failure_threshold = failure_threshold
+        self.cooldown_s = cooldown_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._circuits: dict[str, _Circuit] = {}
+
+    @classmethod
+    def from_settings(
+        cls, settings: CircuitSettings, clock: Callable[[], float] = time.monotonic
+    ) -> CircuitBreaker:
+        return cls(settings.failure_threshold, settings.cooldown_s, clock)
+
+    @staticmethod
+    def counts_as_failure(exc: BaseException) -> bool:
+        """See :func:`counts_as_failure`; here so callers holding a breaker need no import."""
+        return counts_as_failure(exc)
+
+    def _state(self, circuit: _Circuit | None, now: float) -> CircuitState:
+        if circuit is None or circuit.opened_at is None:
+            return "closed"
+        if now - circuit.opened_at < self.cooldown_s:
+            return "open"
+        return "half_open"
+
+    def allow(self, model: str) -> bool:
+        """May a request go to ``model`` now? In half-open state only one caller gets True.
+
+        A probe that never reports (its caller died) is given up after another cooldown.
+        """
+        with self._lock:
+            circuit = self._circuits.get(model)
+            now = self._clock()
+            state = self._state(circuit, now)
+            if state == "closed":
+                return True
+            if state == "open" or circuit is None:
+                return False
+            if circuit.probe_started is not None and now - circuit.probe_started < self.cooldown_s:
+                return False
+            circuit.probe_started = now
+            return True
+
+    def record_success(self, model: str) -> None:
+        with self._lock:
+            self._circuits.pop(model, None)
+
+    def record_failure(self, model: str) -> None:
+        """Count one failure; a failed half-open probe reopens the circuit at once."""
+        with self._lock:
+            circuit = self._circuits.setdefault(model, _Circuit())
+            now = self._clock()
+            circuit.failures += 1
+            if circuit.opened_at is not None:
+                if self._state(circuit, now) == "half_open":
+                    circuit.opened_at, circuit.probe_started = now, None
+            elif circuit.failures >= self.failure_threshold:
+                circuit.opened_at = now
+
+    def state(self, model: str) -> CircuitState:
+        with self._lock:
+            return self._state(self._circuits.get(model), self._clock())
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Every model with a non-closed history: state, consecutive failures, cooldown left."""
+        with self._lock:
+            now = self._clock()
+            out: dict[str, dict[str, Any]] = {}
+            for model, circuit in self._circuits.items():
+                left = 0.0
+                if circuit.opened_at is not None:
+                    left = max(self.cooldown_s - (now - circuit.opened_at), 0.0)
+                out[model] = {
+                    "state": self._state(circuit, now),
+                    "consecutive_failures": circuit.failures,
+                    "cooldown_remaining_s": round(left, 3),
+                }
+            return out
+
+
+@dataclass(frozen=True)
+class HealthStatus:
+    """One model's health as last seen; ``circuit`` is the breaker's view of real traffic."""
+
+    model: str
+    status: Status
+    latency_ms: float | None = None
+    error: str | None = None
+    checked_at: datetime | None = None
+    circuit: CircuitState = "closed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "status": self.status,
+            "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
+            "error": self.error,
+            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "circuit": self.circuit,
+        }
+
+
+def _default_prober() -> Prober:
+    from auterity_ai_step.routing import gateway
+
+    probe: Prober = gateway.probe
+    return probe
+
+
+class HealthMonitor:
+    """Active health checks (the gateway's cheapest real request) plus the last results."""
+
+    def __init__(
+        self,
+        policy_store: PolicyStore,
+        breaker: CircuitBreaker,
+        *,
+        prober: Prober | None = None,
+    ) -> None:
+        self._store = policy_store
+        self._breaker = breaker
+        self._prober = prober or _default_prober()
+        self._last: dict[str, HealthStatus] = {}
+        self._lock = threading.Lock()
+
+    async def health_check(self, model_name: str) -> HealthStatus:
+        """Probe one model with a hard timeout; never raises for a provider problem.
+
+        An unknown model name raises :class:`PolicyError` (naming the known ones).
+        """
+        spec = self._store.current().model(model_name)
+        timeout = spec.health_timeout_s
+        status: Status
+        latency: float | None = None
+        error: str | None = None
+        started = time.perf_counter()
+        try:
+            latency = await asyncio.wait_for(self._prober(spec, timeout), timeout)
+        except TimeoutError:
+            status, error = "unavailable", f"no answer within {timeout:g} s"
+        except ProviderError as exc:
+            status, error = "unavailable", f"{exc.kind}: {exc}"
+        except Exception as exc:
+            status, error = "unavailable", redact(f"{type(exc).__name__}: {exc}")
+        else:
+            status = "slow" if latency > spec.slow_ms else "available"
+        if latency is None:
+            latency = (time.perf_counter() - started) * 1000
+        result = HealthStatus(
+            model=model_name,
+            status=status,
+            latency_ms=latency,
+            error=error,
+            checked_at=datetime.now(UTC),
+            circuit=self._breaker.state(model_name),
+        )
+        with self._lock:
+            self._last[model_name] = result
+        return result
+
+    async def check_all(self, models: Iterable[str] | None = None) -> list[HealthStatus]:
+        """Check ``models`` (default: every policy model) concurrently, in the given order."""
+        names = list(models) if models is not None else list(self._store.current().model_names)
+        return list(await asyncio.gather(*(self.health_check(n) for n in names)))
+
+    def status(self) -> dict[str, HealthStatus]:
+        """Last known status of every policy model, with the circuit folded in; no call made.
+
+        An open circuit makes a model ``unavailable`` whatever its last check said, since
+        routing skips it.
+        """
+        with self._lock:
+            last = dict(self._last)
+        out: dict[str, HealthStatus] = {}
+        for name in self._store.current().model_names:
+            circuit = self._breaker.state(name)
+            known = last.get(name) or HealthStatus(model=name, status="unknown")
+            known = replace(known, circuit=circuit)
+            if circuit == "open":
+                known = replace(
+                    known,
+                    status="unavailable",
+                    error=known.error or "circuit open after repeated failures",
+                )
+            out[name] = known
+        return out

@@ -1,0 +1,250 @@
+"""The back-compatible ``AIService``: today's surface, now multi-model underneath.
+
+Hosts that call ``get_ai_service().process_text(...)`` keep working unchanged, but calls
+go through the same engine as the executor (policy routing, tenacity retries, fallback,
+cost limits, the usage ledger) instead of a direct OpenAI client. A plain string model
+works as well as an ``AIModelType``, and no OpenAI key is needed when the policy routes
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import jsonschema
+
+from .contract.policy import PolicyStore
+from .contract.step import validate_step_config
+from .contract.templates import DEFAULT_SYSTEM_PROMPT, DEFAULT_TEMPLATES, PromptTemplate
+from .engine import Engine, RunRequest
+from .errors import AIServiceError, StepConfigError
+from .executor import current_execution_id
+from .money.prices import get_model_costs
+from .routing.candidates import select_optimal_model
+from .store.ledger import Ledger
+
+__all__ = ["AIModelType", "AIResponse", "AIService", "get_ai_service", "set_ai_service"]
+
+log = logging.getLogger("auterity_ai_step.service")
+
+
+class AIModelType(Enum):
+    """Today's model names; any policy model name works as a plain string too."""
+
+    GPT_3_5_TURBO = "gpt-3.5-turbo"
+    GPT_4 = "gpt-4"
+    GPT_4_TURBO = "gpt-4-turbo-preview"
+
+
+@dataclass
+class AIResponse:
+    """Container for AI service responses (unchanged shape)."""
+
+    content: str
+    model: str
+    usage: dict[str, Any] | None = None
+    finish_reason: str | None = None
+    error: str | None = None
+
+    @property
+    def is_success(self) -> bool:
+        return self.error is None
+
+
+def _model_name(model: AIModelType | str | None) -> str | None:
+    if model is None:
+        return None
+    return model.value if isinstance(model, AIModelType) else str(model)
+
+
+class AIService:
+    """Service for AI-powered workflow processing (back-compatible)."""
+
+    DEFAULT_TEMPLATES: dict[str, PromptTemplate] = DEFAULT_TEMPLATES
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        model: AIModelType | str | None = None,
+        max_retries: int = 3,
+        retry_delay: float = 1.0,
+        *,
+        policy_store: PolicyStore | None = None,
+        ledger: Ledger | None = None,
+        engine: Engine | None = None,
+    ) -> None:
+        if api_key and not os.environ.get("OPENAI_API_KEY"):
+            # Today's constructor took the OpenAI key directly; the gateway reads keys
+            # from the environment variable the policy names, so hand it over there.
+            os.environ["OPENAI_API_KEY"] = api_key
+        self.engine = engine or Engine(policy_store or PolicyStore(), ledger or Ledger())
+        self.model = _model_name(model)
+        self.max_retries = max_retries
+        self.retry_delay = retry_delay
+        self.logger = log
+
+    async def process_text(
+        self,
+        prompt: str,
+        context: dict[str, Any] | None = None,
+        model: AIModelType | str | None = None,
+        temperature: float = 0.7,
+        max_tokens: int | None = None,
+    ) -> AIResponse:
+        """Send one prompt (plus optional context) and return the answer."""
+        model_name = _model_name(model) or self.model
+        self.logger.info("Processing text with model %s", model_name or "(policy default)")
+        messages = [
+            {"role": "system", "content": DEFAULT_SYSTEM_PROMPT},
+            {"role": "user", "content": prompt},
+        ]
+        if context:
+            context_str = f"Additional context: {json.dumps(context, indent=2)}"
+            messages.append({"role": "system", "content": context_str})
+        return await self._make_api_call(messages, model_name, temperature, max_tokens)
+
+    async def process_with_template(
+        self,
+        template_name: str,
+        variables: dict[str, Any],
+        context: dict[str, Any] | None = None,
+        model: AIModelType | str | None = None,
+    ) -> AIResponse:
+        """Render a named template; AIServiceError if it is unknown or variables are missing."""
+        if template_name not in self.DEFAULT_TEMPLATES:
+            raise AIServiceError(f"Template '{template_name}' not found")
+        prompt = self.DEFAULT_TEMPLATES[template_name].format(**variables)
+        return await self.process_text(prompt=prompt, context=context, model=model)
+
+    async def _make_api_call(
+        self,
+        messages: list[dict[str, str]],
+        model: AIModelType | str | None,
+        temperature: float = 0.7,
+        max_tokens: int | None = None,
+    ) -> AIResponse:
+        """One logical call: ``max_retries + 1`` attempts per model, then policy fallback.
+
+        Never raises: a failure comes back as an AIResponse with ``error`` set.
+        """
+        name = _model_name(model) or self.engine.policy_store.current().routing.default_model
+        data: dict[str, Any] = {
+            "config_version": 2,
+            "messages": messages,
+            "model": name,
+            "temperature": temperature,
+        }
+        if max_tokens is not None:
+            data["max_tokens"] = max_tokens
+        try:
+            config = validate_step_config(data)
+        except StepConfigError as exc:
+            return AIResponse(content="", model=name, error=str(exc))
+        policy = self.engine.policy_store.current()
+        retry = policy.retry.model_copy(
+            update={
+                "max_attempts_per_model": self.max_retries + 1,
+                "initial_backoff_s": self.retry_delay,
+                "max_backoff_s": max(self.retry_delay * 8, policy.retry.max_backoff_s),
+            }
+        )
+        outcome = await self.engine.run(
+            RunRequest(
+                config=config,
+                messages=messages,
+                execution_id=current_execution_id(),
+                retry=retry,
+            )
+        )
+        if not outcome.success or outcome.model is None:
+            error = f"API call failed after {outcome.calls_made} attempts: {outcome.error}"
+            self.logger.error("%s", error)
+            return AIResponse(content="", model=name, error=error)
+        return AIResponse(
+            content=outcome.content,
+            model=outcome.model.name,
+            usage={
+                "prompt_tokens": outcome.prompt_tokens,
+                "completion_tokens": outcome.completion_tokens,
+                "total_tokens": outcome.prompt_tokens + outcome.completion_tokens,
+                "cost": str(outcome.cost),
+            },
+            finish_reason=outcome.finish_reason,
+        )
+
+    async def validate_response(
+        self,
+        response: str,
+        schema: dict[str, Any] | None = None,
+        required_fields: list[str] | None = None,
+    ) -> bool:
+        """True when the answer is JSON with the required fields and matches ``schema``."""
+        if not schema and not required_fields:
+            return True
+        try:
+            parsed = json.loads(response)
+        except ValueError:
+            self.logger.warning("Response is not valid JSON")
+            return False
+        if required_fields:
+            if not isinstance(parsed, dict):
+                return False
+            missing = [name for name in required_fields if name not in parsed]
+            if missing:
+                self.logger.warning("Missing required fields: %s", missing)
+                return False
+        if schema:
+            try:
+                jsonschema.validate(parsed, schema)
+            except jsonschema.ValidationError as exc:
+                self.logger.warning("Response breaks schema: %s", exc.message)
+                return False
+            except jsonschema.SchemaError as exc:
+                self.logger.error("Response validation error: invalid schema: %s", exc.message)
+                return False
+        return True
+
+    def add_custom_template(self, name: str, template: PromptTemplate) -> None:
+        """Add a template (shared by every service, as today)."""
+        self.DEFAULT_TEMPLATES[name] = template
+        self.logger.info("Added custom template: %s", name)
+
+    def get_available_templates(self) -> list[str]:
+        return list(self.DEFAULT_TEMPLATES.keys())
+
+    def get_available_models(self) -> list[str]:
+        """Every model of the current policy."""
+        return list(self.engine.policy_store.current().model_names)
+
+    def select_optimal_model(
+        self, task_type: str, context_length: int = 0, cost_preference: str = "balanced"
+    ) -> str:
+        """The best policy model for the task (see routing.candidates for the reasons)."""
+        policy = self.engine.policy_store.current()
+        return select_optimal_model(policy, task_type, context_length, cost_preference).model
+
+    def get_model_costs(self, model: str, tokens_used: int) -> dict[str, Any]:
+        """Exact Decimal costs of ``tokens_used`` tokens on ``model`` from the policy prices."""
+        return get_model_costs(self.engine.policy_store.current(), model, tokens_used)
+
+
+_ai_service_instance: AIService | None = None
+
+
+def get_ai_service() -> AIService:
+    """The process-wide service, created on first use from the environment's settings."""
+    global _ai_service_instance
+    if _ai_service_instance is None:
+        _ai_service_instance = AIService()
+    return _ai_service_instance
+
+
+def set_ai_service(service: AIService | None) -> None:
+    """Replace the process-wide service (useful for tests and hosts)."""
+    global _ai_service_instance
+    _ai_service_instance = service

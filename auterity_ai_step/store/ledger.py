@@ -1,0 +1,402 @@
+"""The usage ledger: every read and write of usage rows, budget days and reservations.
+
+Reservations are atomic in the database, so workers sharing it can never together overspend:
+PostgreSQL runs a conditional ``UPDATE ... WHERE spent + reserved + :amount <= :budget``
+(the row lock serialises concurrent updates, which re-check the condition); SQLite runs every
+transaction as ``BEGIN IMMEDIATE`` (one writer at a time, across processes) in WAL mode.
+A reservation is one transaction; settling it with its usage row is one more.
+
+Writes after a paid call never lose a row: when the database is unreachable they go to an
+outbox (``outbox.py``) and are replayed on the next write or by :meth:`Ledger.flush_pending`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, create_engine, delete, literal, select
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import update as sa_update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..errors import LimitExceeded, StoreError
+from . import queries
+from .connect import default_spool, sqlite_engine, unreachable
+from .outbox import Outbox
+from .records import UsageRecord, usage_dict
+from .tables import (
+    Base,
+    BudgetDay,
+    BudgetReservation,
+    ModelUsage,
+    Money,
+    utcnow,
+)
+
+__all__ = ["Ledger", "UsageRecord"]
+
+log = logging.getLogger("auterity_ai_step.store")
+T = TypeVar("T")
+_MONEY = Money()
+
+
+def _money(value: Any) -> ColumnElement[Any]:
+    return literal(value, _MONEY)
+
+
+class Ledger:
+    """Usage rows, budgets and model configurations in one SQL database (SQLite or PostgreSQL)."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        create_tables: bool = True,
+        spool_path: str | Path | None = None,
+    ) -> None:
+        if url is None:
+            from ..settings import database_url
+
+            url = database_url()
+        parsed = make_url(url)
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        self.backend = parsed.get_backend_name()
+        if self.backend == "sqlite":
+            self.engine = sqlite_engine(parsed)
+        elif self.backend == "postgresql":
+            self.engine = create_engine(parsed, connect_args={"connect_timeout": 5})
+        else:
+            raise StoreError(f"unsupported database {self.backend!r}: use SQLite or PostgreSQL")
+        self.url = parsed.render_as_string(hide_password=True)
+        self.outbox = Outbox(Path(spool_path) if spool_path else default_spool(parsed))
+        self._create_tables = create_tables
+        self._ready = False
+        self._ready_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _ensure_ready(self) -> None:
+        if self._ready:
+            return
+        with self._ready_lock:
+            if self._ready or not self._create_tables:
+                self._ready = True
+                return
+            try:
+                Base.metadata.create_all(self.engine)
+            except IntegrityError:  # another process created them at the same moment
+                Base.metadata.create_all(self.engine)
+            self._ready = True
+
+    def _transaction(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one transaction; reconnect once if a pooled connection went stale."""
+        self._ensure_ready()
+        try:
+            with self.engine.begin() as conn:
+                return work(conn)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        with self.engine.begin() as conn:
+            return work(conn)
+
+    def _run(self, work: Callable[[Connection], T]) -> T:
+        """One transaction whose database failures surface as ``StoreError``."""
+        try:
+            return self._transaction(work)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"ledger database failed ({self.url}): {exc}") from exc
+
+    def _insert(self) -> Callable[..., Any]:
+        return pg_insert if self.backend == "postgresql" else sqlite_insert
+
+    def _ensure_day(self, conn: Connection, day: date, scope: str) -> None:
+        stmt = self._insert()(BudgetDay).values(
+            day=day, scope=scope, spent=0, reserved=0, alerted=False
+        )
+        conn.execute(stmt.on_conflict_do_nothing())
+
+    # -- budget reservations ---------------------------------------------------------------
+
+    def reserve(
+        self,
+        amount: Decimal,
+        *,
+        day: date,
+        daily_budget: Decimal | None,
+        execution_id: str | None = None,
+        scope: str = "global",
+    ) -> int:
+        """Atomically reserve ``amount`` on ``day``; ``LimitExceeded`` if the budget is short."""
+
+        def work(conn: Connection) -> int:
+            where = (BudgetDay.day == day, BudgetDay.scope == scope)
+            stmt = sa_update(BudgetDay).where(*where)
+            if daily_budget is not None:
+                total = BudgetDay.spent + BudgetDay.reserved + _money(amount)
+                stmt = stmt.where(total <= _money(daily_budget))
+            stmt = stmt.values(reserved=BudgetDay.reserved + _money(amount))
+            if conn.execute(stmt).rowcount == 0:
+                self._ensure_day(conn, day, scope)
+                if conn.execute(stmt).rowcount == 0:
+                    assert daily_budget is not None
+                    spent, reserved = conn.execute(
+                        select(BudgetDay.spent, BudgetDay.reserved).where(*where)
+                    ).one()
+                    left = max(daily_budget - spent - reserved, Decimal(0))
+                    raise LimitExceeded(
+                        f"daily_budget {daily_budget} for {day.isoformat()}: {left} left "
+                        f"(spent {spent}, reserved {reserved}), attempt needs up to {amount}",
+                        limit="daily_budget",
+                        remaining=left,
+                        needed=amount,
+                    )
+            new_id = conn.execute(
+                sa_insert(BudgetReservation)
+                .values(
+                    day=day,
+                    scope=scope,
+                    amount=amount,
+                    execution_id=execution_id,
+                    created_at=utcnow(),
+                )
+                .returning(BudgetReservation.id)
+            ).scalar_one()
+            return int(new_id)
+
+        try:
+            return self._transaction(work)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"could not reserve budget ({self.url}): {exc.__class__.__name__}"
+            ) from exc
+
+    def _take_reservation(
+        self, conn: Connection, reservation_id: int | None
+    ) -> tuple[date, str, Decimal] | None:
+        if reservation_id is None:
+            return None
+        row = conn.execute(
+            delete(BudgetReservation)
+            .where(BudgetReservation.id == reservation_id)
+            .returning(BudgetReservation.day, BudgetReservation.scope, BudgetReservation.amount)
+        ).first()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def _book(
+        self, conn: Connection, day: date, scope: str, spent: Decimal, released: Decimal
+    ) -> None:
+        stmt = (
+            sa_update(BudgetDay)
+            .where(BudgetDay.day == day, BudgetDay.scope == scope)
+            .values(
+                spent=BudgetDay.spent + _money(spent),
+                reserved=BudgetDay.reserved - _money(released),
+            )
+        )
+        if conn.execute(stmt).rowcount == 0:
+            self._ensure_day(conn, day, scope)
+            conn.execute(stmt)
+
+    def _insert_usage(self, conn: Connection, record: UsageRecord) -> None:
+        conn.execute(sa_insert(ModelUsage).values(**record.to_row()))
+
+    def _apply(
+        self,
+        op: str,
+        reservation_id: int | None,
+        record: UsageRecord | None,
+        day: date | None,
+        scope: str,
+        alert_at: Decimal | None,
+    ) -> bool:
+        """The write behind settle/release/record (also what the outbox replays)."""
+
+        def work(conn: Connection) -> bool:
+            if record is not None:
+                self._insert_usage(conn, record)
+            taken = self._take_reservation(conn, reservation_id)
+            book_day, book_scope, released = taken or (day, scope, Decimal(0))
+            spent = record.cost if (record is not None and op != "release") else Decimal(0)
+            if book_day is None or (spent == 0 and released == 0):
+                return False
+            self._book(conn, book_day, book_scope, spent, released)
+            if alert_at is None:
+                return False
+            flagged = conn.execute(
+                sa_update(BudgetDay)
+                .where(
+                    BudgetDay.day == book_day,
+                    BudgetDay.scope == book_scope,
+                    BudgetDay.alerted.is_(False),
+                    BudgetDay.spent >= _money(alert_at),
+                )
+                .values(alerted=True)
+            )
+            return flagged.rowcount == 1
+
+        try:
+            return self._transaction(work)
+        except IntegrityError:
+            if record is not None and self._usage_exists(record.id):
+                return False  # an earlier try committed without our knowing: already done
+            raise
+
+    def _usage_exists(self, usage_id: str) -> bool:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(ModelUsage.id).where(ModelUsage.id == usage_id)).first()
+            return found is not None
+
+    def _write(
+        self,
+        op: str,
+        reservation_id: int | None,
+        record: UsageRecord | None,
+        day: date | None,
+        scope: str,
+        alert_at: Decimal | None,
+    ) -> bool:
+        if self.outbox.has_pending():
+            self.flush_pending()
+        try:
+            return self._apply(op, reservation_id, record, day, scope, alert_at)
+        except SQLAlchemyError as exc:
+            if not unreachable(exc):
+                raise StoreError(f"ledger write failed: {exc.__class__.__name__}") from exc
+            log.warning(
+                "ledger database unreachable (%s); %s kept in the outbox %s",
+                exc.__class__.__name__,
+                op,
+                self.outbox.path,
+            )
+            self.outbox.add(
+                {
+                    "op": op,
+                    "reservation_id": reservation_id,
+                    "record": None if record is None else record.to_data(),
+                    "day": None if day is None else day.isoformat(),
+                    "scope": scope,
+                }
+            )
+            return False
+
+    def settle(
+        self,
+        reservation_id: int | None,
+        record: UsageRecord,
+        *,
+        day: date | None = None,
+        scope: str = "global",
+        alert_at: Decimal | None = None,
+    ) -> bool:
+        """Turn a reservation into the attempt's actual cost and write its row, atomically.
+
+        ``day`` books the cost when the reservation is gone (expired) or there was none.
+        Returns True when this settle pushed the day's spend past ``alert_at`` first (the
+        ``alerted`` flag is set by a conditional UPDATE, so exactly one worker sees True).
+        """
+        return self._write("settle", reservation_id, record, day, scope, alert_at)
+
+    def release(self, reservation_id: int | None, record: UsageRecord | None = None) -> None:
+        """Drop a reservation of an attempt that cost nothing, writing its row if given."""
+        self._write("release", reservation_id, record, None, "global", None)
+
+    def record(
+        self, record: UsageRecord, *, day: date | None = None, scope: str = "global"
+    ) -> None:
+        """Write one usage row (no reservation); with ``day`` its cost counts as spent."""
+        self._write("record", None, record, day, scope, None)
+
+    def flush_pending(self) -> int:
+        """Write what the outbox holds; returns how many entries were written."""
+
+        def apply(entry: dict[str, Any]) -> None:
+            record = entry.get("record")
+            self._apply(
+                entry["op"],
+                entry.get("reservation_id"),
+                None if record is None else UsageRecord.from_data(record),
+                date.fromisoformat(entry["day"]) if entry.get("day") else None,
+                entry.get("scope", "global"),
+                None,
+            )
+
+        written = self.outbox.drain(apply)
+        if written:
+            log.info("ledger outbox: wrote %d pending entries", written)
+        return written
+
+    def expire_reservations(self, older_than_s: float) -> int:
+        """Return leaked reservations (a crashed worker's) to their days; how many."""
+        cutoff = utcnow() - timedelta(seconds=older_than_s)
+
+        def work(conn: Connection) -> int:
+            rows = conn.execute(
+                delete(BudgetReservation)
+                .where(BudgetReservation.created_at < cutoff)
+                .returning(BudgetReservation.day, BudgetReservation.scope, BudgetReservation.amount)
+            ).all()
+            per_day: dict[tuple[date, str], Decimal] = {}
+            for day, scope, amount in rows:
+                per_day[(day, scope)] = per_day.get((day, scope), Decimal(0)) + amount
+            for (day, scope), amount in sorted(per_day.items()):
+                self._book(conn, day, scope, Decimal(0), amount)
+            return len(rows)
+
+        count = self._run(work)
+        if count:
+            log.warning("expired %d leaked budget reservations", count)
+        return count
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def day_status(self, day: date, scope: str = "global") -> tuple[Decimal, Decimal]:
+        """(spent, reserved) on ``day``."""
+
+        def work(conn: Connection) -> tuple[Decimal, Decimal]:
+            row = conn.execute(
+                select(BudgetDay.spent, BudgetDay.reserved).where(
+                    BudgetDay.day == day, BudgetDay.scope == scope
+                )
+            ).first()
+            return (Decimal(0), Decimal(0)) if row is None else (row[0], row[1])
+
+        return self._run(work)
+
+    def execution_usage(self, execution_id: str) -> list[dict[str, Any]]:
+        """Every attempt recorded against one execution, oldest first."""
+        stmt = (
+            select(*ModelUsage.__table__.columns)
+            .where(ModelUsage.execution_id == execution_id)
+            .order_by(ModelUsage.created_at, ModelUsage.attempt)
+        )
+        return self._run(lambda conn: [usage_dict(row._mapping) for row in conn.execute(stmt)])
+
+    def totals(self, days: int, model: str | None = None) -> dict[str, Any]:
+        """Calls, tokens and cost by model and by UTC day for the last ``days`` days."""
+        if days < 1:
+            raise ValueError("days must be at least 1")
+        return self._run(lambda conn: queries.totals(conn, self.backend, days, model))
+
+    def model_configurations(self) -> tuple[str, dict[str, dict[str, Any]]]:
+        """(version token, {name: config}) of the active rows; the token changes with them."""
+        return self._run(queries.model_configurations)
+
+    def put_model_configurations(self, configs: Mapping[str, Mapping[str, Any]]) -> None:
+        """Replace all model configurations in one transaction (validate them first)."""
+        self._run(lambda conn: queries.put_model_configurations(conn, configs))

@@ -1,0 +1,178 @@
+"""The ledger's tables: the only place with table definitions (the migration mirrors them).
+
+Money columns are ``Numeric(18, 10)``. SQLite has no exact decimal type (NUMERIC affinity
+degrades to float), so there the same columns hold integers in units of 1e-10: sums and the
+conditional budget update stay exact integer arithmetic, and values read back as Decimal.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    Numeric,
+    String,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+__all__ = [
+    "Base",
+    "BudgetDay",
+    "BudgetReservation",
+    "ModelConfiguration",
+    "ModelUsage",
+    "Money",
+    "UTCDateTime",
+    "utcnow",
+]
+
+_SCALE = 10
+_QUANTUM = Decimal(1).scaleb(-_SCALE)
+_LIMIT = Decimal(10) ** (18 - _SCALE)
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC (every stored time is UTC)."""
+    return datetime.now(UTC)
+
+
+class Money(TypeDecorator[Decimal]):
+    """Exact money: ``Numeric(18, 10)``, or a scaled integer on SQLite."""
+
+    impl = Numeric(18, _SCALE)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(18, _SCALE, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        exact = Decimal(value).quantize(_QUANTUM)
+        if abs(exact) >= _LIMIT:
+            raise ValueError(f"{value} does not fit Numeric(18, {_SCALE})")
+        if dialect.name == "sqlite":
+            return int(exact.scaleb(_SCALE))
+        return exact
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-_SCALE).quantize(_QUANTUM)
+        return Decimal(value).quantize(_QUANTUM)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store timezone-aware UTC times only")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        result: datetime = value
+        if result.tzinfo is None:
+            return result.replace(tzinfo=UTC)
+        return result.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the ledger's tables."""
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class ModelUsage(Base):
+    """One row per attempt. The id is a client-made UUID, so a retried write is idempotent."""
+
+    __tablename__ = "model_usage"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
+    execution_id: Mapped[str | None] = mapped_column(String(255))
+    node_id: Mapped[str | None] = mapped_column(String(255))
+    model_name: Mapped[str] = mapped_column(String(100))
+    provider: Mapped[str] = mapped_column(String(50))
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    total_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[Decimal] = mapped_column(Money())
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    error_type: Mapped[str | None] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    price_version: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_model_usage_execution_id", "execution_id"),
+        Index("ix_model_usage_created_at", "created_at"),
+        Index("ix_model_usage_model_created", "model_name", "created_at"),
+    )
+
+
+class ModelConfiguration(Base):
+    """Dynamic model configurations that override or extend the policy file."""
+
+    __tablename__ = "model_configurations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    provider: Mapped[str] = mapped_column(String(50))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), onupdate=utcnow)
+
+
+class BudgetDay(Base):
+    """One budget day per scope: what is spent and reserved, and whether it alerted."""
+
+    __tablename__ = "budget_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True, default="global")
+    spent: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    reserved: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BudgetReservation(Base):
+    """An open reservation; leaked ones (a crashed worker) are found by age and expired."""
+
+    __tablename__ = "budget_reservations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)
+    scope: Mapped[str] = mapped_column(String(64), default="global")
+    amount: Mapped[Decimal] = mapped_column(Money())
+    execution_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_budget_reservations_created_at", "created_at"),)

@@ -1,0 +1,1 @@
+"""Model policies, shipped in the wheel as ``auterity_ai_step._policies``."""

@@ -1,0 +1,68 @@
+"""``auterity-ai-step usage`` against a real SQLite ledger."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from typer.testing import CliRunner
+
+import auterity_ai_step.cli.money_cmds  # noqa: F401  (registers the command)
+from auterity_ai_step.cli import app
+from auterity_ai_step.store import Ledger, UsageRecord
+
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+def seed(url: str) -> None:
+    ledger = Ledger(url)
+    for attempt, (model, cost, status) in enumerate(
+        [("gpt-4", "0.03702", "error"), ("gpt-4o-mini", "0.0005253", "success")], start=1
+    ):
+        ledger.record(
+            UsageRecord(
+                "exec-9",
+                "node-1",
+                model,
+                "openai",
+                1000,
+                234,
+                Decimal(cost),
+                80,
+                status,
+                "timeout" if status == "error" else None,
+                attempt,
+                attempt > 1,
+                "v1",
+            )
+        )
+    ledger.close()
+
+
+def test_usage_tables_and_json(sqlite_url: str) -> None:
+    seed(sqlite_url)
+    result = runner.invoke(app, ["usage", "--db", sqlite_url, "--days", "3"])
+    assert result.exit_code == 0, result.output
+    assert "gpt-4o-mini" in result.output and "0.0005253" in result.output
+    assert "total: 2 calls, 2468 tokens, 0.0375453 USD" in result.output
+    only = runner.invoke(app, ["usage", "--db", sqlite_url, "--model", "gpt-4", "--json"])
+    data = json.loads(only.output)
+    assert data["total_cost"] == "0.0370200000" and data["model"] == "gpt-4"
+
+
+def test_usage_of_one_execution(sqlite_url: str) -> None:
+    seed(sqlite_url)
+    result = runner.invoke(app, ["usage", "--db", sqlite_url, "--execution-id", "exec-9"])
+    assert result.exit_code == 0, result.output
+    assert "2 attempt(s)" in result.output and "error (timeout)" in result.output
+    as_json = runner.invoke(
+        app, ["usage", "--execution-id", "exec-9", "--db", sqlite_url, "--json"]
+    )
+    assert [r["attempt"] for r in json.loads(as_json.output)] == [1, 2]
+
+
+def test_usage_default_database_and_errors(sqlite_url: str) -> None:
+    empty = runner.invoke(app, ["usage"])  # the isolated default ledger, empty
+    assert empty.exit_code == 0 and "total: 0 calls, 0 tokens, 0 USD" in empty.output
+    broken = runner.invoke(app, ["usage", "--db", "postgresql://x@127.0.0.1:1/none"])
+    assert broken.exit_code == 1 and "error:" in broken.output
