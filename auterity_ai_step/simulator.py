@@ -63,6 +63,7 @@ class RequestRecord:
     path: str
     time: float
     outcome: str
+    body: Mapping[str, Any] | None = None
 
 
 def _text_of(content: Any) -> str:
@@ -115,9 +116,7 @@ class Simulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = int(self._runner.addresses[0][1])
         self.base_url = f"http://{self.host}:{self.port}"
         return self.base_url
 
@@ -210,7 +209,9 @@ class Simulator:
             if behaviour is not None
             else Outcome("status", 404, None, f"model '{model}' not found")
         )
-        self.requests.append(RequestRecord(model, request.path, time.time(), outcome.label))
+        self.requests.append(
+            RequestRecord(model, request.path, time.time(), outcome.label, dict(body))
+        )
         self.counts[model] += 1
         if behaviour is not None and behaviour.latency_ms > 0:
             await asyncio.sleep(behaviour.latency_ms / 1000)

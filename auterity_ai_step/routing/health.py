@@ -34,6 +34,8 @@ __all__ = ["CircuitBreaker", "HealthMonitor", "HealthStatus", "counts_as_failure
 CircuitState = Literal["closed", "open", "half_open"]
 Status = Literal["available", "slow", "unavailable", "unknown"]
 Prober = Callable[["ModelSpec", float], Awaitable[float]]
+# The prober enforces the model's timeout on the request; this safety net sits just behind.
+_HARD_GRACE_S = 0.5
 
 
 def counts_as_failure(exc: BaseException) -> bool:
@@ -197,7 +199,7 @@ class HealthMonitor:
         error: str | None = None
         started = time.perf_counter()
         try:
-            latency = await asyncio.wait_for(self._prober(spec, timeout), timeout)
+            latency = await asyncio.wait_for(self._prober(spec, timeout), timeout + _HARD_GRACE_S)
         except TimeoutError:
             status, error = "unavailable", f"no answer within {timeout:g} s"
         except ProviderError as exc:

@@ -242,7 +242,7 @@ async def test_health_check_statuses(
     base = simulator.base_url + "/v1"
     store = store_for(
         {
-            "ok": openai_model(base),
+            "ok": openai_model(base, timeout=10),  # may pay LiteLLM's first import (~3 s)
             "slow": openai_model(base, slow_ms=50),
             "broken": openai_model(base),
             "hangs": openai_model(f"http://127.0.0.1:{hanging_port}/v1", timeout=0.5),

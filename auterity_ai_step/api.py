@@ -1,0 +1,663 @@
+"""The model management API: a FastAPI router for hosts and a standalone app.
+
+Install with ``pip install 'auterity-ai-step[api]'``; this is the only module that imports
+FastAPI. A host mounts :func:`create_router` with its own authentication dependency (every
+route depends on it) and a predicate telling admins apart; :func:`create_app` wraps the same
+router in an app with bearer-token authentication for running outside Auterity.
+
+Standalone tokens (``create_app``): ``AUTERITY_AI_API_TOKEN`` opens every read route. With
+``AUTERITY_AI_ADMIN_TOKEN`` set as well, only that second token may read or change
+``/config``; without it the one API token is also the admin token (a single operator).
+Tokens are compared in constant time and must be at least 16 characters. ``/docs`` and
+``/openapi.json`` stay public: they describe the API and hold no data.
+
+No response, error body included, carries a key: the config view names the environment
+variable each model reads and whether it is set; error texts pass through ``errors.redact``
+with the values of those variables as literal secrets.
+"""
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+try:
+    from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Query, Request
+    from fastapi.concurrency import run_in_threadpool
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+except ImportError as exc:  # pragma: no cover - exercised in a test with fastapi hidden
+    raise ImportError(
+        "the model management API needs FastAPI: pip install 'auterity-ai-step[api]'"
+    ) from exc
+
+from .api_models import (
+    AvailableModel,
+    AvailableModels,
+    BudgetFigures,
+    ConfigModel,
+    ConfigView,
+    DayUsage,
+    ExecutionUsage,
+    HealthCheckRequest,
+    HealthCheckResult,
+    ModelUsageTotals,
+    Preference,
+    RankedEntry,
+    Recommendations,
+    UsageReport,
+    UsageRow,
+    money,
+)
+from .contract.policy import Policy, PolicyStore, parse_policy, read_policy_file
+from .contract.step import step_schema
+from .errors import PolicyError, StoreError, redact
+from .money.limits import BudgetGuard
+from .money.prices import price_for
+from .routing.candidates import rank_models, select_optimal_model
+from .routing.health import CircuitBreaker, HealthMonitor, HealthStatus
+from .store.ledger import Ledger
+
+__all__ = [
+    "ADMIN_TOKEN_ENV",
+    "API_TOKEN_ENV",
+    "MIN_TOKEN_LENGTH",
+    "ApiUser",
+    "bearer_auth",
+    "create_app",
+    "create_router",
+]
+
+log = logging.getLogger("auterity_ai_step.api")
+
+API_TOKEN_ENV = "AUTERITY_AI_API_TOKEN"  # noqa: S105 - a variable name, not a secret
+ADMIN_TOKEN_ENV = "AUTERITY_AI_ADMIN_TOKEN"  # noqa: S105
+MIN_TOKEN_LENGTH = 16
+HEALTH_CHECK_LIMIT_S = 5.0
+_ZERO = Decimal(0)
+_SECRET_KEY = re.compile(r"(?i)^(api[_-]?key|apikey|secret|token|password)$")
+_Responses = dict[int | str, dict[str, Any]]
+_UNAUTHORIZED: _Responses = {401: {"description": "Missing or invalid credentials"}}
+_STORE_DOWN: _Responses = {503: {"description": "The usage ledger could not be read or written"}}
+_ADMIN_ONLY: _Responses = {403: {"description": "The user is not an admin"}}
+_CONFIG_EXAMPLE = {
+    "gpt-4o-mini": {"input_cost_per_1k": "0.0002", "use_cases": ["general"]},
+    "local-llama": {
+        "provider": "ollama",
+        "api_base": "http://127.0.0.1:11434",
+        "input_cost_per_1k": "0",
+        "output_cost_per_1k": "0",
+        "context_window": 8192,
+    },
+}
+_CONFIG_BODY = {
+    "required": True,
+    "description": (
+        "Every dynamic model configuration, replacing the stored set: model name to settings, "
+        "in the policy file's model form. Validated with the policy file before anything is "
+        "written. Name keys with api_key_env; a literal api_key is refused."
+    ),
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "additionalProperties": {"type": "object"}},
+            "example": _CONFIG_EXAMPLE,
+        }
+    },
+}
+
+
+def _utc(value: datetime | str) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _with_money(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {**row, "cost": money(row["cost"])}
+
+
+def _without_secrets(value: Any) -> Any:
+    """A stored config with secret-named keys dropped (they are refused on write anyway)."""
+    if isinstance(value, Mapping):
+        return {
+            str(k): _without_secrets(v) for k, v in value.items() if not _SECRET_KEY.match(str(k))
+        }
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
+
+
+class _Models:
+    """The routes' work, apart from FastAPI's plumbing; one instance per router."""
+
+    def __init__(self, store: PolicyStore, ledger: Ledger, monitor: HealthMonitor) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.monitor = monitor
+        self._config_lock = threading.Lock()
+
+    def redact(self, text: str) -> str:
+        """``errors.redact`` plus the values of every key variable the policy names."""
+        names = {m.api_key_env for m in self.store.current().models.values() if m.api_key_env}
+        values = [os.environ.get(name, "") for name in sorted(names)]
+        return redact(text, [v for v in values if v])
+
+    @contextmanager
+    def ledger_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except StoreError as exc:
+            raise HTTPException(503, self.redact(str(exc))[:500]) from exc
+
+    def available(self) -> AvailableModels:
+        policy = self.store.current()
+        health = self.monitor.status()
+        models = []
+        for spec in policy.models.values():
+            price = price_for(spec)
+            seen = health.get(spec.name) or HealthStatus(model=spec.name, status="unknown")
+            models.append(
+                AvailableModel(
+                    name=spec.name,
+                    provider=spec.provider,
+                    input_cost_per_1k=None if price is None else money(price.input_per_1k),
+                    output_cost_per_1k=None if price is None else money(price.output_per_1k),
+                    price_source=None if price is None else price.source,
+                    context_window=spec.context_window,
+                    max_output_tokens=spec.max_output_tokens,
+                    capabilities=list(spec.capabilities),
+                    use_cases=list(spec.use_cases),
+                    quality=spec.quality,
+                    status=seen.status,
+                    circuit=seen.circuit,
+                    latency_ms=seen.latency_ms,
+                    last_checked=seen.checked_at,
+                )
+            )
+        return AvailableModels(
+            policy_version=policy.version,
+            default_model=policy.routing.default_model,
+            models=models,
+        )
+
+    def usage(self, days: int, model: str | None) -> UsageReport:
+        controls = self.store.current().cost_controls
+        with self.ledger_errors():
+            totals = self.ledger.totals(days, model)
+            today = BudgetGuard(self.ledger, controls).today(controls)
+            spent, reserved = self.ledger.day_status(today)
+        budget = controls.daily_budget
+        figures = BudgetFigures(
+            daily_budget=None if budget is None else money(budget),
+            period_budget=None if budget is None else money(budget * days),
+            alert_threshold_percent=money(controls.alert_threshold),
+            timezone=controls.timezone,
+            today=today.isoformat(),
+            spent_today=money(spent),
+            reserved_today=money(reserved),
+            left_today=None
+            if budget is None
+            else money(max(budget - spent - reserved, Decimal(0))),
+        )
+        return UsageReport(
+            days=days,
+            since=_utc(totals["since"]),
+            model=model,
+            calls=totals["calls"],
+            errors=totals["errors"],
+            total_tokens=totals["total_tokens"],
+            total_cost=money(totals["total_cost"]),
+            by_model=[ModelUsageTotals(**_with_money(r)) for r in totals["by_model"]],
+            by_day=[DayUsage(**_with_money(r)) for r in totals["by_day"]],
+            budget=figures,
+        )
+
+    def unknown_model(self, name: str) -> HTTPException:
+        known = list(self.store.current().model_names)
+        return HTTPException(
+            404,
+            {
+                "message": self.redact(f"unknown model {name!r} (known: {', '.join(known)})"),
+                "known_models": known,
+            },
+        )
+
+    async def health_check(self, name: str) -> HealthCheckResult:
+        if name not in self.store.current().models:
+            raise self.unknown_model(name)
+        try:
+            seen = await asyncio.wait_for(self.monitor.health_check(name), HEALTH_CHECK_LIMIT_S)
+        except PolicyError as exc:  # removed by a reload since the check above
+            raise self.unknown_model(name) from exc
+        except TimeoutError:
+            seen = HealthStatus(
+                model=name,
+                status="unavailable",
+                latency_ms=HEALTH_CHECK_LIMIT_S * 1000,
+                error=f"no answer within {HEALTH_CHECK_LIMIT_S:g} s",
+                circuit=self.monitor.status().get(name, HealthStatus(name, "unknown")).circuit,
+            )
+        return HealthCheckResult(
+            model=seen.model,
+            status=seen.status,
+            latency_ms=seen.latency_ms,
+            error=None if seen.error is None else self.redact(seen.error),
+            checked_at=seen.checked_at or datetime.now(UTC),
+            circuit=seen.circuit,
+        )
+
+    def recommendations(
+        self, task_type: str | None, context_length: int, preference: Preference
+    ) -> Recommendations:
+        policy = self.store.current()
+        health = self.monitor.status()
+        ranked = rank_models(policy, task_type, context_length, preference)
+        entries = []
+        for rank, item in enumerate(ranked, start=1):
+            spec = policy.models[item.model]
+            price = price_for(spec)
+            blended = None if price is None else (price.input_per_1k + price.output_per_1k) / 2
+            state = health[item.model].status if item.model in health else "unknown"
+            entries.append(
+                RankedEntry(
+                    rank=rank,
+                    model=item.model,
+                    provider=spec.provider,
+                    score=item.score,
+                    fits=item.fits,
+                    quality=item.quality,
+                    estimated_cost_per_1k=None if blended is None else money(blended),
+                    input_cost_per_1k=None if price is None else money(price.input_per_1k),
+                    output_cost_per_1k=None if price is None else money(price.output_per_1k),
+                    status=state,
+                    reasons=[self.redact(r) for r in item.reasons],
+                )
+            )
+        recommended, reasons = self._pick(policy, entries, task_type, context_length, preference)
+        return Recommendations(
+            task_type=task_type,
+            context_length=context_length,
+            cost_preference=preference,
+            recommended=recommended,
+            reasons=reasons,
+            models=entries,
+        )
+
+    def _pick(
+        self,
+        policy: Policy,
+        entries: list[RankedEntry],
+        task_type: str | None,
+        context_length: int,
+        preference: str,
+    ) -> tuple[str | None, list[str]]:
+        """The best fitting model, passing over ones known to be down when another fits."""
+        try:
+            best = select_optimal_model(policy, task_type, context_length, preference)
+        except PolicyError as exc:
+            return None, [self.redact(str(exc))]
+        up = [e for e in entries if e.fits and e.status != "unavailable"]
+        if not up or up[0].model == best.model:
+            return best.model, best.reasons
+        return up[0].model, [f"{best.model} is unavailable now; next best", *up[0].reasons]
+
+    def execution_usage(self, execution_id: str) -> ExecutionUsage:
+        with self.ledger_errors():
+            rows = self.ledger.execution_usage(execution_id)
+        out = [
+            UsageRow(**{**r, "cost": money(r["cost"]), "created_at": _utc(r["created_at"])})
+            for r in rows
+        ]
+        return ExecutionUsage(
+            execution_id=execution_id,
+            attempts=len(out),
+            total_tokens=sum(r.total_tokens for r in out),
+            total_cost=money(sum((Decimal(r.cost) for r in out), Decimal(0))),
+            rows=out,
+        )
+
+    def config_view(self) -> ConfigView:
+        with self.ledger_errors():
+            _, overrides = self.ledger.model_configurations()
+        policy = self.store.current()
+        in_file = self._file_models()
+        models = []
+        for spec in policy.models.values():
+            source: Literal["file", "override", "file+override"] = "file"
+            if spec.name in overrides:
+                source = "file+override" if spec.name in in_file else "override"
+            env = spec.api_key_env
+            models.append(
+                ConfigModel(
+                    name=spec.name,
+                    provider=spec.provider,
+                    source=source,
+                    api_key_env=env,
+                    api_key_set=bool(env and os.environ.get(env)),
+                )
+            )
+        refused = self.store.last_error
+        return ConfigView(
+            policy_version=policy.version,
+            policy_source=policy.source,
+            overrides={name: _without_secrets(cfg) for name, cfg in overrides.items()},
+            models=models,
+            last_refused=None if refused is None else self.redact(refused),
+        )
+
+    def _file_models(self) -> set[str]:
+        if self.store.path is None:
+            return set(self.store.current().model_names)
+        try:
+            return set(parse_policy(read_policy_file(self.store.path)).model_names)
+        except PolicyError:
+            return set()
+
+    def put_config(self, body: Any) -> ConfigView:
+        """Validate ``body`` with the policy file, then replace the stored set atomically.
+
+        The lock keeps validate-then-write whole within this process; the ledger's single
+        transaction keeps the replacement whole across workers.
+        """
+        if not isinstance(body, Mapping):
+            raise _invalid(["the body must be an object: model name to settings"])
+        shape = [
+            f"{name}: must be an object of model settings"
+            for name, cfg in body.items()
+            if not isinstance(cfg, Mapping)
+        ]
+        if shape:
+            raise _invalid([self.redact(line) for line in shape])
+        path = self.store.path
+        if path is None:
+            raise HTTPException(409, "this policy store has no policy file to validate against")
+        with self._config_lock:
+            try:
+                policy = parse_policy(read_policy_file(path), source=str(path), overrides=body)
+            except PolicyError as exc:
+                raise _invalid([self.redact(line) for line in exc.errors]) from exc
+            # The provider is stored explicitly so the row alone says which family it is.
+            stored = {
+                name: {**cfg, "provider": policy.models[name].provider}
+                for name, cfg in body.items()
+            }
+            with self.ledger_errors():
+                self.ledger.put_model_configurations(stored)
+            self.store.reload()
+        return self.config_view()
+
+
+def _invalid(errors: list[str]) -> HTTPException:
+    return HTTPException(
+        422, {"message": "invalid model configuration; nothing was changed", "errors": errors}
+    )
+
+
+def create_router(
+    *,
+    auth: Callable[..., Any],
+    is_admin: Callable[[Any], bool],
+    policy_store: PolicyStore | None = None,
+    ledger: Ledger | None = None,
+    monitor: HealthMonitor | None = None,
+) -> APIRouter:
+    """The ``/api/models`` router; every route depends on ``auth``.
+
+    Pass the executor's own PolicyStore, Ledger and the HealthMonitor built on its
+    CircuitBreaker so the API shows and changes what running steps use. Defaults: the
+    embedded ledger and a PolicyStore that reads the ledger's model configurations.
+    """
+    ledger = Ledger() if ledger is None else ledger
+    if policy_store is None:
+        policy_store = PolicyStore(overrides=ledger.model_configurations)
+    if monitor is None:
+        breaker = CircuitBreaker.from_settings(policy_store.current().circuit)
+        monitor = HealthMonitor(policy_store, breaker)
+    work = _Models(policy_store, ledger, monitor)
+    router = APIRouter(
+        prefix="/api/models",
+        tags=["models"],
+        dependencies=[Depends(auth)],
+        responses=_UNAUTHORIZED,
+    )
+
+    def require_admin(user: Annotated[Any, Depends(auth)]) -> Any:
+        if not is_admin(user):
+            raise HTTPException(403, "only an admin may read or change model configurations")
+        return user
+
+    @router.get(
+        "/available",
+        summary="List every model with prices, limits, capabilities and health",
+        description=(
+            "Every model of the live policy: provider, prices per 1k input and output tokens "
+            "(decimal strings), context window, max output tokens, capabilities, use cases, "
+            "and the last known health and latency. No provider is called."
+        ),
+    )
+    def available() -> AvailableModels:
+        return work.available()
+
+    @router.get(
+        "/usage",
+        summary="Tokens and cost by model and by day, with the budget figures",
+        description=(
+            "Totals for the last `days` UTC days (today included), optionally for one model, "
+            "plus the daily budget and today's spent, reserved and remaining amounts."
+        ),
+        responses=_STORE_DOWN,
+    )
+    def usage(
+        days: Annotated[int, Query(ge=1, le=90, description="Days back, 1..90", examples=[7])] = 7,
+        model: Annotated[str | None, Query(max_length=200, description="Only this model")] = None,
+    ) -> UsageReport:
+        return work.usage(days, model)
+
+    @router.post(
+        "/health-check",
+        summary="Check one model now",
+        description=(
+            "Runs a real, cheap request against the model (at most 5 s) and returns its status "
+            'and latency. Name the model in the body (`{"model": "gpt-4o-mini"}`) or in the '
+            "`model` query parameter. An unknown model is a 404 listing the known ones."
+        ),
+        responses={404: {"description": "Unknown model; `known_models` lists the policy's"}},
+    )
+    async def health_check(
+        body: Annotated[HealthCheckRequest | None, Body()] = None,
+        model: Annotated[
+            str | None,
+            Query(min_length=1, max_length=200, description="The model, if not in the body"),
+        ] = None,
+    ) -> HealthCheckResult:
+        if body is not None and model is not None and body.model != model:
+            raise HTTPException(422, "name the model once: body and query disagree")
+        name = body.model if body is not None else model
+        if name is None:
+            raise HTTPException(422, 'name the model: {"model": "..."} or ?model=...')
+        return await work.health_check(name)
+
+    @router.get(
+        "/recommendations",
+        summary="Rank the models for a task",
+        description=(
+            "Every model ranked for the task type, the context length it must hold and the "
+            "cost preference, each with its reasons and estimated cost per 1k tokens; "
+            "`recommended` is the best fitting model not known to be down."
+        ),
+    )
+    def recommendations(
+        task_type: Annotated[
+            str | None,
+            Query(max_length=100, description="e.g. customer_service", examples=["general"]),
+        ] = None,
+        context_length: Annotated[
+            int, Query(ge=0, le=100_000_000, description="Tokens the model must hold")
+        ] = 0,
+        cost_preference: Annotated[Preference, Query(description="How to rank")] = "balanced",
+    ) -> Recommendations:
+        return work.recommendations(task_type, context_length, cost_preference)
+
+    @router.get(
+        "/step-schema",
+        summary="The AI step JSON Schema with the live model list",
+        description=(
+            "The JSON Schema (2020-12) for an AI step's config, with `model` and "
+            "`fallback_models` limited to the live policy's models, for builder forms."
+        ),
+    )
+    def schema() -> dict[str, Any]:
+        return step_schema(work.store.current())
+
+    @router.get(
+        "/executions/{execution_id}/usage",
+        summary="Every attempt recorded against one workflow execution",
+        description="The execution's ledger rows, oldest first, with totals; empty if none.",
+        responses=_STORE_DOWN,
+    )
+    def execution_usage(
+        execution_id: Annotated[str, Path(min_length=1, max_length=200)],
+    ) -> ExecutionUsage:
+        return work.execution_usage(execution_id)
+
+    @router.get(
+        "/config",
+        summary="Dynamic model configurations (admin)",
+        description=(
+            "The stored model configurations and, for every live model, which environment "
+            "variable holds its key and whether it is set; never a key."
+        ),
+        responses={**_ADMIN_ONLY, **_STORE_DOWN},
+        dependencies=[Depends(require_admin)],
+    )
+    def get_config() -> ConfigView:
+        return work.config_view()
+
+    @router.put(
+        "/config",
+        summary="Replace the dynamic model configurations (admin)",
+        description=(
+            "Validated together with the policy file exactly as a file change would be; an "
+            "invalid set is a 422 listing each error and changes nothing. A valid set is "
+            "written in one transaction and is live for running executors without restart."
+        ),
+        responses={
+            **_ADMIN_ONLY,
+            **_STORE_DOWN,
+            409: {"description": "The policy store has no file to validate against"},
+            422: {"description": "Invalid configuration; `errors` lists each problem"},
+        },
+        dependencies=[Depends(require_admin)],
+        openapi_extra={"requestBody": _CONFIG_BODY},
+    )
+    async def put_config(request: Request) -> ConfigView:
+        try:
+            body = json.loads(await request.body())
+        except ValueError as exc:
+            raise _invalid(["the body must be a JSON object"]) from exc
+        return await run_in_threadpool(work.put_config, body)
+
+    return router
+
+
+@dataclass(frozen=True)
+class ApiUser:
+    """Who a standalone request authenticated as."""
+
+    name: str
+    admin: bool
+
+
+def bearer_auth(api_token: str | None, admin_token: str | None = None) -> Callable[..., ApiUser]:
+    """A FastAPI dependency accepting ``Authorization: Bearer <token>`` (constant time)."""
+    scheme = HTTPBearer(auto_error=False, description="AUTERITY_AI_API_TOKEN (or admin token)")
+    tokens = [(t.encode(), admin) for t, admin in ((api_token, False), (admin_token, True)) if t]
+    single = admin_token is None
+
+    def authenticate(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(scheme)],
+    ) -> ApiUser:
+        given = b"" if credentials is None else credentials.credentials.encode()
+        matched = [admin for token, admin in tokens if hmac.compare_digest(given, token)]
+        if credentials is None or not matched:
+            raise HTTPException(
+                401,
+                "a valid bearer token is required (Authorization: Bearer <token>)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if single or any(matched):
+            return ApiUser("admin", True)
+        return ApiUser("api", False)
+
+    return authenticate
+
+
+def _local_user() -> ApiUser:
+    return ApiUser("local", True)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 without echoing the input (a request body may hold something secret)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": redact(str(e.get("msg", ""))), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+def create_app(
+    *,
+    api_token: str | None = None,
+    admin_token: str | None = None,
+    insecure_local: bool = False,
+    policy_store: PolicyStore | None = None,
+    ledger: Ledger | None = None,
+    monitor: HealthMonitor | None = None,
+) -> FastAPI:
+    """A standalone app serving the router with bearer-token authentication.
+
+    Tokens default to ``$AUTERITY_AI_API_TOKEN`` and ``$AUTERITY_AI_ADMIN_TOKEN``. Without an
+    API token it refuses (ValueError) unless ``insecure_local``, which turns authentication
+    off: only for a server bound to loopback (the ``serve`` command checks that).
+    """
+    api_token = api_token or os.environ.get(API_TOKEN_ENV, "").strip() or None
+    admin_token = admin_token or os.environ.get(ADMIN_TOKEN_ENV, "").strip() or None
+    for name, token in ((API_TOKEN_ENV, api_token), (ADMIN_TOKEN_ENV, admin_token)):
+        if token is not None and len(token) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"{name} must be at least {MIN_TOKEN_LENGTH} characters long")
+    auth: Callable[..., ApiUser]
+    if api_token is not None:
+        auth = bearer_auth(api_token, admin_token)
+    elif insecure_local:
+        auth = _local_user
+    else:
+        raise ValueError(
+            f"{API_TOKEN_ENV} is not set: set it to a long random token, or pass "
+            "insecure_local=True for a server bound to loopback only"
+        )
+    app = FastAPI(
+        title="auterity-ai-step model management",
+        description=__doc__,
+        version="1",
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(
+        create_router(
+            auth=auth,
+            is_admin=lambda user: bool(user.admin),
+            policy_store=policy_store,
+            ledger=ledger,
+            monitor=monitor,
+        )
+    )
+    return app

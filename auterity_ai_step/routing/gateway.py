@@ -1,0 +1,440 @@
+"""The one place that talks to LiteLLM: one call in, one result or one ``ProviderError`` out.
+
+LiteLLM is imported lazily (first call), offline (bundled price map), with its own retries
+off so the tenacity layer is the only one that retries. Its exceptions are translated here,
+by status code and message as well as by class, because LiteLLM misclassifies some
+(a context overflow as a plain 400, a 404 as ``APIError``, a non-JSON body as a 500).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..errors import (
+    AuthenticationFailed,
+    BadRequest,
+    ContentRefused,
+    ContextWindowExceeded,
+    MalformedResponse,
+    ModelNotFound,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+    redact,
+)
+
+if TYPE_CHECKING:
+    from ..contract.policy import ModelSpec
+
+__all__ = [
+    "CompletionRequest",
+    "CompletionResult",
+    "complete",
+    "count_tokens",
+    "is_litellm_loaded",
+    "litellm_price",
+    "probe",
+]
+
+_PLACEHOLDER_KEY = "sk-simulator-placeholder"
+_NO_KEY_PROVIDERS = frozenset({"ollama", "ollama_chat"})
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+_CONTEXT_HINTS = (
+    "context length",
+    "context_length",
+    "maximum context",
+    "context window",
+    "too many tokens",
+    "prompt is too long",
+    "`inputs` tokens + `max_new_tokens`",
+)
+_CONTENT_HINTS = ("content_policy", "content policy", "content_filter", "content management policy")
+_MALFORMED_HINTS = (
+    "expecting value",
+    "unable to get json response",
+    "no 'choices'",
+    "jsondecodeerror",
+    "invalid json",
+)
+_MALFORMED_CAUSES = (json.JSONDecodeError, KeyError, IndexError, TypeError)
+_MAX_MESSAGE = 500
+_GRACE_S = 0.5
+
+_litellm: Any = None
+_lock = threading.Lock()
+_registered: set[str] = set()
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    """One call to one model; ``timeout_s`` bounds the whole call."""
+
+    model: ModelSpec
+    messages: Sequence[Mapping[str, str]]
+    temperature: float | None = None
+    max_tokens: int | None = None
+    timeout_s: float = 30.0
+    json_mode: bool = False
+
+
+@dataclass(frozen=True)
+class CompletionResult:
+    """The answer; tokens are the provider's ``usage`` unless ``usage_estimated``."""
+
+    content: str
+    finish_reason: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    usage_estimated: bool = False
+
+
+def _lib() -> Any:
+    """Import and configure LiteLLM once, offline and quiet."""
+    global _litellm
+    if _litellm is None:
+        with _lock:
+            if _litellm is None:
+                os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+                import litellm
+
+                litellm.suppress_debug_info = True
+                litellm.telemetry = False
+                # Never fetch a tokenizer from the HuggingFace hub: count with the default.
+                litellm.disable_hf_tokenizer_download = True
+                _litellm = litellm
+    return _litellm
+
+
+def is_litellm_loaded() -> bool:
+    """Whether this module has imported LiteLLM yet (it waits for the first call)."""
+    return _litellm is not None
+
+
+def _provider(model: ModelSpec) -> str:
+    prefix, sep, _ = model.litellm_model.partition("/")
+    return prefix if sep else model.provider
+
+
+def _is_loopback(api_base: str | None) -> bool:
+    host = urlsplit(api_base).hostname if api_base else None
+    return host is not None and (host in _LOOPBACK or host.startswith("127."))
+
+
+def _api_key(model: ModelSpec) -> str | None:
+    """The key from the environment; a placeholder for loopback; refuse before calling."""
+    if not model.api_key_env:
+        return None
+    key = os.environ.get(model.api_key_env)
+    if key:
+        return key
+    if _provider(model) in _NO_KEY_PROVIDERS or model.provider in _NO_KEY_PROVIDERS:
+        return None
+    if _is_loopback(model.api_base):
+        return _PLACEHOLDER_KEY
+    raise AuthenticationFailed(
+        f"{model.api_key_env} is not set: export it to call {model.name} "
+        f"({model.provider}); no request was made",
+        model=model.name,
+    )
+
+
+def _register(lib: Any, model: ModelSpec) -> None:
+    """Give LiteLLM a price entry for a model it does not know.
+
+    Without one, LiteLLM's success logging looks the model up on every call, and for
+    Ollama does so with a *blocking* HTTP request to ``/api/show`` inside the event loop.
+    """
+    key = model.litellm_model
+    if key in _registered or key in lib.model_cost or key.lower() in lib.model_cost:
+        return
+    per_token = [
+        float(Decimal(p) / 1000) if p is not None else 0.0
+        for p in (model.input_cost_per_1k, model.output_cost_per_1k)
+    ]
+    entry = {
+        "input_cost_per_token": per_token[0],
+        "output_cost_per_token": per_token[1],
+        "max_tokens": model.max_output_tokens,
+        "max_input_tokens": model.context_window,
+        "max_output_tokens": model.max_output_tokens,
+        "litellm_provider": _provider(model),
+        "mode": "chat",
+    }
+    lib.register_model({key: entry})
+    _registered.add(key)
+
+
+def _supports_json(lib: Any, model: ModelSpec) -> bool:
+    try:
+        params = lib.get_supported_openai_params(
+            model=model.litellm_model.partition("/")[2] or model.litellm_model,
+            custom_llm_provider=_provider(model),
+        )
+    except Exception:
+        return False
+    return bool(params) and "response_format" in params
+
+
+async def complete(request: CompletionRequest) -> CompletionResult:
+    """One provider call: no retries here, every failure a ``ProviderError`` subclass."""
+    return await _call(request, allow_truncated=False)
+
+
+async def _call(request: CompletionRequest, *, allow_truncated: bool) -> CompletionResult:
+    model = request.model
+    key = _api_key(model)
+    lib = _lib()
+    _register(lib, model)
+    kwargs: dict[str, Any] = {
+        "model": model.litellm_model,
+        "messages": [dict(m) for m in request.messages],
+        "timeout": request.timeout_s,
+        "num_retries": 0,
+        "max_retries": 0,
+    }
+    if model.api_base:
+        kwargs["api_base"] = model.api_base
+    if key is not None:
+        kwargs["api_key"] = key
+    if request.temperature is not None:
+        kwargs["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        kwargs["max_tokens"] = request.max_tokens
+    if request.json_mode and _supports_json(lib, model):
+        kwargs["response_format"] = {"type": "json_object"}
+    secrets = [key] if key and key != _PLACEHOLDER_KEY else []
+    started = time.perf_counter()
+    try:
+        response = await asyncio.wait_for(lib.acompletion(**kwargs), request.timeout_s + _GRACE_S)
+    except ProviderError:  # pragma: no cover - LiteLLM never raises ours
+        raise
+    except Exception as exc:
+        raise _translate(exc, model.name, secrets) from exc
+    latency_ms = (time.perf_counter() - started) * 1000
+    return _result(response, request, latency_ms, allow_truncated=allow_truncated)
+
+
+def _result(
+    response: Any, request: CompletionRequest, latency_ms: float, *, allow_truncated: bool
+) -> CompletionResult:
+    name = request.model.name
+    choices = getattr(response, "choices", None)
+    if not choices:
+        raise MalformedResponse(f"{name} answered without choices", model=name)
+    choice = choices[0]
+    message = getattr(choice, "message", None)
+    content = getattr(message, "content", None) or ""
+    finish = getattr(choice, "finish_reason", None)
+    if not content and finish == "length" and not allow_truncated:
+        raise MalformedResponse(
+            f"{name} returned no content before hitting its token limit (finish_reason=length)",
+            model=name,
+        )
+    usage = getattr(response, "usage", None)
+    prompt = getattr(usage, "prompt_tokens", None)
+    completion = getattr(usage, "completion_tokens", None)
+    estimated = not isinstance(prompt, int) or not isinstance(completion, int) or prompt <= 0
+    if estimated:
+        prompt = count_tokens(request.model, request.messages)
+        completion = count_tokens(request.model, [{"role": "assistant", "content": content}])
+    assert isinstance(prompt, int) and isinstance(completion, int)
+    return CompletionResult(
+        content=content,
+        finish_reason=finish,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        latency_ms=latency_ms,
+        usage_estimated=estimated,
+    )
+
+
+# -- exception translation ---------------------------------------------------------------
+
+
+def _status(exc: BaseException) -> int | None:
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        return status
+    if isinstance(status, str) and status.isdigit():
+        return int(status)
+    if type(exc).__name__ == "HTTPStatusError":  # httpx, from the Ollama probe
+        code = getattr(getattr(exc, "response", None), "status_code", None)
+        return code if isinstance(code, int) else None
+    return None
+
+
+def _headers(exc: BaseException) -> Mapping[str, Any] | None:
+    headers = getattr(exc, "litellm_response_headers", None)
+    if headers:
+        return {str(k).lower(): v for k, v in dict(headers).items()}
+    try:
+        response_headers = exc.response.headers  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    return {str(k).lower(): v for k, v in dict(response_headers).items()}
+
+
+def parse_retry_after(value: Any, *, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After value: delta-seconds or an HTTP date (never negative)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    headers = _headers(exc)
+    if not headers:
+        return None
+    if "retry-after-ms" in headers:
+        millis = parse_retry_after(headers["retry-after-ms"])
+        if millis is not None:
+            return millis / 1000
+    return parse_retry_after(headers.get("retry-after"))
+
+
+def _malformed(exc: BaseException, lower: str) -> bool:
+    if any(hint in lower for hint in _MALFORMED_HINTS):
+        return True
+    seen: set[int] = set()
+    cause: BaseException | None = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, _MALFORMED_CAUSES):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return "traceback (most recent call last)" in lower and "keyerror" in lower
+
+
+def _clean(text: str, secrets: Sequence[str]) -> str:
+    text = text.split("Traceback (most recent call last)")[0].strip()
+    text = redact(text, secrets)
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+def _translate(exc: BaseException, model: str, secrets: Sequence[str]) -> ProviderError:
+    """Map any LiteLLM (or transport) exception onto our tree, by status and message."""
+    name = type(exc).__name__
+    status = _status(exc)
+    raw = str(exc) or name
+    lower = raw.lower()
+    text = f"{model}: {_clean(raw, secrets)}"
+    kw: dict[str, Any] = {"model": model, "status_code": status}
+    if isinstance(exc, TimeoutError) or "timeout" in name.lower() or status == 408:
+        return ProviderTimeout(text or f"{model}: timed out", **kw)
+    if status == 429 or name == "RateLimitError":
+        return RateLimited(text, model=model, status_code=429, retry_after=_retry_after(exc))
+    if name == "ContextWindowExceededError" or any(h in lower for h in _CONTEXT_HINTS):
+        return ContextWindowExceeded(text, **kw)
+    if name == "ContentPolicyViolationError" or any(h in lower for h in _CONTENT_HINTS):
+        return ContentRefused(text, **kw)
+    if _malformed(exc, lower):
+        return MalformedResponse(text, **kw)
+    if status in (401, 403) or name in ("AuthenticationError", "PermissionDeniedError"):
+        return AuthenticationFailed(text, **kw)
+    if status == 404 or name == "NotFoundError":
+        return ModelNotFound(text, **kw)
+    if status is not None and 400 <= status < 500:
+        return BadRequest(text, **kw)
+    return ProviderUnavailable(text, **kw)
+
+
+# -- offline helpers ---------------------------------------------------------------------
+
+
+def count_tokens(model: ModelSpec, messages: Sequence[Mapping[str, str]]) -> int:
+    """Prompt tokens counted offline with LiteLLM's tokenizer for the model (or its default)."""
+    frozen = tuple((str(m.get("role", "")), str(m.get("content", ""))) for m in messages)
+    return _count_cached(model.litellm_model, frozen)
+
+
+@lru_cache(maxsize=4096)
+def _count_cached(litellm_model: str, messages: tuple[tuple[str, str], ...]) -> int:
+    lib = _lib()
+    payload = [{"role": role, "content": content} for role, content in messages]
+    return int(lib.token_counter(model=litellm_model, messages=payload))
+
+
+def litellm_price(model: ModelSpec) -> tuple[Decimal, Decimal] | None:
+    """Per-1k (input, output) prices from LiteLLM's bundled map; None when it has none."""
+    lib = _lib()
+    name = model.litellm_model
+    for key in (name, name.partition("/")[2]):
+        if not key or key in _registered:
+            continue
+        entry = lib.model_cost.get(key)
+        if not isinstance(entry, Mapping):
+            continue
+        inp, out = entry.get("input_cost_per_token"), entry.get("output_cost_per_token")
+        if inp is None or out is None:
+            continue
+        return Decimal(str(inp)) * 1000, Decimal(str(out)) * 1000
+    return None
+
+
+async def probe(model: ModelSpec, timeout_s: float) -> float:
+    """The cheapest real request (Ollama: GET /api/tags; others: 1 token); latency in ms."""
+    if _provider(model) in _NO_KEY_PROVIDERS or model.provider == "ollama":
+        return await _probe_ollama(model, timeout_s)
+    request = CompletionRequest(
+        model=model,
+        messages=[{"role": "user", "content": "ping"}],
+        max_tokens=1,
+        timeout_s=timeout_s,
+    )
+    result = await _call(request, allow_truncated=True)
+    return result.latency_ms
+
+
+async def _probe_ollama(model: ModelSpec, timeout_s: float) -> float:
+    import httpx
+
+    base = (model.api_base or "http://localhost:11434").rstrip("/")
+    started = time.perf_counter()
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s, trust_env=False) as client:
+            response = await asyncio.wait_for(client.get(f"{base}/api/tags"), timeout_s + _GRACE_S)
+        response.raise_for_status()
+        tags = response.json()
+    except httpx.HTTPStatusError as exc:
+        raise _translate(exc, model.name, ()) from exc
+    except (httpx.TimeoutException, TimeoutError) as exc:
+        message = f"{model.name}: no answer from {base} within {timeout_s}s"
+        raise ProviderTimeout(message, model=model.name) from exc
+    except (httpx.HTTPError, ValueError) as exc:
+        message = f"{model.name}: {base} unreachable ({type(exc).__name__}: {exc})"
+        raise ProviderUnavailable(message, model=model.name) from exc
+    latency_ms = (time.perf_counter() - started) * 1000
+    wanted = model.litellm_model.partition("/")[2] or model.litellm_model
+    listed = tags.get("models") if isinstance(tags, Mapping) else None
+    if not isinstance(listed, list):
+        raise MalformedResponse(
+            f"{model.name}: {base}/api/tags has no model list", model=model.name
+        )
+    names = {str(m.get("name", "")) for m in listed if isinstance(m, Mapping)}
+    if wanted not in names and f"{wanted}:latest" not in names:
+        raise ModelNotFound(f"{model.name}: {wanted!r} is not pulled on {base}", model=model.name)
+    return latency_ms

@@ -1,0 +1,40 @@
+"""Helpers shared by the gateway tests (a plain module: ``tests`` is not a package)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auterity_ai_step.contract.policy import ModelSpec
+from auterity_ai_step.simulator import ModelBehaviour, Simulator
+
+FAKE_KEY = "sk-test-0123456789abcdefSECRET"
+
+#: provider family -> (litellm prefix, api_base suffix on the simulator, key env var)
+FAMILIES: dict[str, tuple[str, str, str | None]] = {
+    "openai": ("openai", "/v1", "OPENAI_API_KEY"),
+    "ollama": ("ollama_chat", "", None),
+    "huggingface": ("huggingface", "", "HUGGINGFACE_API_KEY"),
+    "anthropic": ("anthropic", "", "ANTHROPIC_API_KEY"),
+}
+
+
+def make_spec(family: str, model: str, base_url: str, **overrides: Any) -> ModelSpec:
+    """A ModelSpec for ``model`` on the simulator (or any base URL) in a provider family."""
+    prefix, suffix, key_env = FAMILIES[family]
+    values: dict[str, Any] = {
+        "name": f"{family}-{model}",
+        "provider": family,
+        "litellm_model": f"{prefix}/{model}",
+        "context_window": 8192,
+        "max_output_tokens": 512,
+        "quality": 5,
+        "api_base": base_url + suffix,
+        "api_key_env": key_env,
+    }
+    values.update(overrides)
+    return ModelSpec(**values)
+
+
+def script(sim: Simulator, model: str, *outcomes: Any, **kw: Any) -> None:
+    """Give ``model`` a scripted behaviour on a running simulator."""
+    sim.scenario.models[model] = ModelBehaviour(outcomes=outcomes or ("ok",), **kw)
