@@ -36,7 +36,7 @@ try:
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-except ImportError as exc:  # pragma: no cover - exercised in a test with fastapi hidden
+except ImportError as exc:
     raise ImportError(
         "the model management API needs FastAPI: pip install 'auterity-ai-step[api]'"
     ) from exc
@@ -139,10 +139,13 @@ def _without_secrets(value: Any) -> Any:
 class _Models:
     """The routes' work, apart from FastAPI's plumbing; one instance per router."""
 
-    def __init__(self, store: PolicyStore, ledger: Ledger, monitor: HealthMonitor) -> None:
+    def __init__(
+        self, store: PolicyStore, ledger: Ledger, monitor: HealthMonitor, limit_s: float
+    ) -> None:
         self.store = store
         self.ledger = ledger
         self.monitor = monitor
+        self.limit_s = limit_s
         self._config_lock = threading.Lock()
 
     def redact(self, text: str) -> str:
@@ -235,15 +238,15 @@ class _Models:
         if name not in self.store.current().models:
             raise self.unknown_model(name)
         try:
-            seen = await asyncio.wait_for(self.monitor.health_check(name), HEALTH_CHECK_LIMIT_S)
+            seen = await asyncio.wait_for(self.monitor.health_check(name), self.limit_s)
         except PolicyError as exc:  # removed by a reload since the check above
             raise self.unknown_model(name) from exc
         except TimeoutError:
             seen = HealthStatus(
                 model=name,
                 status="unavailable",
-                latency_ms=HEALTH_CHECK_LIMIT_S * 1000,
-                error=f"no answer within {HEALTH_CHECK_LIMIT_S:g} s",
+                latency_ms=self.limit_s * 1000,
+                error=f"no answer within {self.limit_s:g} s",
                 circuit=self.monitor.status().get(name, HealthStatus(name, "unknown")).circuit,
             )
         return HealthCheckResult(
@@ -409,12 +412,14 @@ def create_router(
     policy_store: PolicyStore | None = None,
     ledger: Ledger | None = None,
     monitor: HealthMonitor | None = None,
+    health_check_limit_s: float = HEALTH_CHECK_LIMIT_S,
 ) -> APIRouter:
     """The ``/api/models`` router; every route depends on ``auth``.
 
     Pass the executor's own PolicyStore, Ledger and the HealthMonitor built on its
     CircuitBreaker so the API shows and changes what running steps use. Defaults: the
     embedded ledger and a PolicyStore that reads the ledger's model configurations.
+    ``health_check_limit_s`` caps a health check whatever the model's own timeout.
     """
     ledger = Ledger() if ledger is None else ledger
     if policy_store is None:
@@ -422,7 +427,7 @@ def create_router(
     if monitor is None:
         breaker = CircuitBreaker.from_settings(policy_store.current().circuit)
         monitor = HealthMonitor(policy_store, breaker)
-    work = _Models(policy_store, ledger, monitor)
+    work = _Models(policy_store, ledger, monitor, health_check_limit_s)
     router = APIRouter(
         prefix="/api/models",
         tags=["models"],

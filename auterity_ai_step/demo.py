@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .contract.policy import ModelSpec, Policy
+from .money.prices import money_text
 from .resources import example_path
 from .simulator import ModelBehaviour, Scenario
 
@@ -227,9 +228,11 @@ def _print_ledger(console: Console, ledger: Any, execution_id: str) -> None:
             str(row["status"]),
             str(row["error_type"] or ""),
             str(row["total_tokens"]),
-            f"${row['cost']}",
+            f"${money_text(Decimal(str(row['cost'])))}",
             str(row["latency_ms"]),
         )
     console.rule("ledger")
     console.print(table)
-    console.print(f"{len(rows)} attempts recorded; total cost ${total}", highlight=False)
+    console.print(
+        f"{len(rows)} attempts recorded; total cost ${money_text(total)}", highlight=False
+    )

@@ -29,7 +29,7 @@ from .errors import (
     redact,
 )
 from .money.limits import BudgetGuard, Reservation, StepAllowance, cap_max_tokens
-from .money.prices import Price, cost_of, price_for, worst_case_cost
+from .money.prices import Price, cost_of, money_text, price_for, worst_case_cost
 from .routing import gateway
 from .routing.candidates import Candidate, Skipped, build_chain
 from .routing.health import CircuitBreaker
@@ -84,7 +84,7 @@ class Attempt:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.prompt_tokens + self.completion_tokens,
-            "cost": str(self.cost),
+            "cost": money_text(self.cost),
             "is_fallback": self.is_fallback,
         }
 
@@ -273,6 +273,7 @@ class Engine:
             timeout_s=timeout,
             json_mode=request.config.response_format == "json",
         )
+        started = time.perf_counter()
         try:
             result = await gateway.complete(call)
         except ProviderError as exc:
@@ -284,6 +285,7 @@ class Engine:
                 "error",
                 exc.kind,
                 str(exc),
+                latency_ms=round((time.perf_counter() - started) * 1000),
                 is_fallback=candidate.is_fallback,
             )
             run.outcome.attempts.append(attempt)

@@ -20,6 +20,7 @@ from .contract.step import validate_step_config
 from .contract.templates import build_messages
 from .engine import Engine, RunOutcome, RunRequest
 from .errors import AuterityAIError, redact
+from .money.prices import money_text
 from .host import StepExecutionResult, StepExecutor, WorkflowNode
 from .routing.health import CircuitBreaker
 from .store.ledger import Ledger
@@ -146,7 +147,7 @@ class AIStepExecutor(StepExecutor):
 
 def _attempt_keys(outcome: RunOutcome) -> dict[str, Any]:
     return {
-        "ai_cost": str(outcome.cost),
+        "ai_cost": money_text(outcome.cost),
         "ai_attempts": [a.to_output() for a in outcome.attempts],
         "ai_skipped": [{"model": s.model, "reason": s.reason} for s in outcome.skipped],
     }

@@ -24,7 +24,7 @@ from .contract.templates import DEFAULT_SYSTEM_PROMPT, DEFAULT_TEMPLATES, Prompt
 from .engine import Engine, RunRequest
 from .errors import AIServiceError, StepConfigError
 from .executor import current_execution_id
-from .money.prices import get_model_costs
+from .money.prices import get_model_costs, money_text
 from .routing.candidates import select_optimal_model
 from .store.ledger import Ledger
 
@@ -172,7 +172,7 @@ class AIService:
                 "prompt_tokens": outcome.prompt_tokens,
                 "completion_tokens": outcome.completion_tokens,
                 "total_tokens": outcome.prompt_tokens + outcome.completion_tokens,
-                "cost": str(outcome.cost),
+                "cost": money_text(outcome.cost),
             },
             finish_reason=outcome.finish_reason,
         )

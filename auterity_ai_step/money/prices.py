@@ -22,6 +22,7 @@ __all__ = [
     "cost_breakdown",
     "cost_of",
     "get_model_costs",
+    "money_text",
     "price_for",
     "quantize_cost",
     "worst_case_cost",
@@ -51,6 +52,12 @@ class Price:
 def quantize_cost(amount: Decimal, *, up: bool = False) -> Decimal:
     """Round to the ledger scale; ``up`` rounds reservations toward the safe side."""
     return amount.quantize(COST_QUANTUM, rounding=ROUND_CEILING if up else ROUND_HALF_EVEN)
+
+
+def money_text(amount: Decimal) -> str:
+    """Money for people and JSON: exact, no trailing zeros, never exponent notation."""
+    text = format(amount.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
 
 
 def price_for(model: ModelSpec) -> Price | None:

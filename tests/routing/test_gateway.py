@@ -219,7 +219,7 @@ class FakeError(Exception):
 
 
 def translate(exc: BaseException) -> errors.ProviderError:
-    return gateway._translate(exc, "m", [FAKE_KEY])
+    return gateway.translate(exc, "m", [FAKE_KEY])
 
 
 def test_translate_edge_cases() -> None:
@@ -250,3 +250,26 @@ def test_translate_malformed_by_cause() -> None:
         assert isinstance(translate(outer), errors.MalformedResponse)
     keyed = FakeError("'content' Traceback (most recent call last): KeyError: 'content'", 500)
     assert isinstance(translate(keyed), errors.MalformedResponse)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (httpx.Response(500, json={"error": "boom"}), errors.ProviderUnavailable),
+        (httpx.Response(401, json={"error": "no"}), errors.AuthenticationFailed),
+        (httpx.ReadTimeout("slow"), errors.ProviderTimeout),
+        (httpx.Response(200, json={"tags": "?"}), errors.MalformedResponse),
+        (httpx.Response(200, text="<html>"), errors.ProviderUnavailable),
+    ],
+    ids=["500", "401", "timeout", "no-list", "not-json"],
+)
+async def test_ollama_probe_failures(answer: Any, expected: type[Exception]) -> None:
+    spec = make_spec("ollama", "llama3", BASE)
+    with respx.mock(using="httpx") as router:
+        route = router.get(BASE + "/api/tags")
+        if isinstance(answer, Exception):
+            route.mock(side_effect=answer)
+        else:
+            route.mock(return_value=answer)
+        with pytest.raises(expected):
+            await gateway.probe(spec, 1.0)

@@ -1,0 +1,81 @@
+"""``auterity-ai-step simulate``: a loopback provider simulator to test fallback chains.
+
+Point a policy model's ``api_base`` at the printed URL (``{url}/v1`` for OpenAI models,
+``{url}`` for Ollama, HuggingFace and Anthropic models). Without ``--scenario`` every model
+answers ``ok``.
+
+Scenario file (YAML, or JSON by a ``.json`` suffix)::
+
+    seed: 7                      # optional: makes ``chaos`` draws repeatable
+    default:                     # behaviour of models not listed; ``default: null`` -> 404
+      latency_ms: 20
+    models:
+      gpt-4o-mini:               # the model name in the request body (no provider prefix)
+        latency_ms: 150
+        outcomes: [500, "429 retry-after=2", ok]   # played in order, then cycled
+        cycle: true              # false: repeat the last outcome forever
+        answer: "Thanks for your inquiry!"
+        prompt_tokens: 120       # usage reported (default: ~4 characters a token)
+        completion_tokens: 40
+        usage: true              # false: omit usage from the answer
+        hang_s: 30               # how long a ``timeout`` outcome hangs
+      llama3:
+        chaos: {ok: 0.8, 500: 0.1, timeout: 0.1}   # seeded random outcomes instead
+
+Outcomes: ``ok``; an HTTP status (``500``, ``503``, ``401``, ``404``...), optionally
+``"429 retry-after=SECONDS"``; ``context_overflow`` (a 400 saying the context is too long);
+``timeout`` (hang); ``drop`` (close the connection); ``malformed`` (non-JSON body);
+``no_choices``; ``empty_length`` (empty answer cut by the token limit); or a mapping
+``{status: 400, message: "...", retry_after: 2}``.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..simulator import Scenario, Simulator, load_scenario
+from . import app
+
+
+@app.command("simulate")
+def simulate(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 0,
+    scenario: Annotated[
+        Path | None, typer.Option(help="Scenario file (YAML or JSON); see the module doc.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for chaos draws.")] = None,
+    exit_after: Annotated[float | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Run the loopback provider simulator until Ctrl-C."""
+    try:
+        loaded = load_scenario(scenario) if scenario else Scenario()
+    except (OSError, ValueError, TypeError) as exc:
+        typer.echo(f"error: cannot load scenario {scenario}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if seed is not None:
+        loaded.seed = seed
+    sim = Simulator(loaded, port=port)
+    try:
+        base_url, stop = sim.run_in_thread()
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on 127.0.0.1:{port}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"simulator listening on {base_url}  (OpenAI api_base: {base_url}/v1)")
+    for name, behaviour in loaded.models.items():
+        outcomes = "chaos" if behaviour.chaos else ", ".join(map(str, behaviour.outcomes))
+        typer.echo(f"  {name}: {outcomes} (latency {behaviour.latency_ms:g} ms)")
+    fallback = loaded.default
+    default = "404" if fallback is None else ", ".join(map(str, fallback.outcomes))
+    typer.echo(f"  other models: {default}")
+    typer.echo("Press Ctrl-C to stop.")
+    try:
+        threading.Event().wait(exit_after)
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        pass
+    finally:
+        stop()
+        typer.echo(f"stopped after {sim.count()} requests")

@@ -1,0 +1,1 @@
+"""Routing: candidate chains, the LiteLLM gateway, retries and model health."""

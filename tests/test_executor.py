@@ -1,0 +1,295 @@
+"""AIStepExecutor end to end: real LiteLLM transport → loopback simulator, real SQLite ledger."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from auterity_ai_step import AIStepExecutor, WorkflowNode, execution_context, load_policy
+from auterity_ai_step.contract.policy import Policy, PolicyStore
+from auterity_ai_step.demo import simulated_policy
+from auterity_ai_step.engine import Engine
+from auterity_ai_step.routing.health import CircuitBreaker
+from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.store.ledger import Ledger
+
+SECRET = "sk-test-abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+class Harness:
+    """One simulator, policy, ledger and executor; sleeps are recorded, never waited."""
+
+    def __init__(self, sim: Simulator, policy: Policy, ledger: Ledger) -> None:
+        self.sim = sim
+        self.policy = policy
+        self.ledger = ledger
+        self.sleeps: list[float] = []
+        self.breaker = CircuitBreaker(policy.circuit.failure_threshold, policy.circuit.cooldown_s)
+        self.engine = Engine(
+            PolicyStore.fixed(policy), ledger, breaker=self.breaker, sleep=self._sleep
+        )
+        self.executor = AIStepExecutor(engine=self.engine)
+
+    async def _sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+    def script(self, model: str, *outcomes: str | int, **kw: Any) -> None:
+        self.sim.scenario.models[model] = ModelBehaviour(outcomes=outcomes or ("ok",), **kw)
+        self.sim.reset()
+
+    async def run(
+        self, data: dict[str, Any], input_data: dict[str, Any] | None = None, **kw: Any
+    ) -> Any:
+        node = WorkflowNode(id="node-1", type="ai", data=data)
+        return await self.executor.execute_step(node, input_data or {}, **kw)
+
+
+def _policy(base_url: str, **retry: Any) -> Policy:
+    policy = simulated_policy(load_policy(), base_url)
+    if retry:
+        policy = policy.model_copy(update={"retry": policy.retry.model_copy(update=retry)})
+    return policy
+
+
+@pytest.fixture
+async def harness(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    async with Simulator(Scenario()) as sim:
+        ledger = Ledger(sqlite_url)
+        yield Harness(sim, _policy(sim.base_url, step_time_budget_s=20.0), ledger)
+        ledger.close()
+
+
+STEP = {
+    "config_version": 2,
+    "prompt": "Reply to {{ customer }} about their {{ car }}.",
+    "model": "gpt-4o-mini",
+    "fallback_models": ["claude-haiku-4-5"],
+    "max_tokens": 100,
+}
+INPUT = {"customer": "Dana", "car": "Civic"}
+
+
+async def test_success_records_one_row_with_exact_cost(harness: Harness) -> None:
+    harness.script("gpt-4o-mini", "ok", prompt_tokens=1000, completion_tokens=50)
+    result = await harness.run(STEP, INPUT, execution_id="exec-1")
+    assert result.success, result.error_message
+    out = result.output_data
+    assert out["ai_model"] == "gpt-4o-mini"
+    assert out["ai_provider"] == "openai"
+    assert out["ai_usage"] == {"prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 1050}
+    # 1000 × 0.00015/1k + 50 × 0.0006/1k
+    assert Decimal(out["ai_cost"]) == Decimal("0.00018")
+    assert out["processed_data"] == INPUT
+    assert out["ai_execution_id"] == "exec-1"
+    assert out["ai_execution_id_source"] == "argument"
+    assert harness.sim.count("gpt-4o-mini") == 1
+    rows = harness.ledger.execution_usage("exec-1")
+    assert len(rows) == 1
+    assert rows[0]["status"] == "success"
+    assert Decimal(str(rows[0]["cost"])) == Decimal("0.00018")
+    assert rows[0]["node_id"] == "node-1"
+    assert rows[0]["price_version"] == harness.policy.version
+
+
+async def test_server_error_is_retried_on_the_same_model(harness: Harness) -> None:
+    harness.script("gpt-4o-mini", 500, "ok", cycle=False)
+    result = await harness.run(STEP, INPUT, execution_id="exec-2")
+    assert result.success
+    assert harness.sim.count("gpt-4o-mini") == 2
+    assert [a["outcome"] for a in result.output_data["ai_attempts"]] == ["error", "success"]
+    assert result.output_data["ai_attempts"][0]["error_type"] == "unavailable"
+    assert len(harness.sleeps) == 1
+    rows = harness.ledger.execution_usage("exec-2")
+    assert [r["status"] for r in rows] == ["error", "success"]
+
+
+async def test_auth_failure_falls_back_without_retry(harness: Harness) -> None:
+    harness.script("gpt-4o-mini", 401)
+    result = await harness.run(STEP, INPUT, execution_id="exec-3")
+    assert result.success
+    out = result.output_data
+    assert out["ai_model"] == "claude-haiku-4-5"
+    assert harness.sim.count("gpt-4o-mini") == 1
+    assert harness.sleeps == []
+    first, second = out["ai_attempts"]
+    assert first["error_type"] == "authentication"
+    assert second["is_fallback"] is True
+    assert SECRET not in repr(out)
+    assert len(harness.ledger.execution_usage("exec-3")) == 2
+
+
+async def test_retry_after_is_honoured(harness: Harness) -> None:
+    harness.script("gpt-4o-mini", "429 retry-after=2", "ok", cycle=False)
+    result = await harness.run(STEP, INPUT)
+    assert result.success
+    assert harness.sleeps and harness.sleeps[0] == pytest.approx(2.0, abs=0.5)
+    assert result.output_data["ai_attempts"][0]["error_type"] == "rate_limited"
+
+
+async def test_timeout_then_fallback(harness: Harness, sqlite_url: str) -> None:
+    policy = _policy(harness.sim.base_url, max_attempts_per_model=2)
+    h = Harness(harness.sim, policy, harness.ledger)
+    h.script("gpt-4o-mini", "timeout", hang_s=5)
+    result = await h.run({**STEP, "timeout_s": 0.3}, INPUT)
+    assert result.success
+    errors = [a["error_type"] for a in result.output_data["ai_attempts"]]
+    assert errors == ["timeout", "timeout", None]
+    assert result.output_data["ai_model"] == "claude-haiku-4-5"
+
+
+async def test_malformed_answer_is_an_error_not_a_crash(harness: Harness) -> None:
+    harness.script("gpt-4o-mini", "malformed")
+    result = await harness.run(STEP, INPUT)
+    assert result.success
+    assert result.output_data["ai_attempts"][0]["error_type"] == "malformed_response"
+    assert result.output_data["ai_model"] == "claude-haiku-4-5"
+
+
+async def test_every_candidate_failing_gives_a_clear_aggregated_error(harness: Harness) -> None:
+    for model in harness.policy.models:
+        harness.sim.scenario.models[harness.policy.models[model].litellm_model.split("/", 1)[1]] = (
+            ModelBehaviour(outcomes=(404,))
+        )
+    harness.sim.scenario.default = ModelBehaviour(outcomes=(404,))
+    result = await harness.run(STEP, INPUT, execution_id="exec-fail")
+    assert not result.success
+    message = result.error_message
+    assert message.startswith("AI processing failed: all candidate models failed")
+    assert "gpt-4o-mini: model_not_found" in message
+    assert "claude-haiku-4-5: model_not_found" in message
+    assert SECRET not in message
+    rows = harness.ledger.execution_usage("exec-fail")
+    assert len(rows) == len(result.output_data["ai_attempts"]) >= 2
+    assert all(r["status"] == "error" for r in rows)
+
+
+async def test_open_circuit_is_skipped_without_a_call(harness: Harness) -> None:
+    for _ in range(harness.policy.circuit.failure_threshold):
+        harness.breaker.record_failure("gpt-4o-mini")
+    result = await harness.run(STEP, INPUT)
+    assert result.success
+    assert harness.sim.count("gpt-4o-mini") == 0
+    assert result.output_data["ai_model"] == "claude-haiku-4-5"
+    reasons = {s["model"]: s["reason"] for s in result.output_data["ai_skipped"]}
+    assert "circuit open" in reasons["gpt-4o-mini"]
+
+
+async def test_failures_open_the_circuit_for_later_steps(harness: Harness) -> None:
+    harness.script("gpt-4o-mini", 503)
+    await harness.run(STEP, INPUT)
+    assert harness.sim.count("gpt-4o-mini") == harness.policy.retry.max_attempts_per_model
+    harness.sim.reset()
+    harness.script("gpt-4o-mini", 503)
+    second = await harness.run(STEP, INPUT)
+    assert second.success
+    assert harness.sim.count("gpt-4o-mini") == 0
+
+
+async def test_legacy_node_output_has_todays_shape(harness: Harness) -> None:
+    node = {"prompt": "Summarise {inquiry}", "model": "gpt-3.5-turbo"}
+    data = {"inquiry": "Is the Civic available?"}
+    result = await harness.run(node, data)
+    assert result.success
+    out = result.output_data
+    for key in ("ai_response", "ai_model", "ai_usage", "processed_data"):
+        assert key in out
+    assert out["ai_model"] == "gpt-3.5-turbo"
+    assert out["processed_data"] == data
+    assert set(out["ai_usage"]) >= {"prompt_tokens", "completion_tokens", "total_tokens"}
+    request = harness.sim.requests[-1]
+    assert request.model == "gpt-3.5-turbo"
+
+
+async def test_execution_id_sources(harness: Harness) -> None:
+    with execution_context("ctx-1"):
+        from_context = await harness.run(STEP, INPUT)
+        from_argument = await harness.run(STEP, INPUT, execution_id="arg-1")
+    from_input = await harness.run(STEP, {**INPUT, "execution_id": "in-1"})
+    generated = await harness.run(STEP, INPUT)
+    assert from_context.output_data["ai_execution_id"] == "ctx-1"
+    assert from_argument.output_data["ai_execution_id"] == "arg-1"
+    assert from_input.output_data["ai_execution_id"] == "in-1"
+    assert generated.output_data["ai_execution_id_source"] == "generated"
+    assert len(harness.ledger.execution_usage("ctx-1")) == 1
+
+
+async def test_cost_limit_too_small_fails_before_any_call(harness: Harness) -> None:
+    result = await harness.run({**STEP, "cost_limit": 0.0000001}, INPUT)
+    assert not result.success
+    assert "cost_limit" in result.error_message
+    assert "no provider was called" in result.error_message
+    assert harness.sim.count() == 0
+
+
+async def test_expensive_candidate_skipped_for_a_cheaper_one(harness: Harness) -> None:
+    step = {**STEP, "model": "gpt-4", "fallback_models": ["gpt-4o-mini"], "max_tokens": 1000}
+    result = await harness.run({**step, "cost_limit": 0.01}, INPUT)
+    assert result.success, result.error_message
+    assert result.output_data["ai_model"] == "gpt-4o-mini"
+    assert harness.sim.count("gpt-4") == 0
+    reasons = {s["model"]: s["reason"] for s in result.output_data["ai_skipped"]}
+    assert "cost_limit" in reasons["gpt-4"]
+
+
+async def test_json_output_is_validated_and_bad_answers_fall_back(harness: Harness) -> None:
+    harness.script("gpt-4o-mini", "ok", answer="not json at all")
+    harness.sim.scenario.models["claude-haiku-4-5"] = ModelBehaviour(answer='{"score": 7}')
+    step = {
+        **STEP,
+        "response_format": "json",
+        "output_schema": {"type": "object", "required": ["score"]},
+    }
+    result = await harness.run(step, INPUT)
+    assert result.success
+    assert result.output_data["ai_json"] == {"score": 7}
+    assert result.output_data["ai_attempts"][0]["error_type"] == "invalid_output"
+
+
+async def test_content_refusal_stops_the_step(harness: Harness) -> None:
+    harness.script(
+        "gpt-4o-mini",
+        {"status": 400, "message": "content_policy_violation: refused by safety system"},
+    )
+    result = await harness.run(STEP, INPUT)
+    assert not result.success
+    assert harness.sim.count("claude-haiku-4-5") == 0
+    assert "content_refused" in result.error_message
+
+
+async def test_context_overflow_moves_only_to_larger_windows(harness: Harness) -> None:
+    # gpt-4 and llama3.1 both have an 8,192-token window: only larger ones are worth a try.
+    step = {**STEP, "model": "gpt-4", "fallback_models": ["llama3.1", "gpt-4o-mini"]}
+    harness.script("gpt-4", "context_overflow")
+    result = await harness.run(step, INPUT)
+    assert result.success
+    assert result.output_data["ai_model"] == "gpt-4o-mini"
+    assert harness.sim.count("llama3.1") == 0
+    assert result.output_data["ai_attempts"][0]["error_type"] == "context_window"
+
+
+async def test_invalid_config_fails_without_a_call(harness: Harness) -> None:
+    result = await harness.run({**STEP, "fallback_models": ["gpt5"]}, INPUT)
+    assert not result.success
+    assert "fallback_models[0]: 'gpt5' is not a known model" in result.error_message
+    assert harness.sim.count() == 0
+
+
+async def test_template_error_fails_without_a_call(harness: Harness) -> None:
+    result = await harness.run(STEP, {"customer": "Dana"})
+    assert not result.success
+    assert "car" in result.error_message
+    assert harness.sim.count() == 0
+
+
+async def test_concurrent_steps_share_one_executor(harness: Harness) -> None:
+    results = await asyncio.gather(
+        *(harness.run(STEP, INPUT, execution_id=f"c-{i}") for i in range(20))
+    )
+    assert all(r.success for r in results)
+    assert harness.sim.count() == 20
+    assert sum(len(harness.ledger.execution_usage(f"c-{i}")) for i in range(20)) == 20
