@@ -46,8 +46,10 @@ from .api_models import (
     AvailableModels,
     BudgetFigures,
     ConfigModel,
+    ConfigRejected,
     ConfigView,
     DayUsage,
+    ErrorMessage,
     ExecutionUsage,
     HealthCheckRequest,
     HealthCheckResult,
@@ -55,6 +57,7 @@ from .api_models import (
     Preference,
     RankedEntry,
     Recommendations,
+    UnknownModel,
     UsageReport,
     UsageRow,
     money,
@@ -87,9 +90,13 @@ HEALTH_CHECK_LIMIT_S = 5.0
 _ZERO = Decimal(0)
 _SECRET_KEY = re.compile(r"(?i)^(api[_-]?key|apikey|secret|token|password)$")
 _Responses = dict[int | str, dict[str, Any]]
-_UNAUTHORIZED: _Responses = {401: {"description": "Missing or invalid credentials"}}
-_STORE_DOWN: _Responses = {503: {"description": "The usage ledger could not be read or written"}}
-_ADMIN_ONLY: _Responses = {403: {"description": "The user is not an admin"}}
+_UNAUTHORIZED: _Responses = {
+    401: {"model": ErrorMessage, "description": "Missing or invalid credentials"}
+}
+_STORE_DOWN: _Responses = {
+    503: {"model": ErrorMessage, "description": "The usage ledger could not be read or written"}
+}
+_ADMIN_ONLY: _Responses = {403: {"model": ErrorMessage, "description": "The user is not an admin"}}
 _CONFIG_EXAMPLE = {
     "gpt-4o-mini": {"input_cost_per_1k": "0.0002", "use_cases": ["general"]},
     "local-llama": {
@@ -235,11 +242,9 @@ class _Models:
         )
 
     async def health_check(self, name: str) -> HealthCheckResult:
-        if name not in self.store.current().models:
-            raise self.unknown_model(name)
         try:
             seen = await asyncio.wait_for(self.monitor.health_check(name), self.limit_s)
-        except PolicyError as exc:  # removed by a reload since the check above
+        except PolicyError as exc:  # the monitor's word for a model the policy lacks
             raise self.unknown_model(name) from exc
         except TimeoutError:
             seen = HealthStatus(
@@ -405,6 +410,11 @@ def _invalid(errors: list[str]) -> HTTPException:
     )
 
 
+def _bad_request(kind: str, message: str) -> RequestValidationError:
+    """A 422 in FastAPI's own validation-error shape, as the route documents."""
+    return RequestValidationError([{"loc": ("body", "model"), "msg": message, "type": kind}])
+
+
 def create_router(
     *,
     auth: Callable[..., Any],
@@ -475,7 +485,10 @@ def create_router(
             'and latency. Name the model in the body (`{"model": "gpt-4o-mini"}`) or in the '
             "`model` query parameter. An unknown model is a 404 listing the known ones."
         ),
-        responses={404: {"description": "Unknown model; `known_models` lists the policy's"}},
+        responses={
+            400: {"model": ErrorMessage, "description": "The body is not valid JSON"},
+            404: {"model": UnknownModel, "description": "Unknown model; the known ones listed"},
+        },
     )
     async def health_check(
         body: Annotated[HealthCheckRequest | None, Body()] = None,
@@ -485,10 +498,10 @@ def create_router(
         ] = None,
     ) -> HealthCheckResult:
         if body is not None and model is not None and body.model != model:
-            raise HTTPException(422, "name the model once: body and query disagree")
+            raise _bad_request("value_error", "name the model once: body and query disagree")
         name = body.model if body is not None else model
         if name is None:
-            raise HTTPException(422, 'name the model: {"model": "..."} or ?model=...')
+            raise _bad_request("missing", 'name the model: {"model": "..."} or ?model=...')
         return await work.health_check(name)
 
     @router.get(
@@ -558,8 +571,8 @@ def create_router(
         responses={
             **_ADMIN_ONLY,
             **_STORE_DOWN,
-            409: {"description": "The policy store has no file to validate against"},
-            422: {"description": "Invalid configuration; `errors` lists each problem"},
+            409: {"model": ErrorMessage, "description": "No policy file to validate against"},
+            422: {"model": ConfigRejected, "description": "Invalid; `errors` lists each problem"},
         },
         dependencies=[Depends(require_admin)],
         openapi_extra={"requestBody": _CONFIG_BODY},

@@ -18,9 +18,12 @@ __all__ = [
     "AvailableModel",
     "AvailableModels",
     "BudgetFigures",
+    "ConfigErrors",
     "ConfigModel",
+    "ConfigRejected",
     "ConfigView",
     "DayUsage",
+    "ErrorMessage",
     "ExecutionUsage",
     "HealthCheckRequest",
     "HealthCheckResult",
@@ -28,6 +31,8 @@ __all__ = [
     "Preference",
     "RankedEntry",
     "Recommendations",
+    "UnknownModel",
+    "UnknownModelDetail",
     "UsageReport",
     "UsageRow",
     "money",
@@ -211,3 +216,33 @@ class ConfigView(_Out):
     last_refused: str | None = Field(
         description="Why the latest policy change was refused, if it was"
     )
+
+
+class ErrorMessage(_Out):
+    """The body of a 401, 403, 409 or 503."""
+
+    detail: str
+
+
+class UnknownModelDetail(_Out):
+    message: str
+    known_models: list[str]
+
+
+class UnknownModel(_Out):
+    """The body of a 404 for a model the policy does not know."""
+
+    detail: UnknownModelDetail
+
+
+class ConfigErrors(_Out):
+    message: str = Field(examples=["invalid model configuration; nothing was changed"])
+    errors: list[str] = Field(
+        examples=[["overrides.x.provider: missing; name the provider (openai, anthropic, ...)"]]
+    )
+
+
+class ConfigRejected(_Out):
+    """The body of a 422 for a refused model configuration."""
+
+    detail: ConfigErrors

@@ -15,7 +15,7 @@ from .contract.policy import Policy
 from .contract.step import validate_step_config
 from .contract.templates import build_messages
 from .money.limits import BudgetGuard
-from .money.prices import price_for, worst_case_cost
+from .money.prices import money_text, price_for, worst_case_cost
 from .routing import gateway
 from .routing.candidates import Skipped, build_chain
 from .store.ledger import Ledger
@@ -44,7 +44,7 @@ class StepEstimate:
 
     @property
     def daily_left_text(self) -> str:
-        return "no daily budget" if self.daily_left is None else f"${self.daily_left}"
+        return "no daily budget" if self.daily_left is None else f"${money_text(self.daily_left)}"
 
 
 def _fits(amount: Decimal | None, limit: Decimal | None) -> bool | None:

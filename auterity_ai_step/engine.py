@@ -293,7 +293,11 @@ class Engine:
             if isinstance(exc, ContextWindowExceeded):
                 run.overflowed_window = max(run.overflowed_window, model.context_window)
             raise
-        cost = _ZERO if price is None else cost_of(price, result.prompt_tokens, result.completion_tokens)
+        cost = (
+            _ZERO
+            if price is None
+            else cost_of(price, result.prompt_tokens, result.completion_tokens)
+        )
         attempt = Attempt(
             number,
             model.name,
@@ -394,7 +398,7 @@ def _check_output(config: StepConfig, content: str, model: str) -> Any:
         return None
     try:
         parsed = json.loads(content)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise InvalidOutput(f"answer is not valid JSON ({exc.msg})", model=model) from exc
     if config.output_schema is not None:
         validator = jsonschema.Draft202012Validator(dict(config.output_schema))

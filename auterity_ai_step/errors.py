@@ -35,8 +35,8 @@ from decimal import Decimal
 __all__ = [
     "AIServiceError",
     "AllCandidatesFailed",
-    "AuthenticationFailed",
     "AuterityAIError",
+    "AuthenticationFailed",
     "BadRequest",
     "ContentRefused",
     "ContextWindowExceeded",

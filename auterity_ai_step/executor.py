@@ -20,8 +20,8 @@ from .contract.step import validate_step_config
 from .contract.templates import build_messages
 from .engine import Engine, RunOutcome, RunRequest
 from .errors import AuterityAIError, redact
-from .money.prices import money_text
 from .host import StepExecutionResult, StepExecutor, WorkflowNode
+from .money.prices import money_text
 from .routing.health import CircuitBreaker
 from .store.ledger import Ledger
 
@@ -50,9 +50,7 @@ def current_execution_id() -> str | None:
     return _EXECUTION_ID.get()
 
 
-def resolve_execution_id(
-    explicit: str | None, input_data: Mapping[str, Any]
-) -> tuple[str, str]:
+def resolve_execution_id(explicit: str | None, input_data: Mapping[str, Any]) -> tuple[str, str]:
     """The id to record against and where it came from: argument, context, input, new."""
     if explicit:
         return str(explicit), "argument"

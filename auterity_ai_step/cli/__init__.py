@@ -23,7 +23,8 @@ def main() -> None:
 
 
 # Command families register themselves on ``app`` at import.
-from . import contract_cmds  # noqa: E402,F401
-from . import money_cmds  # noqa: E402,F401
-from . import run_cmds  # noqa: E402,F401
-from . import sim_cmds  # noqa: E402,F401
+from . import api_cmds as api_cmds  # noqa: E402
+from . import contract_cmds as contract_cmds  # noqa: E402
+from . import money_cmds as money_cmds  # noqa: E402
+from . import run_cmds as run_cmds  # noqa: E402
+from . import sim_cmds as sim_cmds  # noqa: E402

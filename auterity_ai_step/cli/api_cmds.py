@@ -86,7 +86,10 @@ def serve(
 
         from ..api import create_app
     except ImportError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(
+            f"error: serve needs FastAPI and uvicorn: pip install 'auterity-ai-step[api]' ({exc})",
+            err=True,
+        )
         raise typer.Exit(1) from exc
     if token and insecure_local:
         typer.echo(f"note: {TOKEN_ENV} is set, so --insecure-local is ignored", err=True)

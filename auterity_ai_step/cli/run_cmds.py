@@ -85,7 +85,9 @@ def print_result(console: Console, result: StepExecutionResult) -> None:
     """A human summary of one step's result."""
     out = result.output_data
     if result.success:
-        console.print(f"[bold green]answer[/] from [bold]{out['ai_model']}[/] ({out['ai_provider']}):")
+        console.print(
+            f"[bold green]answer[/] from [bold]{out['ai_model']}[/] ({out['ai_provider']}):"
+        )
         console.print(out["ai_response"], markup=False, highlight=False)
     else:
         console.print(f"[bold red]failed:[/] {result.error_message}", markup=True, highlight=False)
@@ -173,6 +175,7 @@ def estimate(
 ) -> None:
     """Each candidate's worst-case cost and whether it fits each limit; calls no model."""
     from ..cost_estimate import estimate_step
+    from ..money.prices import money_text
 
     data = _read_step(step_file)
     store = _store(policy)
@@ -192,7 +195,7 @@ def estimate(
         table.add_row(
             row.model,
             str(row.max_tokens),
-            "unknown price" if row.worst_case is None else f"${row.worst_case}",
+            "unknown price" if row.worst_case is None else f"${money_text(row.worst_case)}",
             marks[row.fits_cost_limit],
             marks[row.fits_per_request],
             marks[row.fits_daily],
@@ -218,4 +221,3 @@ def demo(
     ok = run_demo(_console(), force_simulator=simulator, db_url=db)
     if not ok:
         raise typer.Exit(1)
-

@@ -57,7 +57,9 @@ async def sim() -> AsyncIterator[Simulator]:
 @pytest.fixture
 def policy_file(tmp_path: Path, sim: Simulator) -> Path:
     path = tmp_path / "policy.yml"
-    path.write_text(yaml.safe_dump(policy_document(sim.base_url), sort_keys=False), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(policy_document(sim.base_url), sort_keys=False), encoding="utf-8"
+    )
     return path
 
 

@@ -308,7 +308,7 @@ async def test_health_check_needs_one_model_name(
 ) -> None:
     response = await user.post("/api/models/health-check", **kwargs)
     assert response.status_code == 422
-    assert needle in response.json()["detail"]
+    assert needle in response.json()["detail"][0]["msg"]
 
 
 async def test_health_check_bad_body_is_422_without_echo(user: httpx.AsyncClient) -> None:
@@ -494,6 +494,7 @@ async def test_valid_config_is_written_and_live_at_once(
             "output_cost_per_1k": 0.004,
             "context_window": 4000,
             "api_key_env": KEY_ENV,
+            "use_cases": ["general", "summaries"],
         },
     }
     response = await admin.put("/api/models/config", json=body)
@@ -621,3 +622,48 @@ async def test_concurrent_puts_never_half_apply(
     assert live["sim-down"]["quality"] == winner["sim-down"]["quality"]
     extras = {name for name in live if name.startswith("extra-")}
     assert extras == {name for name in winner if name.startswith("extra-")}
+
+
+async def test_defaults_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, fake_key: str, policy_file: Path, client_for: Client
+) -> None:
+    """Without injected parts: the ledger from settings, the policy file plus its overrides."""
+    monkeypatch.setenv("AUTERITY_AI_POLICY", str(policy_file))
+    app = create_app(api_token=ADMIN_TOKEN)
+    async with client_for(app, ADMIN_TOKEN) as client:
+        put = await client.put("/api/models/config", json={"sim-gpt": {"quality": 2}})
+        assert put.status_code == 200
+        models = (await client.get("/api/models/available")).json()["models"]
+        checked = await client.post("/api/models/health-check", json={"model": "local-llama"})
+    assert next(m for m in models if m["name"] == "sim-gpt")["quality"] == 2
+    assert checked.json()["status"] == "available"
+
+
+async def test_config_view_hides_secrets_written_behind_the_apis_back(
+    admin: httpx.AsyncClient, ledger: Ledger, policy_store: PolicyStore, fake_key: str
+) -> None:
+    """A literal key put straight into the table: refused by the store, never shown."""
+    ledger.put_model_configurations({"sim-gpt": {"quality": 7, "api_key": fake_key}})
+    policy_store.reload()
+    body = (await admin.get("/api/models/config")).json()
+    assert body["overrides"] == {"sim-gpt": {"provider": "", "quality": 7}}
+    assert body["last_refused"] and "literal API key" in body["last_refused"]
+    assert fake_key not in str(body)
+
+
+async def test_config_view_when_the_file_needs_the_database(
+    tmp_path: Path, fake_key: str, policy_file: Path, ledger: Ledger, client_for: Client
+) -> None:
+    """A file whose default model only the database defines: sources still reported."""
+    text = policy_file.read_text().replace("default_model: sim-gpt", "default_model: db-only")
+    needy = tmp_path / "needy.yml"
+    needy.write_text(text)
+    ledger.put_model_configurations(
+        {"db-only": {"provider": "ollama", "context_window": 2048, "input_cost_per_1k": 0}}
+    )
+    store = PolicyStore(needy, overrides=ledger.model_configurations)
+    app = create_app(api_token=ADMIN_TOKEN, policy_store=store, ledger=ledger)
+    async with client_for(app, ADMIN_TOKEN) as client:
+        body = (await client.get("/api/models/config")).json()
+    sources = {m["name"]: m["source"] for m in body["models"]}
+    assert sources["db-only"] == "override"

@@ -14,6 +14,7 @@ import schemathesis
 import yaml
 from api_support import ADMIN_TOKEN, policy_document
 from hypothesis import HealthCheck, settings
+from schemathesis import checks
 
 from auterity_ai_step.api import create_app
 from auterity_ai_step.contract.policy import PolicyStore
@@ -32,6 +33,16 @@ _APP = create_app(
 )
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+# What the API promises: no 5xx, only documented status codes and content types, and
+# bodies that match the documented schemas. (Negative-data checks are left out: the auth
+# header is added to every case here, and extra query parameters are ignored by design.)
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
+
 schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
 
 
@@ -44,3 +55,4 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
 def test_no_server_errors(case: schemathesis.Case) -> None:
     response = case.call(headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert response.status_code < 500, (case.method, case.path, response.text[:500])
+    case.validate_response(response, checks=CHECKS)

@@ -1,0 +1,1 @@
+"""Benchmarks for auterity-ai-step: ``python -m benchmarks.run [--quick] [--only NAME]``."""

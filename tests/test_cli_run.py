@@ -1,0 +1,186 @@
+"""run, estimate, health and demo, as a user types them, against the loopback simulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from auterity_ai_step.cli import app
+from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    simulator = Simulator(Scenario(models={"broken-model": ModelBehaviour(outcomes=(500,))}))
+    _, stop = simulator.run_in_thread()
+    yield simulator
+    stop()
+
+
+def _policy_file(tmp_path: Path, base: str, **cost_controls: float) -> Path:
+    model = {"input_cost_per_1k": 0.00015, "output_cost_per_1k": 0.0006}
+    policy = {
+        "models": {
+            "openai": {
+                "gpt-4o-mini": {
+                    **model,
+                    "litellm_model": "openai/gpt-4o-mini",
+                    "context_window": 128000,
+                    "max_output_tokens": 4096,
+                    "api_base": f"{base}/v1",
+                    "api_key_env": "OPENAI_API_KEY",
+                },
+                "broken": {
+                    **model,
+                    "litellm_model": "openai/broken-model",
+                    "context_window": 128000,
+                    "max_output_tokens": 4096,
+                    "api_base": f"{base}/v1",
+                },
+            },
+            "anthropic": {
+                "claude-haiku-4-5": {
+                    "litellm_model": "anthropic/claude-haiku-4-5",
+                    "input_cost_per_1k": 0.001,
+                    "output_cost_per_1k": 0.005,
+                    "context_window": 200000,
+                    "max_output_tokens": 4096,
+                    "api_base": base,
+                }
+            },
+        },
+        "routing_rules": {"default_model": "gpt-4o-mini", "fallback_chain": ["gpt-4o-mini"]},
+        "cost_controls": {"daily_budget": 10, "per_request_limit": 1, **cost_controls},
+        "retry": {"initial_backoff_s": 0, "max_backoff_s": 0, "max_attempts_per_model": 2},
+    }
+    path = tmp_path / "policy.yml"
+    path.write_text(yaml.safe_dump(policy))
+    return path
+
+
+def _step_file(tmp_path: Path, **data: object) -> Path:
+    step = {
+        "config_version": 2,
+        "prompt": "Hello {{ name }}",
+        "model": "gpt-4o-mini",
+        "max_tokens": 50,
+        **data,
+    }
+    path = tmp_path / "step.json"
+    path.write_text(json.dumps(step))
+    return path
+
+
+def test_run_prints_answer_model_attempts_and_cost(tmp_path: Path, sim: Simulator) -> None:
+    policy = _policy_file(tmp_path, sim.base_url)
+    step = _step_file(tmp_path, model="broken", fallback_models=["gpt-4o-mini"])
+    result = runner.invoke(
+        app,
+        ["run", str(step), "--var", "name=Dana", "--policy", str(policy), "--execution-id", "e1"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "answer from gpt-4o-mini (openai)" in result.output
+    assert "broken" in result.output and "unavailable" in result.output
+    assert "execution e1 (argument)" in result.output
+    assert sim.count("broken-model") == 2
+
+    usage = runner.invoke(app, ["usage", "--execution-id", "e1"])
+    assert usage.exit_code == 0, usage.output
+    assert "gpt-4o-mini" in usage.output
+
+
+def test_run_json_output(tmp_path: Path, sim: Simulator) -> None:
+    policy = _policy_file(tmp_path, sim.base_url)
+    inputs = tmp_path / "in.json"
+    inputs.write_text(json.dumps({"name": "Sam"}))
+    result = runner.invoke(
+        app,
+        ["run", str(_step_file(tmp_path)), "-i", str(inputs), "--policy", str(policy), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["success"] is True
+    assert data["output_data"]["ai_model"] == "gpt-4o-mini"
+    assert data["output_data"]["processed_data"] == {"name": "Sam"}
+
+
+def test_run_failure_exits_1_with_reasons(tmp_path: Path, sim: Simulator) -> None:
+    sim.scenario.default = ModelBehaviour(outcomes=(500,))
+    policy = _policy_file(tmp_path, sim.base_url)
+    step = _step_file(tmp_path, model="broken")
+    result = runner.invoke(app, ["run", str(step), "--var", "name=x", "--policy", str(policy)])
+    assert result.exit_code == 1
+    assert "all candidate models failed after 4 attempt(s)" in result.output
+    assert "broken: unavailable" in result.output
+    assert "gpt-4o-mini: unavailable" in result.output
+
+
+def test_run_rejects_bad_input_file(tmp_path: Path, sim: Simulator) -> None:
+    policy = _policy_file(tmp_path, sim.base_url)
+    inputs = tmp_path / "in.json"
+    inputs.write_text("[1, 2]")
+    result = runner.invoke(
+        app, ["run", str(_step_file(tmp_path)), "-i", str(inputs), "--policy", str(policy)]
+    )
+    assert result.exit_code == 1
+    assert "must hold an object" in result.output
+
+
+def test_run_rejects_bad_policy(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("models: {}\nrouting_rules: {default_model: x}\n")
+    result = runner.invoke(app, ["run", str(_step_file(tmp_path)), "--policy", str(bad)])
+    assert result.exit_code == 1
+    assert "policy error" in result.output
+
+
+def test_estimate_shows_each_candidate_against_each_limit(tmp_path: Path, sim: Simulator) -> None:
+    policy = _policy_file(tmp_path, sim.base_url, per_request_limit=0.001)
+    step = _step_file(tmp_path, fallback_models=["claude-haiku-4-5"], cost_limit=0.0001)
+    result = runner.invoke(
+        app, ["estimate", str(step), "--var", "name=Dana", "--policy", str(policy)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "gpt-4o-mini" in result.output and "claude-haiku-4-5" in result.output
+    assert "fits" in result.output and "no" in result.output
+    assert "daily budget left today: $10" in result.output
+    assert sim.count() == 0
+
+
+def test_estimate_reports_template_errors(tmp_path: Path, sim: Simulator) -> None:
+    policy = _policy_file(tmp_path, sim.base_url)
+    result = runner.invoke(app, ["estimate", str(_step_file(tmp_path)), "--policy", str(policy)])
+    assert result.exit_code == 1
+    assert "name" in result.output
+
+
+def test_health_reports_each_model(tmp_path: Path, sim: Simulator) -> None:
+    policy = _policy_file(tmp_path, sim.base_url)
+    result = runner.invoke(app, ["health", "--policy", str(policy), "gpt-4o-mini", "broken"])
+    assert result.exit_code == 0, result.output
+    assert "available" in result.output
+    assert "unavailable" in result.output
+    unknown = runner.invoke(app, ["health", "--policy", str(policy), "gpt5"])
+    assert unknown.exit_code == 1
+    assert "unknown model(s) gpt5" in unknown.output
+
+
+def test_demo_runs_the_workflow_on_the_simulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HUGGINGFACE_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    result = runner.invoke(app, ["demo", "--simulator"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "built-in provider simulator" in out
+    for step in ("customer_inquiry", "lead_qualification", "service_recommendation"):
+        assert step in out
+    assert "claude-haiku-4-5 (fallback)" in out
+    assert "circuit open" in out
+    assert "7 attempts recorded" in out
