@@ -22,6 +22,7 @@ from auterity_ai_step import (
     set_ai_service,
 )
 from auterity_ai_step.contract.policy import PolicyStore
+from auterity_ai_step.contract.templates import DEFAULT_SYSTEM_PROMPT
 from auterity_ai_step.demo import simulated_policy
 from auterity_ai_step.engine import Engine
 from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
@@ -50,6 +51,12 @@ async def setup(sqlite_url: str) -> AsyncIterator[Setup]:
 
 def _bodies(sim: Simulator) -> list[dict[str, Any]]:
     return [r.body for r in sim.requests]
+
+
+async def test_default_system_prompt_is_todays() -> None:
+    assert DEFAULT_SYSTEM_PROMPT == (
+        "You are a helpful AI assistant for automotive dealership workflows."
+    )
 
 
 async def test_process_text_keeps_todays_message_order(setup: Setup) -> None:
