@@ -14,6 +14,7 @@ from typing import Any
 from .contract.policy import Policy
 from .contract.step import validate_step_config
 from .contract.templates import build_messages
+from .engine import billable_prompt_tokens
 from .money.limits import BudgetGuard
 from .money.prices import money_text, price_for, worst_case_cost
 from .routing import gateway
@@ -75,7 +76,8 @@ def estimate_step(
         model = candidate.model
         max_tokens = min(config.max_tokens or model.max_output_tokens, model.max_output_tokens)
         price = price_for(model)
-        worst = None if price is None else worst_case_cost(price, prompt_tokens, max_tokens)
+        billed = billable_prompt_tokens(prompt_tokens)
+        worst = None if price is None else worst_case_cost(price, billed, max_tokens)
         report.rows.append(
             CandidateEstimate(
                 model=model.name,

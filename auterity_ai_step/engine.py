@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from .errors import (
     InvalidOutput,
     LimitExceeded,
     ProviderError,
+    StoreError,
     redact,
 )
 from .money.limits import BudgetGuard, Reservation, StepAllowance, cap_max_tokens
@@ -41,6 +44,10 @@ __all__ = ["Attempt", "Engine", "RunOutcome", "RunRequest"]
 
 _ZERO = Decimal(0)
 _DEFAULT_TIMEOUT_S = 60.0
+_EXPIRY_EVERY_S = 60.0
+PROMPT_TOKEN_MARGIN = Decimal("1.25")
+PROMPT_TOKEN_OVERHEAD = 16
+log = logging.getLogger("auterity_ai_step.engine")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +134,7 @@ class _Run:
     policy: Policy
     allowance: StepAllowance
     prompt_tokens: int
+    billed_prompt_tokens: int
     deadline: float
     outcome: RunOutcome
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -154,10 +162,12 @@ class Engine:
         )
         self._sleep = sleep
         self._clock = clock
+        self._next_expiry = clock()
 
     async def run(self, request: RunRequest) -> RunOutcome:
         """Try the candidates in order until one answers; never raises for provider trouble."""
         policy = self.policy_store.current()
+        await self._expire_leaked(policy)
         config = request.config
         settings = request.retry or policy.retry
         prompt_tokens = _count_prompt(policy, config, request.messages)
@@ -173,6 +183,7 @@ class Engine:
             policy=policy,
             allowance=StepAllowance(config.cost_limit),
             prompt_tokens=prompt_tokens,
+            billed_prompt_tokens=billable_prompt_tokens(prompt_tokens),
             deadline=self._clock() + settings.step_time_budget_s,
             outcome=RunOutcome(success=False, skipped=list(skipped)),
         )
@@ -185,6 +196,22 @@ class Engine:
         except _StepFailed:
             pass
         return self._failed(run)
+
+    async def _expire_leaked(self, policy: Policy) -> None:
+        """Now and then, return reservations a crashed worker left open to their day.
+
+        A reservation older than twice the step time budget cannot belong to a live step.
+        """
+        now = self._clock()
+        if now < self._next_expiry:
+            return
+        self._next_expiry = now + _EXPIRY_EVERY_S
+        try:
+            await asyncio.to_thread(
+                self.ledger.expire_reservations, 2 * policy.retry.step_time_budget_s + 60
+            )
+        except StoreError as exc:
+            log.warning("could not expire leaked reservations: %s", exc)
 
     async def _try_candidate(
         self, run: _Run, candidate: Candidate, settings: RetrySettings
@@ -201,7 +228,9 @@ class Engine:
         except LimitExceeded as exc:
             self._refuse(run, model, exc)
             return False
-        worst = None if price is None else worst_case_cost(price, run.prompt_tokens, max_tokens)
+        worst = (
+            None if price is None else worst_case_cost(price, run.billed_prompt_tokens, max_tokens)
+        )
         try:
             async for attempt in retrying(
                 settings, sleep=self._sleep, deadline=run.deadline, clock=self._clock
@@ -239,7 +268,11 @@ class Engine:
         if headroom is not None and headroom == self.guard.controls().per_request_limit:
             limit = "per_request_limit"
         capped = cap_max_tokens(
-            price, run.prompt_tokens, headroom, ceiling=model.max_output_tokens, limit=limit
+            price,
+            run.billed_prompt_tokens,
+            headroom,
+            ceiling=model.max_output_tokens,
+            limit=limit,
         )
         return capped if capped is not None else model.max_output_tokens
 
@@ -381,6 +414,16 @@ class Engine:
         outcome.error = redact(outcome.error)
         outcome.error_type = outcome.error_type or "all_failed"
         return outcome
+
+
+def billable_prompt_tokens(counted: int) -> int:
+    """The prompt tokens a provider may bill for a prompt we counted as ``counted``.
+
+    We count offline with one tokenizer; providers bill by their own, which can count a
+    fifth more (Anthropic's, for English) plus per-message framing. Worst cases are
+    reserved on this margin so a limit holds whichever provider answers.
+    """
+    return math.ceil(counted * PROMPT_TOKEN_MARGIN) + PROMPT_TOKEN_OVERHEAD
 
 
 def _count_prompt(policy: Policy, config: StepConfig, messages: Sequence[Mapping[str, str]]) -> int:

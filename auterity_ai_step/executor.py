@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -21,11 +21,12 @@ from .contract.templates import build_messages
 from .engine import Engine, RunOutcome, RunRequest
 from .errors import AuterityAIError, redact
 from .host import StepExecutionResult, StepExecutor, WorkflowNode
+from .money.limits import BudgetAlert
 from .money.prices import money_text
 from .routing.health import CircuitBreaker
 from .store.ledger import Ledger
 
-__all__ = ["AIStepExecutor", "current_execution_id", "execution_context"]
+__all__ = ["AIStepExecutor", "current_execution_id", "default_engine", "execution_context"]
 
 _EXECUTION_ID: ContextVar[str | None] = ContextVar("auterity_ai_execution_id", default=None)
 _INPUT_ID_KEYS = ("execution_id", "workflow_execution_id")
@@ -64,6 +65,18 @@ def resolve_execution_id(explicit: str | None, input_data: Mapping[str, Any]) ->
     return str(uuid.uuid4()), "generated"
 
 
+def default_engine(
+    policy_store: PolicyStore | None = None,
+    ledger: Ledger | None = None,
+    breaker: CircuitBreaker | None = None,
+) -> Engine:
+    """An engine on the embedded defaults: the ledger from the environment, and the policy
+    file with the ledger's ``model_configurations`` as live overrides."""
+    ledger = ledger or Ledger()
+    store = policy_store or PolicyStore(overrides=ledger.model_configurations)
+    return Engine(store, ledger, breaker=breaker)
+
+
 class AIStepExecutor(StepExecutor):
     """Executes ``type == "ai"`` nodes across providers with fallback, limits and a ledger.
 
@@ -81,9 +94,12 @@ class AIStepExecutor(StepExecutor):
         engine: Engine | None = None,
     ) -> None:
         if engine is None:
-            store = policy_store or PolicyStore()
-            engine = Engine(store, ledger or Ledger(), breaker=breaker)
+            engine = default_engine(policy_store, ledger, breaker)
         self.engine = engine
+
+    def on_budget_alert(self, callback: Callable[[BudgetAlert], None]) -> Callable[[], None]:
+        """Call ``callback`` once a day when spend crosses the policy's ``alert_threshold``."""
+        return self.engine.guard.on_alert(callback)
 
     @property
     def policy_store(self) -> PolicyStore:
@@ -107,7 +123,7 @@ class AIStepExecutor(StepExecutor):
         try:
             outcome = await self._run(node, data, exec_id)
         except AuterityAIError as exc:
-            return _result(False, ids, f"AI step configuration error: {exc}", started)
+            return _result(False, ids, f"AI step failed: {exc}", started)
         except Exception as exc:  # the host contract: executors never raise
             detail = redact(f"{type(exc).__name__}: {exc}")
             return _result(False, ids, f"AI step execution failed: {detail}", started)

@@ -23,7 +23,7 @@ from .contract.step import validate_step_config
 from .contract.templates import DEFAULT_SYSTEM_PROMPT, DEFAULT_TEMPLATES, PromptTemplate
 from .engine import Engine, RunRequest
 from .errors import AIServiceError, StepConfigError
-from .executor import current_execution_id
+from .executor import current_execution_id, default_engine
 from .money.prices import get_model_costs, money_text
 from .routing.candidates import select_optimal_model
 from .store.ledger import Ledger
@@ -82,7 +82,7 @@ class AIService:
             # Today's constructor took the OpenAI key directly; the gateway reads keys
             # from the environment variable the policy names, so hand it over there.
             os.environ["OPENAI_API_KEY"] = api_key
-        self.engine = engine or Engine(policy_store or PolicyStore(), ledger or Ledger())
+        self.engine = engine or default_engine(policy_store, ledger)
         self.model = _model_name(model)
         self.max_retries = max_retries
         self.retry_delay = retry_delay
