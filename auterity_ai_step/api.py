@@ -185,7 +185,7 @@ def create_router(
         days: Annotated[int, Query(ge=1, le=90, description="Days back, 1..90", examples=[7])] = 7,
         model: Annotated[str | None, Query(max_length=200, description="Only this model")] = None,
     ) -> UsageReport:
-        return work.usage(days, model)
+        return _http(work.usage, days, model)
 
     @router.post(
         "/health-check",
@@ -212,7 +212,7 @@ def create_router(
         name = body.model if body is not None else model
         if name is None:
             raise _bad_request("missing", 'name the model: {"model": "..."} or ?model=...')
-        return await work.health_check(name)
+        return await _http_async(work.health_check(name))
 
     @router.get(
         "/recommendations",
@@ -255,7 +255,7 @@ def create_router(
     def execution_usage(
         execution_id: Annotated[str, Path(min_length=1, max_length=200)],
     ) -> ExecutionUsage:
-        return work.execution_usage(execution_id)
+        return _http(work.execution_usage, execution_id)
 
     @router.get(
         "/config",
@@ -268,7 +268,7 @@ def create_router(
         dependencies=[Depends(require_admin)],
     )
     def get_config() -> ConfigView:
-        return work.config_view()
+        return _http(work.config_view)
 
     @router.put(
         "/config",
@@ -298,7 +298,7 @@ def create_router(
                     "errors": ["the body must be a JSON object"],
                 },
             ) from exc
-        return await run_in_threadpool(work.put_config, body)
+        return await run_in_threadpool(_http, work.put_config, body)
 
     return router
 

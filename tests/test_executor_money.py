@@ -132,5 +132,5 @@ async def test_failed_attempts_release_their_reservations(
     spent, reserved = executor.ledger.day_status(executor.engine.guard.today())
     assert reserved == 0
     assert spent == sum(Decimal(r.output_data["ai_cost"]) for r in results)
-    rows = sum((executor.ledger.execution_usage(f"r{i}") for i in range(5)), [])
+    rows = [row for i in range(5) for row in executor.ledger.execution_usage(f"r{i}")]
     assert len(rows) == sim.count()
