@@ -381,7 +381,12 @@ def create_app(
         )
     app = FastAPI(
         title="auterity-ai-step model management",
-        description=__doc__,
+        description=(
+            "Model catalogue, health, usage, recommendations and dynamic model configuration "
+            "for auterity-ai-step. Send `Authorization: Bearer <token>`; `/config` needs the "
+            "admin token when `AUTERITY_AI_ADMIN_TOKEN` is set. Money is a decimal string "
+            "(US dollars); times are ISO 8601 UTC."
+        ),
         version="1",
     )
     app.add_exception_handler(RequestValidationError, _validation_error)

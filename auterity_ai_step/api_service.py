@@ -184,6 +184,7 @@ class ModelCatalog:
 
     async def health_check(self, name: str) -> HealthCheckResult:
         try:
+            await self.monitor.ready()
             seen = await asyncio.wait_for(self.monitor.health_check(name), self.limit_s)
         except PolicyError as exc:  # the monitor's word for a model the policy lacks
             raise self.unknown_model(name) from exc

@@ -167,6 +167,7 @@ class Engine:
     async def run(self, request: RunRequest) -> RunOutcome:
         """Try the candidates in order until one answers; never raises for provider trouble."""
         policy = self.policy_store.current()
+        await gateway.preload()
         await self._expire_leaked(policy)
         config = request.config
         settings = request.retry or policy.retry

@@ -33,6 +33,13 @@ step = yaml.safe_load(r.example_path("customer_inquiry.step.yml").read_text())
 assert not validate_step_config(step, policy).legacy
 seed = r.bundled_policy_path().parent / "examples" / "original_task.yml"
 assert load_policy(seed).routing.default_model == "gpt-3.5-turbo"
+import importlib, pathlib
+for name in ("auterity_ai_step.cli", "auterity_ai_step.executor", "auterity_ai_step.api",
+             "auterity_ai_step.store.migrations"):
+    assert importlib.import_module(name).__file__.startswith(root), name
+migrations = pathlib.Path(importlib.import_module("auterity_ai_step.store.migrations").__file__)
+assert (migrations.parent / "alembic.ini").is_file()
+assert list((migrations.parent / "versions").glob("0001_*.py"))
 print("ok", policy.version)
 """
 
@@ -72,3 +79,14 @@ def test_installed_wheel_finds_bundled_files(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ok ")
+    example = "auterity_ai_step/examples/legacy_node.step.json"
+    cli = subprocess.run(
+        [sys.executable, "-P", "-m", "auterity_ai_step", "validate", str(target / example)],
+        cwd=run_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert cli.stdout.strip() == "valid (legacy)"

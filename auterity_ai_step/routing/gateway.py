@@ -92,6 +92,13 @@ def _lib() -> Any:
     return _litellm
 
 
+async def preload() -> None:
+    """Import LiteLLM in a worker thread, so the ~3 s import never blocks the event loop
+    and never counts against a call's or a health check's timeout."""
+    if _litellm is None:
+        await asyncio.to_thread(_lib)
+
+
 def is_litellm_loaded() -> bool:
     """Whether this module has imported LiteLLM yet (it waits for the first call)."""
     return _litellm is not None
@@ -170,6 +177,7 @@ async def complete(request: CompletionRequest) -> CompletionResult:
 async def _call(request: CompletionRequest, *, allow_truncated: bool) -> CompletionResult:
     model = request.model
     key = _api_key(model)
+    await preload()
     lib = _lib()
     _register(lib, model)
     kwargs: dict[str, Any] = {

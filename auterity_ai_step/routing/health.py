@@ -171,6 +171,12 @@ def _default_prober() -> Prober:
     return probe
 
 
+def _gateway_preload() -> Callable[[], Awaitable[None]]:
+    from . import gateway
+
+    return gateway.preload
+
+
 class HealthMonitor:
     """Active health checks (the gateway's cheapest real request) plus the last results."""
 
@@ -184,8 +190,15 @@ class HealthMonitor:
         self._store = policy_store
         self._breaker = breaker
         self._prober = prober or _default_prober()
+        # The real prober needs LiteLLM: import it before any timer starts.
+        self._warm_up = _gateway_preload() if prober is None else None
         self._last: dict[str, HealthStatus] = {}
         self._lock = threading.Lock()
+
+    async def ready(self) -> None:
+        """Load what real checks need (LiteLLM) before any timeout starts counting."""
+        if self._warm_up is not None:
+            await self._warm_up()
 
     async def health_check(self, model_name: str) -> HealthStatus:
         """Probe one model with a hard timeout; never raises for a provider problem.
@@ -193,6 +206,7 @@ class HealthMonitor:
         An unknown model name raises :class:`PolicyError` (naming the known ones).
         """
         spec = self._store.current().model(model_name)
+        await self.ready()
         timeout = spec.health_timeout_s
         status: Status
         latency: float | None = None

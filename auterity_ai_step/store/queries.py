@@ -83,7 +83,10 @@ def model_configurations(conn: Connection) -> tuple[str, dict[str, dict[str, Any
         .where(ModelConfiguration.is_active.is_(True))
         .order_by(ModelConfiguration.name)
     ).all()
-    configs = {name: {"provider": provider, **dict(config)} for name, provider, config in rows}
+    configs = {
+        name: {**({"provider": provider} if provider else {}), **dict(config)}
+        for name, provider, config in rows
+    }
     blob = json.dumps(configs, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16], configs
 
