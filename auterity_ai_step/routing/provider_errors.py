@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -48,6 +49,8 @@ _MALFORMED_HINTS = (
 )
 _MALFORMED_CAUSES = (json.JSONDecodeError, KeyError, IndexError, TypeError)
 _MAX_MESSAGE = 500
+# "litellm.RateLimitError: RateLimitError: OpenAIException - <the provider's words>"
+_LITELLM_PREFIX = re.compile(r"^(?:litellm\.\w+:\s*)?(?:\w+Error:\s*)?(?:\w+Exception\s*-\s*)?")
 
 
 def _status(exc: BaseException) -> int | None:
@@ -117,6 +120,7 @@ def _malformed(exc: BaseException, lower: str) -> bool:
 
 def _clean(text: str, secrets: Sequence[str]) -> str:
     text = text.split("Traceback (most recent call last)")[0].strip()
+    text = _LITELLM_PREFIX.sub("", text, count=1) or text
     text = redact(text, secrets)
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
@@ -127,7 +131,8 @@ def translate(exc: BaseException, model: str, secrets: Sequence[str]) -> Provide
     status = _status(exc)
     raw = str(exc) or name
     lower = raw.lower()
-    text = f"{model}: {_clean(raw, secrets)}"
+    where = f"{model}: HTTP {status}" if status else model
+    text = f"{where}: {_clean(raw, secrets)}"
     kw: dict[str, Any] = {"model": model, "status_code": status}
     if isinstance(exc, TimeoutError) or "timeout" in name.lower() or status == 408:
         return ProviderTimeout(text or f"{model}: timed out", **kw)
