@@ -14,11 +14,11 @@ from typing import Any
 from .contract.policy import Policy
 from .contract.step import validate_step_config
 from .contract.templates import build_messages
-from .engine import billable_prompt_tokens
 from .money.limits import BudgetGuard
 from .money.prices import money_text, price_for, worst_case_cost
 from .routing import gateway
 from .routing.candidates import Skipped, build_chain
+from .run_types import billable_prompt_tokens
 from .store.ledger import Ledger
 
 __all__ = ["CandidateEstimate", "StepEstimate", "estimate_step"]

@@ -9,16 +9,11 @@ failure. Nothing here parses configs or renders prompts; that happened before.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
-
-import jsonschema
 
 from .contract.policy import ModelSpec, Policy, PolicyStore, RetrySettings
 from .contract.step import StepConfig
@@ -32,94 +27,27 @@ from .errors import (
     redact,
 )
 from .money.limits import BudgetGuard, Reservation, StepAllowance, cap_max_tokens
-from .money.prices import Price, cost_of, money_text, price_for, worst_case_cost
+from .money.prices import Price, cost_of, price_for, worst_case_cost
 from .routing import gateway
 from .routing.candidates import Candidate, Skipped, build_chain
 from .routing.health import CircuitBreaker
 from .routing.retry import retrying
+from .run_types import (
+    Attempt,
+    RunOutcome,
+    RunRequest,
+    billable_prompt_tokens,
+    check_output,
+)
 from .store.ledger import Ledger
 from .store.records import UsageRecord
 
-__all__ = ["Attempt", "Engine", "RunOutcome", "RunRequest"]
+__all__ = ["Engine"]
 
 _ZERO = Decimal(0)
 _DEFAULT_TIMEOUT_S = 60.0
 _EXPIRY_EVERY_S = 60.0
-PROMPT_TOKEN_MARGIN = Decimal("1.25")
-PROMPT_TOKEN_OVERHEAD = 16
 log = logging.getLogger("auterity_ai_step.engine")
-
-
-@dataclass(frozen=True, slots=True)
-class RunRequest:
-    """One step's worth of work: messages already rendered, routing knobs from the config."""
-
-    config: StepConfig
-    messages: Sequence[Mapping[str, str]]
-    execution_id: str | None = None
-    node_id: str | None = None
-    retry: RetrySettings | None = None
-    use_policy_fallbacks: bool = True
-
-
-@dataclass(slots=True)
-class Attempt:
-    """One provider call (or one refused reservation) as the step output reports it."""
-
-    number: int
-    model: str
-    provider: str
-    outcome: str
-    error_type: str | None = None
-    error: str | None = None
-    latency_ms: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: Decimal = _ZERO
-    is_fallback: bool = False
-
-    def to_output(self) -> dict[str, Any]:
-        """JSON-friendly form for ``ai_attempts`` (money as a decimal string)."""
-        return {
-            "attempt": self.number,
-            "model": self.model,
-            "provider": self.provider,
-            "outcome": self.outcome,
-            "error_type": self.error_type,
-            "error": self.error,
-            "latency_ms": self.latency_ms,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.prompt_tokens + self.completion_tokens,
-            "cost": money_text(self.cost),
-            "is_fallback": self.is_fallback,
-        }
-
-
-@dataclass(slots=True)
-class RunOutcome:
-    """What a run produced: the answer and model, or why every candidate failed."""
-
-    success: bool
-    content: str = ""
-    parsed: Any = None
-    model: ModelSpec | None = None
-    finish_reason: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    attempts: list[Attempt] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    error: str | None = None
-    error_type: str | None = None
-
-    @property
-    def cost(self) -> Decimal:
-        """The step's cost: every attempt together, failed ones included."""
-        return sum((a.cost for a in self.attempts), _ZERO)
-
-    @property
-    def calls_made(self) -> int:
-        return sum(1 for a in self.attempts if a.outcome != "refused")
 
 
 class _StepFailed(Exception):
@@ -345,7 +273,7 @@ class Engine:
         )
         run.outcome.attempts.append(attempt)
         try:
-            parsed = _check_output(request.config, result.content, model.name)
+            parsed = check_output(request.config, result.content, model.name)
         except InvalidOutput as exc:
             attempt.outcome, attempt.error_type, attempt.error = "error", exc.kind, str(exc)
             await self._book(run, reservation, attempt, settle=True)
@@ -417,16 +345,6 @@ class Engine:
         return outcome
 
 
-def billable_prompt_tokens(counted: int) -> int:
-    """The prompt tokens a provider may bill for a prompt we counted as ``counted``.
-
-    We count offline with one tokenizer; providers bill by their own, which can count a
-    fifth more (Anthropic's, for English) plus per-message framing. Worst cases are
-    reserved on this margin so a limit holds whichever provider answers.
-    """
-    return math.ceil(counted * PROMPT_TOKEN_MARGIN) + PROMPT_TOKEN_OVERHEAD
-
-
 def _count_prompt(policy: Policy, config: StepConfig, messages: Sequence[Mapping[str, str]]) -> int:
     """Prompt tokens, counted offline with the tokenizer of the step's first model."""
     name = config.model if config.model and config.model in policy.models else None
@@ -434,22 +352,3 @@ def _count_prompt(policy: Policy, config: StepConfig, messages: Sequence[Mapping
     if model is None:
         model = next(iter(policy.models.values()))
     return gateway.count_tokens(model, messages)
-
-
-def _check_output(config: StepConfig, content: str, model: str) -> Any:
-    """Parse a JSON answer and check it against ``output_schema``; InvalidOutput if not."""
-    if config.response_format != "json" and config.output_schema is None:
-        return None
-    try:
-        parsed = json.loads(content)
-    except json.JSONDecodeError as exc:
-        raise InvalidOutput(f"answer is not valid JSON ({exc.msg})", model=model) from exc
-    if config.output_schema is not None:
-        validator = jsonschema.Draft202012Validator(dict(config.output_schema))
-        error = jsonschema.exceptions.best_match(validator.iter_errors(parsed))
-        if error is not None:
-            path = "/".join(str(p) for p in error.absolute_path) or "(root)"
-            raise InvalidOutput(
-                f"answer breaks output_schema at {path}: {error.message}", model=model
-            )
-    return parsed

@@ -18,12 +18,13 @@ from typing import Any
 from .contract.policy import PolicyStore
 from .contract.step import validate_step_config
 from .contract.templates import build_messages
-from .engine import Engine, RunOutcome, RunRequest
+from .engine import Engine
 from .errors import AuterityAIError, redact
 from .host import StepExecutionResult, StepExecutor, WorkflowNode
 from .money.limits import BudgetAlert
 from .money.prices import money_text
 from .routing.health import CircuitBreaker
+from .run_types import RunOutcome, RunRequest
 from .store.ledger import Ledger
 
 __all__ = ["AIStepExecutor", "current_execution_id", "default_engine", "execution_context"]

@@ -21,11 +21,12 @@ import jsonschema
 from .contract.policy import PolicyStore
 from .contract.step import validate_step_config
 from .contract.templates import DEFAULT_SYSTEM_PROMPT, DEFAULT_TEMPLATES, PromptTemplate
-from .engine import Engine, RunRequest
+from .engine import Engine
 from .errors import AIServiceError, StepConfigError
 from .executor import current_execution_id, default_engine
 from .money.prices import get_model_costs, money_text
 from .routing.candidates import select_optimal_model
+from .run_types import RunRequest
 from .store.ledger import Ledger
 
 __all__ = ["AIModelType", "AIResponse", "AIService", "get_ai_service", "set_ai_service"]

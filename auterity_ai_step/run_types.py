@@ -1,0 +1,137 @@
+"""What one run of the attempt loop takes and gives: requests, attempts, outcomes.
+
+Plain data shared by the engine, the executor and the service, plus the two small rules
+the engine applies to every answer and every prompt (output checks, billable tokens).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import jsonschema
+
+from .contract.policy import ModelSpec, RetrySettings
+from .contract.step import StepConfig
+from .errors import InvalidOutput
+from .money.prices import money_text
+from .routing.candidates import Skipped
+
+__all__ = [
+    "PROMPT_TOKEN_MARGIN",
+    "PROMPT_TOKEN_OVERHEAD",
+    "Attempt",
+    "RunOutcome",
+    "RunRequest",
+    "billable_prompt_tokens",
+    "check_output",
+]
+
+_ZERO = Decimal(0)
+PROMPT_TOKEN_MARGIN = Decimal("1.25")
+PROMPT_TOKEN_OVERHEAD = 16
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """One step's worth of work: messages already rendered, routing knobs from the config."""
+
+    config: StepConfig
+    messages: Sequence[Mapping[str, str]]
+    execution_id: str | None = None
+    node_id: str | None = None
+    retry: RetrySettings | None = None
+    use_policy_fallbacks: bool = True
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One provider call (or one refused reservation) as the step output reports it."""
+
+    number: int
+    model: str
+    provider: str
+    outcome: str
+    error_type: str | None = None
+    error: str | None = None
+    latency_ms: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: Decimal = _ZERO
+    is_fallback: bool = False
+
+    def to_output(self) -> dict[str, Any]:
+        """JSON-friendly form for ``ai_attempts`` (money as a decimal string)."""
+        return {
+            "attempt": self.number,
+            "model": self.model,
+            "provider": self.provider,
+            "outcome": self.outcome,
+            "error_type": self.error_type,
+            "error": self.error,
+            "latency_ms": self.latency_ms,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+            "cost": money_text(self.cost),
+            "is_fallback": self.is_fallback,
+        }
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    """What a run produced: the answer and model, or why every candidate failed."""
+
+    success: bool
+    content: str = ""
+    parsed: Any = None
+    model: ModelSpec | None = None
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    attempts: list[Attempt] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    error: str | None = None
+    error_type: str | None = None
+
+    @property
+    def cost(self) -> Decimal:
+        """The step's cost: every attempt together, failed ones included."""
+        return sum((a.cost for a in self.attempts), _ZERO)
+
+    @property
+    def calls_made(self) -> int:
+        return sum(1 for a in self.attempts if a.outcome != "refused")
+
+
+def billable_prompt_tokens(counted: int) -> int:
+    """The prompt tokens a provider may bill for a prompt we counted as ``counted``.
+
+    We count offline with one tokenizer; providers bill by their own, which can count a
+    fifth more (Anthropic's, for English) plus per-message framing. Worst cases are
+    reserved on this margin so a limit holds whichever provider answers.
+    """
+    return math.ceil(counted * PROMPT_TOKEN_MARGIN) + PROMPT_TOKEN_OVERHEAD
+
+
+def check_output(config: StepConfig, content: str, model: str) -> Any:
+    """Parse a JSON answer and check it against ``output_schema``; InvalidOutput if not."""
+    if config.response_format != "json" and config.output_schema is None:
+        return None
+    try:
+        parsed = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise InvalidOutput(f"answer is not valid JSON ({exc.msg})", model=model) from exc
+    if config.output_schema is not None:
+        validator = jsonschema.Draft202012Validator(dict(config.output_schema))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(parsed))
+        if error is not None:
+            path = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            raise InvalidOutput(
+                f"answer breaks output_schema at {path}: {error.message}", model=model
+            )
+    return parsed
