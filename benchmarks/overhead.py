@@ -112,6 +112,23 @@ def make_bare(lib: Any, base_url: str, call_kw: dict[str, Any]) -> Callable[[int
     return call
 
 
+def make_gateway(base_url: str) -> Callable[[int], Awaitable[None]]:
+    """The same call through our gateway (``gateway.complete``): its own overhead."""
+    from auterity_ai_step.contract.policy import parse_policy
+    from auterity_ai_step.routing import gateway
+
+    model = parse_policy(policy_document(base_url)).models["gpt-4o-mini"]
+    request = gateway.CompletionRequest(
+        model=model, messages=MESSAGES, temperature=0.4, max_tokens=100, timeout_s=30
+    )
+
+    async def call(_: int) -> None:
+        result = await gateway.complete(request)
+        assert result.content
+
+    return call
+
+
 def make_step(
     base_url: str, db_dir: str, vary: bool
 ) -> tuple[Any, Callable[[int], Awaitable[None]]]:
@@ -199,8 +216,8 @@ def components(base_url: str, db_dir: str, n: int) -> dict[str, float]:
 
 
 def profile_steps(call: Callable[[int], Awaitable[None]], n: int) -> dict[str, Any]:
-    """cProfile of ``n`` sequential steps (main thread: ledger writes run in worker threads)."""
-    prof = cProfile.Profile()
+    """CPU cProfile of ``n`` sequential steps (main thread only: ledger writes run in threads)."""
+    prof = cProfile.Profile(time.process_time)
 
     async def run() -> None:
         for i in range(n):
@@ -290,12 +307,14 @@ async def job(args: dict[str, Any]) -> dict[str, Any]:
     bare = make_bare(litellm, base, call_kw)
     with tempfile.TemporaryDirectory() as db_dir:
         step = make_step(base, db_dir, vary=False)[1] if args.get("step") else None
+        gate = make_gateway(base) if args.get("step") else None
         await measure(bare, 50, conc)  # warm up: connections, caches, tokenizer
-        if step is not None:
+        if step is not None and gate is not None:
             await measure(step, 50, conc)
+            await measure(gate, 20, 1)
         keys = ["bare_seq_cpu", "bare_conc_cpu", "bare_conc_rate"]
         if step is not None:
-            keys += ["step_seq_cpu", "step_conc_cpu", "step_conc_rate"]
+            keys += ["gateway_seq_cpu", "step_seq_cpu", "step_conc_cpu", "step_conc_rate"]
         series: dict[str, list[float]] = {k: [] for k in keys}
         for _ in range(repeats):  # interleaved, so drift hits both sides alike
             cpu, _rate = await measure(bare, n_seq, 1)
@@ -303,7 +322,9 @@ async def job(args: dict[str, Any]) -> dict[str, Any]:
             cpu, rate = await measure(bare, n_conc, conc)
             series["bare_conc_cpu"].append(cpu)
             series["bare_conc_rate"].append(rate)
-            if step is not None:
+            if step is not None and gate is not None:
+                cpu, _rate = await measure(gate, n_seq, 1)
+                series["gateway_seq_cpu"].append(cpu)
                 cpu, _rate = await measure(step, n_seq, 1)
                 series["step_seq_cpu"].append(cpu)
                 cpu, rate = await measure(step, n_conc, conc)
