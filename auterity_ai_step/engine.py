@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from .contract.policy import ModelSpec, Policy, PolicyStore, RetrySettings
 from .contract.step import StepConfig
@@ -48,6 +49,7 @@ _ZERO = Decimal(0)
 _DEFAULT_TIMEOUT_S = 60.0
 _EXPIRY_EVERY_S = 60.0
 log = logging.getLogger("auterity_ai_step.engine")
+T = TypeVar("T")
 
 
 class _StepFailed(Exception):
@@ -80,7 +82,11 @@ class Engine:
         breaker: CircuitBreaker | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        db_in_thread: bool | None = None,
     ) -> None:
+        """``db_in_thread``: run ledger writes in a worker thread (default: yes for
+        PostgreSQL, whose round trips must not block the loop; no for the embedded SQLite
+        file, where a write takes well under a millisecond and a thread hop costs more)."""
         self.policy_store = policy_store
         self.ledger = ledger
         self.guard = BudgetGuard(ledger, policy_store)
@@ -90,6 +96,7 @@ class Engine:
         )
         self._sleep = sleep
         self._clock = clock
+        self._db_in_thread = ledger.backend != "sqlite" if db_in_thread is None else db_in_thread
         self._next_expiry = clock()
 
     async def run(self, request: RunRequest) -> RunOutcome:
@@ -125,6 +132,11 @@ class Engine:
         except _StepFailed:
             pass
         return self._failed(run)
+
+    async def _db(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        if self._db_in_thread:
+            return await asyncio.to_thread(work, *args, **kwargs)
+        return work(*args, **kwargs)
 
     async def _expire_leaked(self, policy: Policy) -> None:
         """Now and then, return reservations a crashed worker left open to their day.
@@ -216,7 +228,7 @@ class Engine:
         model = candidate.model
         request = run.request
         number = len(run.outcome.attempts) + 1
-        reservation = await asyncio.to_thread(
+        reservation = await self._db(
             self.guard.reserve_attempt,
             worst,
             step_allowance=run.allowance,
@@ -316,9 +328,9 @@ class Engine:
             price_version=run.policy.version,
         )
         if settle:
-            await asyncio.to_thread(self.guard.settle, reservation, record)
+            await self._db(self.guard.settle, reservation, record)
         else:
-            await asyncio.to_thread(self.guard.release, reservation, record)
+            await self._db(self.guard.release, reservation, record)
 
     def _refuse(self, run: _Run, model: ModelSpec, exc: LimitExceeded) -> None:
         run.outcome.skipped.append(Skipped(model.name, f"refused by {exc.limit}: {exc}"))

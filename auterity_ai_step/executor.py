@@ -118,6 +118,11 @@ class AIStepExecutor(StepExecutor):
     ) -> StepExecutionResult:
         """Run one AI node; never raises."""
         started = time.perf_counter()
+        if input_data is not None and not isinstance(input_data, Mapping):
+            message = (
+                f"AI step failed: input_data must be a mapping, got {type(input_data).__name__}"
+            )
+            return _result(False, {}, message, started)
         data = dict(input_data or {})
         exec_id, source = resolve_execution_id(execution_id, data)
         ids = {"ai_execution_id": exec_id, "ai_execution_id_source": source}

@@ -293,3 +293,11 @@ async def test_concurrent_steps_share_one_executor(harness: Harness) -> None:
     assert all(r.success for r in results)
     assert harness.sim.count() == 20
     assert sum(len(harness.ledger.execution_usage(f"c-{i}")) for i in range(20)) == 20
+
+
+async def test_non_mapping_input_is_a_failure_not_an_exception(harness: Harness) -> None:
+    node = WorkflowNode(id="n", type="ai", data=STEP)
+    result = await harness.executor.execute_step(node, ["not", "a", "dict"])  # type: ignore[arg-type]
+    assert not result.success
+    assert result.error_message == "AI step failed: input_data must be a mapping, got list"
+    assert harness.sim.count() == 0

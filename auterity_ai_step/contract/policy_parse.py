@@ -303,6 +303,9 @@ def parse_policy(
             errors.append(f"{key}: unknown top-level key (allowed: {', '.join(_TOP_KEYS)})")
     flat = _flatten_models(data.get("models"), errors)
     for name, extra in (overrides or {}).items():
+        if not isinstance(extra, Mapping):
+            errors.append(f"overrides.{name}: must be a mapping of model settings")
+            continue
         path, group, entry = flat.get(name, (f"overrides.{name}", None, {}))
         flat[name] = (path, group, _merge_override(entry, extra))
     models: dict[str, ModelSpec] = {}

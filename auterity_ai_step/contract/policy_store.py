@@ -70,7 +70,7 @@ class PolicyStore:
         path: str | os.PathLike[str] | None = None,
         *,
         overrides: Overrides | None = None,
-        check_interval_s: float = 0.25,
+        check_interval_s: float = 0.05,
     ) -> None:
         self._path: Path | None = _resolve(path)
         self._overrides = overrides

@@ -8,6 +8,7 @@ our tree at this boundary (rules in ``provider_errors``), with the original as `
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 import time
@@ -45,6 +46,7 @@ _PLACEHOLDER_KEY = "sk-simulator-placeholder"
 _NO_KEY_PROVIDERS = frozenset({"ollama", "ollama_chat"})
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 _GRACE_S = 0.5
+_HF_ROUTER = "https://router.huggingface.co"
 
 _litellm: Any = None
 _lock = threading.Lock()
@@ -132,13 +134,29 @@ def _api_key(model: ModelSpec) -> str | None:
     )
 
 
+def _route(model: ModelSpec) -> tuple[str, str | None]:
+    """The LiteLLM model name and api_base one call uses.
+
+    HuggingFace endpoints (Inference Endpoints, TGI, the serverless router) speak the
+    OpenAI chat protocol under ``/v1``, and we call them that way: LiteLLM's own
+    ``huggingface/`` provider looks each model up on huggingface.co (its config.json, its
+    provider mapping) with a blocking request after every call, which is slow, leaks
+    traffic, and stalls the event loop where the hub is unreachable.
+    """
+    if _provider(model) != "huggingface":
+        return model.litellm_model, model.api_base
+    name = model.litellm_model.partition("/")[2]
+    base = (model.api_base or _HF_ROUTER).rstrip("/")
+    return f"openai/{name}", base if base.endswith("/v1") else f"{base}/v1"
+
+
 def _register(lib: Any, model: ModelSpec) -> None:
     """Give LiteLLM a price entry for a model it does not know.
 
     Without one, LiteLLM's success logging looks the model up on every call, and for
     Ollama does so with a *blocking* HTTP request to ``/api/show`` inside the event loop.
     """
-    key = model.litellm_model
+    key = _route(model)[0]
     if key in _registered or key in lib.model_cost or key.lower() in lib.model_cost:
         return
     per_token = [
@@ -151,10 +169,17 @@ def _register(lib: Any, model: ModelSpec) -> None:
         "max_tokens": model.max_output_tokens,
         "max_input_tokens": model.context_window,
         "max_output_tokens": model.max_output_tokens,
-        "litellm_provider": _provider(model),
+        "litellm_provider": key.partition("/")[0],
         "mode": "chat",
     }
-    lib.register_model({key: entry})
+    # LiteLLM warns that a custom entry has no cache prices; we bill none, so hush it.
+    litellm_log = logging.getLogger("LiteLLM")
+    level = litellm_log.level
+    litellm_log.setLevel(logging.ERROR)
+    try:
+        lib.register_model({key: entry})
+    finally:
+        litellm_log.setLevel(level)
     _registered.add(key)
 
 
@@ -180,15 +205,16 @@ async def _call(request: CompletionRequest, *, allow_truncated: bool) -> Complet
     await preload()
     lib = _lib()
     _register(lib, model)
+    litellm_model, api_base = _route(model)
     kwargs: dict[str, Any] = {
-        "model": model.litellm_model,
+        "model": litellm_model,
         "messages": [dict(m) for m in request.messages],
         "timeout": request.timeout_s,
         "num_retries": 0,
         "max_retries": 0,
     }
-    if model.api_base:
-        kwargs["api_base"] = model.api_base
+    if api_base:
+        kwargs["api_base"] = api_base
     if key is not None:
         kwargs["api_key"] = key
     if request.temperature is not None:

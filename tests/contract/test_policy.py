@@ -510,3 +510,13 @@ def test_override_replaces_a_broken_file_entry() -> None:
 def test_every_example_policy_loads(path: Path) -> None:
     policy = load_policy(path)
     assert policy.routing.default_model in policy.model_names
+
+
+def test_override_that_is_not_a_mapping_is_a_policy_error() -> None:
+    from auterity_ai_step.contract.policy import load_policy, parse_policy
+    from auterity_ai_step.contract.policy_store import read_policy_file
+
+    data = read_policy_file(load_policy().source)
+    with pytest.raises(PolicyError) as info:
+        parse_policy(data, overrides={"gpt-4o-mini": "cheap"})  # type: ignore[dict-item]
+    assert "overrides.gpt-4o-mini: must be a mapping of model settings" in info.value.errors

@@ -96,6 +96,11 @@ async def test_chaos_run_keeps_every_invariant(
                     update={"daily_budget": DAILY_BUDGET}
                 ),
                 "retry": policy.retry.model_copy(update={"step_time_budget_s": 30.0}),
+                # At a 40% fault rate circuits open often; a short cooldown keeps the run
+                # exercising calls (and so the books) instead of skipping open models.
+                "circuit": policy.circuit.model_copy(
+                    update={"failure_threshold": 5, "cooldown_s": 0.2}
+                ),
             }
         )
         ledger = Ledger(sqlite_url)

@@ -136,7 +136,10 @@ def test_schema_generated_configs_never_raise(
 
 
 @FUZZ
-@given(data=arbitrary_configs, input_data=st.dictionaries(st.text(max_size=10), json_values))
+@given(
+    data=arbitrary_configs,
+    input_data=st.dictionaries(st.text(max_size=10), json_values) | json_values,
+)
 def test_arbitrary_configs_and_inputs_never_raise(rig: Rig, data: Any, input_data: Any) -> None:
     _check(rig, rig.run(data, input_data))
 
