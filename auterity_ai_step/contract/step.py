@@ -186,8 +186,9 @@ def _model_errors(data: Mapping[str, Any], policy: Policy) -> list[str]:
     model = data.get("model")
     if isinstance(model, str) and model not in (AUTO_MODEL, "") and model not in known:
         errors.append(f"model: {model!r} is not a known model (known: {listed}, auto)")
-    for i, name in enumerate(data.get("fallback_models") or ()):
-        if name not in known:
+    fallbacks = data.get("fallback_models")
+    for i, name in enumerate(fallbacks if isinstance(fallbacks, list) else ()):
+        if isinstance(name, str) and name not in known:
             errors.append(f"fallback_models[{i}]: {name!r} is not a known model (known: {listed})")
     return errors
 
@@ -260,6 +261,8 @@ def _validate(data: Mapping[str, Any], policy: Policy | None) -> StepConfig:
     errors = [_describe(e, data) for e in _validator().iter_errors(data)]
     if not errors:
         errors = _extra_errors(data, policy)
+    elif policy is not None:  # name unknown models too, so one run shows every problem
+        errors.extend(_model_errors(data, policy))
     if errors:
         raise StepConfigError(sorted(set(errors)))
     return StepConfig.model_validate(_config_fields(data))

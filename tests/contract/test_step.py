@@ -263,3 +263,22 @@ def test_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(5):
         validate_step_config({"prompt": str(i)})
     assert 1 <= len(step_module._CACHE) <= 2
+
+
+def test_schema_errors_and_unknown_models_are_reported_together() -> None:
+    data = {
+        "config_version": 2,
+        "prompt": "x",
+        "model": "gpt5",
+        "fallback_models": ["gpt-4o", "nope", 7],
+        "temperature": 3,
+    }
+    with pytest.raises(StepConfigError) as info:
+        validate_step_config(data, load_policy())
+    errors = info.value.errors
+    assert "temperature: must be <= 2 (got 3)" in errors
+    assert any(
+        e.startswith("model: 'gpt5' is not a known model (known: gpt-4o-mini") for e in errors
+    )
+    assert any(e.startswith("fallback_models[1]: 'nope' is not a known model") for e in errors)
+    assert any(e.startswith("fallback_models[2]:") for e in errors)  # 7 is not a string
