@@ -239,7 +239,7 @@ def switch(report: Report, quick: bool) -> None:
     report.section(
         "Model switch notes",
         "Steps run back to back; each change is written right after the store last looked, "
-        "so the figure is the worst case: the store's check interval (default 0.25 s) plus "
+        "so the figure is the worst case: the store's check interval (default 0.05 s) plus "
         "one step. A change landing at a random moment waits half the interval on average.",
     )
 
