@@ -29,7 +29,7 @@ STEP = {
     "timeout_s": 30,
 }
 INPUT = {"dealer": "Riverside Honda", "customer": "Dana", "car": "2024 Civic"}
-FAKE_KEY = "sk-test-benchmark-0123456789abcdefghij"
+FAKE_KEY = "benchmark-fake-key-not-a-secret"
 
 
 @dataclass

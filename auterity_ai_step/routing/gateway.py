@@ -42,7 +42,7 @@ __all__ = [
     "probe",
 ]
 
-_PLACEHOLDER_KEY = "sk-simulator-placeholder"
+_PLACEHOLDER_KEY = "loopback-placeholder-key"
 _NO_KEY_PROVIDERS = frozenset({"ollama", "ollama_chat"})
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 _GRACE_S = 0.5
