@@ -14,9 +14,9 @@ from typing import Any
 from .contract.policy import Policy
 from .contract.step import validate_step_config
 from .contract.templates import build_messages
+from .engine import count_prompt_tokens
 from .money.limits import BudgetGuard
 from .money.prices import money_text, price_for, worst_case_cost
-from .routing import gateway
 from .routing.candidates import Skipped, build_chain
 from .run_types import billable_prompt_tokens
 from .store.ledger import Ledger
@@ -60,8 +60,7 @@ def estimate_step(
     """Worst cases for every candidate of the step ``data`` given ``input_data``."""
     config = validate_step_config(data, policy)
     messages = build_messages(config, input_data)
-    first = policy.models.get(config.model or "") or policy.model(policy.routing.default_model)
-    prompt_tokens = gateway.count_tokens(first, messages)
+    prompt_tokens = count_prompt_tokens(policy, config, messages)
     chain, skipped = build_chain(config, policy, prompt_tokens=prompt_tokens, breaker=None)
     controls = policy.cost_controls
     report = StepEstimate(prompt_tokens=prompt_tokens, skipped=list(skipped))

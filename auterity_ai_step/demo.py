@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .contract.policy import ModelSpec, Policy
+from .host import WorkflowNode
 from .money.prices import money_text
 from .resources import example_path
 from .simulator import ModelBehaviour, Scenario
@@ -154,7 +155,6 @@ def run_demo(console: Console, *, force_simulator: bool = False, db_url: str | N
     """Run the workflow, print each step and the execution's ledger; True if all succeeded."""
     from .contract.policy import PolicyStore
     from .executor import AIStepExecutor
-    from .host import WorkflowNode
     from .store.ledger import Ledger
 
     store = PolicyStore()
@@ -178,7 +178,7 @@ def run_demo(console: Console, *, force_simulator: bool = False, db_url: str | N
     try:
         executor = AIStepExecutor(policy_store=store, ledger=ledger)
         execution_id = new_execution_id()
-        ok = asyncio.run(_run_workflow(console, executor, execution_id, real, WorkflowNode))
+        ok = asyncio.run(_run_workflow(console, executor, execution_id, real))
         _print_ledger(console, ledger, execution_id)
         return ok
     finally:
@@ -192,7 +192,6 @@ async def _run_workflow(
     executor: Any,
     execution_id: str,
     real_models: list[str],
-    node_type: Any,
 ) -> bool:
     from .cli.run_cmds import print_result
 
@@ -204,7 +203,7 @@ async def _run_workflow(
             extra = [m for m in real_models if m not in step.data.get("fallback_models", [])]
             step.data["fallback_models"] = [*step.data.get("fallback_models", []), *extra]
         console.rule(f"step {number}: {step.title} ({step.node_id})")
-        node = node_type(id=step.node_id, type="ai", data=step.data)
+        node = WorkflowNode(id=step.node_id, type="ai", data=step.data)
         result = await executor.execute_step(node, data, execution_id=execution_id)
         print_result(console, result)
         ok = ok and result.success

@@ -43,7 +43,7 @@ from .run_types import (
 from .store.ledger import Ledger
 from .store.records import UsageRecord
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "count_prompt_tokens"]
 
 _ZERO = Decimal(0)
 _DEFAULT_TIMEOUT_S = 60.0
@@ -106,7 +106,7 @@ class Engine:
         await self._expire_leaked(policy)
         config = request.config
         settings = request.retry or policy.retry
-        prompt_tokens = _count_prompt(policy, config, request.messages)
+        prompt_tokens = count_prompt_tokens(policy, config, request.messages)
         chain, skipped = build_chain(
             config,
             policy,
@@ -357,7 +357,9 @@ class Engine:
         return outcome
 
 
-def _count_prompt(policy: Policy, config: StepConfig, messages: Sequence[Mapping[str, str]]) -> int:
+def count_prompt_tokens(
+    policy: Policy, config: StepConfig, messages: Sequence[Mapping[str, str]]
+) -> int:
     """Prompt tokens, counted offline with the tokenizer of the step's first model."""
     name = config.model if config.model and config.model in policy.models else None
     model = policy.models.get(name or policy.routing.default_model)

@@ -134,6 +134,15 @@ def _parse_var(item: str) -> tuple[str, Any]:
         return key, raw
 
 
+def read_input(input_file: Path | None, var: list[str] | None) -> dict[str, Any]:
+    """The step input: a JSON/YAML object from a file (or ``-``), then ``--var`` values."""
+    data: Any = {} if input_file is None else _read_document(input_file, "input file")
+    if not isinstance(data, dict):
+        _fail(f"input file {input_file} must hold an object of input values")
+    data.update(_parse_var(item) for item in var or ())
+    return data
+
+
 @app.command()
 def render(
     step_file: StepArgument,
@@ -151,12 +160,8 @@ def render(
     from ..contract.templates import build_messages
 
     config = _validated(step_file, _policy(policy))
-    input_data: Any = {} if input_file is None else _read_document(input_file, "input file")
-    if not isinstance(input_data, dict):
-        _fail(f"input file {input_file} must hold an object of input values")
-    input_data.update(_parse_var(item) for item in var or ())
     try:
-        messages = build_messages(config, input_data)
+        messages = build_messages(config, read_input(input_file, var))
     except TemplateError as exc:
         _fail(f"template error: {exc}")
     typer.echo(json.dumps(messages, indent=2, ensure_ascii=False))

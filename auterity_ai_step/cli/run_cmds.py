@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import app
-from .contract_cmds import PolicyOption, StepArgument, _fail, _parse_var, _read_document, _read_step
+from .contract_cmds import PolicyOption, StepArgument, _fail, _read_step, read_input
 
 if TYPE_CHECKING:
     from ..contract.policy import PolicyStore
@@ -49,14 +49,6 @@ def _store(policy: Path | None) -> PolicyStore:
         return PolicyStore(policy)
     except PolicyError as exc:
         _fail("\n".join(["policy error:", *exc.errors]))
-
-
-def _input(input_file: Path | None, var: list[str] | None) -> dict[str, Any]:
-    data: Any = {} if input_file is None else _read_document(input_file, "input file")
-    if not isinstance(data, dict):
-        _fail(f"input file {input_file} must hold an object of input values")
-    data.update(_parse_var(item) for item in var or ())
-    return data
 
 
 def attempts_table(attempts: list[dict[str, Any]], title: str = "attempts") -> Table:
@@ -128,7 +120,7 @@ def run(
         _fail(f"step file {step_file} must hold an object (the node's data)")
     executor = AIStepExecutor(policy_store=_store(policy), ledger=Ledger(db))
     node = WorkflowNode(id=step_file.stem, type="ai", data=data)
-    result = asyncio.run(executor.execute_step(node, _input(input_file, var), execution_id))
+    result = asyncio.run(executor.execute_step(node, read_input(input_file, var), execution_id))
     if as_json:
         typer.echo(json.dumps(result.__dict__, indent=2, default=str))
     else:
@@ -180,7 +172,7 @@ def estimate(
     data = _read_step(step_file)
     store = _store(policy)
     try:
-        report = estimate_step(data, _input(input_file, var), store.current(), db)
+        report = estimate_step(data, read_input(input_file, var), store.current(), db)
     except Exception as exc:
         from ..errors import AuterityAIError
 
