@@ -147,3 +147,55 @@ def test_demo_runs_the_workflow_on_the_simulator(monkeypatch: pytest.MonkeyPatch
     assert "claude-haiku-4-5 (fallback)" in out
     assert "circuit open" in out
     assert "7 attempts recorded" in out
+
+
+def test_run_on_the_simulator_needs_no_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--simulator`` sends the bundled policy's calls to the simulator: no key, an answer."""
+    for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HUGGINGFACE_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    step = _step_file(tmp_path, fallback_models=["claude-haiku-4-5"])
+    result = runner.invoke(app, ["run", str(step), "--var", "name=Dana", "--simulator"])
+    assert result.exit_code == 0, result.output
+    assert "using the built-in provider simulator at http://127.0.0.1:" in result.output
+    assert "Simulated answer." in result.output
+    assert "answer from gpt-4o-mini (openai)" in result.output
+
+
+def test_run_scenario_scripts_the_providers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scenario's failing primary makes the fallback answer, with the scenario's text."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    scenario = tmp_path / "outage.yml"
+    scenario.write_text(
+        "models:\n"
+        "  gpt-4o-mini: {outcomes: [401]}\n"
+        "  claude-haiku-4-5: {answer: 'Yes, Saturday works.'}\n"
+    )
+    step = _step_file(tmp_path, fallback_models=["claude-haiku-4-5"])
+    result = runner.invoke(
+        app, ["run", str(step), "--var", "name=Dana", "--scenario", str(scenario), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)["output_data"]
+    assert out["ai_response"] == "Yes, Saturday works."
+    assert [a["outcome"] for a in out["ai_attempts"]] == ["error", "success"]
+    assert out["ai_attempts"][0]["error_type"] == "authentication"
+
+
+def test_run_refuses_an_unreadable_scenario(tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.yml"
+    scenario.write_text("models: {gpt-4o-mini: {colour: blue}}\n")
+    result = runner.invoke(app, ["run", str(_step_file(tmp_path)), "--scenario", str(scenario)])
+    assert result.exit_code == 1
+    assert "cannot load scenario" in result.output and "colour" in result.output
+
+
+def test_health_on_a_scenario(tmp_path: Path) -> None:
+    scenario = tmp_path / "down.yml"
+    scenario.write_text("models:\n  gpt-4o: {outcomes: [503]}\n")
+    result = runner.invoke(app, ["health", "gpt-4o-mini", "gpt-4o", "--scenario", str(scenario)])
+    assert result.exit_code == 0, result.output
+    lines = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
+    assert "available" in lines["gpt-4o-mini"]
+    assert "unavailable" in lines["gpt-4o"]

@@ -6,7 +6,11 @@ import LiteLLM, so they start fast; modules that need it import it inside the co
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
+from rich.console import Console
 
 app = typer.Typer(
     name="auterity-ai-step",
@@ -15,6 +19,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def console() -> Console:
+    """Where commands print: the terminal's width, or 160 columns when piped (so tables in
+    logs and docs are not cut), unless ``COLUMNS`` says otherwise."""
+    wide = sys.stdout.isatty() or bool(os.environ.get("COLUMNS"))
+    return Console(width=None if wide else 160)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import typer
 import yaml
 
 from ..errors import PolicyError, StepConfigError, TemplateError
-from . import app
+from . import app, console
 
 if TYPE_CHECKING:
     from ..contract.policy import Policy
@@ -99,7 +99,6 @@ def _price(value: Any) -> str:
 @app.command()
 def models(policy: PolicyOption = None) -> None:
     """List the policy's models: provider, LiteLLM name, prices, limits, use cases."""
-    from rich.console import Console
     from rich.table import Table
 
     loaded = _policy(policy)
@@ -121,7 +120,7 @@ def models(policy: PolicyOption = None) -> None:
             f"{spec.max_output_tokens:,}",
             ", ".join(spec.use_cases),
         )
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    console().print(table)
 
 
 def _parse_var(item: str) -> tuple[str, Any]:

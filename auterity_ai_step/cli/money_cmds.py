@@ -7,10 +7,9 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from . import app
+from . import app, console
 
 __all__ = ["usage"]
 
@@ -37,7 +36,7 @@ def usage(
     from ..errors import StoreError
     from ..store import Ledger
 
-    console = Console()
+    out = console()
     ledger = Ledger(db)
     try:
         data: Any = (
@@ -52,12 +51,12 @@ def usage(
         typer.echo(json.dumps(data, default=_json_default, indent=2))
         return
     if execution_id:
-        console.print(_attempts_table(execution_id, data))
+        out.print(_attempts_table(execution_id, data))
         return
     title = f"Usage, last {days} day(s)" + (f", model {model}" if model else "")
-    console.print(_table(title, "model", data["by_model"], key="model_name"))
-    console.print(_table("By day (UTC)", "day", data["by_day"], key="day"))
-    console.print(
+    out.print(_table(title, "model", data["by_model"], key="model_name"))
+    out.print(_table("By day (UTC)", "day", data["by_day"], key="day"))
+    out.print(
         f"total: {data['calls']} calls, {data['total_tokens']} tokens, "
         f"{_money(data['total_cost'])} USD"
     )

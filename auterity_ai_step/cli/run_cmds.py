@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import app
+from . import app, console
 from .contract_cmds import PolicyOption, StepArgument, _fail, _read_step, read_input
 
 if TYPE_CHECKING:
@@ -35,10 +36,22 @@ DbOption = Annotated[
     str | None,
     typer.Option("--db", help="Ledger SQLAlchemy URL (default: $AUTERITY_AI_DATABASE_URL)."),
 ]
-
-
-def _console() -> Console:
-    return Console(width=None if sys.stdout.isatty() else 160)
+SimulatorOption = Annotated[
+    bool,
+    typer.Option(
+        "--simulator",
+        help="Send every call to the built-in provider simulator instead of the real "
+        "providers (no key needed; every model answers unless --scenario says otherwise).",
+    ),
+]
+ScenarioOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--scenario",
+        help="Simulator scenario file (implies --simulator); the format is in "
+        "'auterity-ai-step simulate --help'.",
+    ),
+]
 
 
 def _store(policy: Path | None) -> PolicyStore:
@@ -49,6 +62,31 @@ def _store(policy: Path | None) -> PolicyStore:
         return PolicyStore(policy)
     except PolicyError as exc:
         _fail("\n".join(["policy error:", *exc.errors]))
+
+
+@contextmanager
+def _providers(store: PolicyStore, simulator: bool, scenario: Path | None) -> Iterator[PolicyStore]:
+    """The policy as given, or (``--simulator``/``--scenario``) pointed at the simulator."""
+    if not simulator and scenario is None:
+        yield store
+        return
+    from ..contract.policy import PolicyStore
+    from ..demo import simulated_policy
+    from ..simulator import Scenario, Simulator, load_scenario
+
+    try:
+        loaded = load_scenario(scenario) if scenario is not None else Scenario()
+    except (OSError, ValueError, TypeError) as exc:
+        _fail(f"cannot load scenario {scenario}: {exc}")
+    base_url, stop = Simulator(loaded).run_in_thread()
+    typer.echo(
+        f"using the built-in provider simulator at {base_url} (no real provider is called)",
+        err=True,
+    )
+    try:
+        yield PolicyStore.fixed(simulated_policy(store.current(), base_url))
+    finally:
+        stop()
 
 
 def attempts_table(attempts: list[dict[str, Any]], title: str = "attempts") -> Table:
@@ -109,6 +147,8 @@ def run(
     policy: PolicyOption = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the step result as JSON.")] = False,
+    simulator: SimulatorOption = False,
+    scenario: ScenarioOption = None,
 ) -> None:
     """Run one AI step end to end: answer, model, attempts, tokens and cost (exit 1 on failure)."""
     from ..executor import AIStepExecutor
@@ -118,13 +158,15 @@ def run(
     data = _read_step(step_file)
     if not isinstance(data, dict):
         _fail(f"step file {step_file} must hold an object (the node's data)")
-    executor = AIStepExecutor(policy_store=_store(policy), ledger=Ledger(db))
+    step_input = read_input(input_file, var)
     node = WorkflowNode(id=step_file.stem, type="ai", data=data)
-    result = asyncio.run(executor.execute_step(node, read_input(input_file, var), execution_id))
+    with _providers(_store(policy), simulator, scenario) as store:
+        executor = AIStepExecutor(policy_store=store, ledger=Ledger(db))
+        result = asyncio.run(executor.execute_step(node, step_input, execution_id))
     if as_json:
         typer.echo(json.dumps(result.__dict__, indent=2, default=str))
     else:
-        print_result(_console(), result)
+        print_result(console(), result)
     if not result.success:
         raise typer.Exit(1)
 
@@ -135,6 +177,8 @@ def health(
         list[str] | None, typer.Argument(help="Models to check (default: all in the policy).")
     ] = None,
     policy: PolicyOption = None,
+    simulator: SimulatorOption = False,
+    scenario: ScenarioOption = None,
 ) -> None:
     """Check models with the cheapest real request each (5 s timeout), concurrently."""
     from ..routing.health import CircuitBreaker, HealthMonitor
@@ -144,8 +188,9 @@ def health(
     unknown = [m for m in models or () if m not in current.models]
     if unknown:
         _fail(f"unknown model(s) {', '.join(unknown)} (known: {', '.join(current.models)})")
-    monitor = HealthMonitor(store, CircuitBreaker(3, 30.0))
-    statuses = asyncio.run(monitor.check_all(models or None))
+    with _providers(store, simulator, scenario) as checked:
+        monitor = HealthMonitor(checked, CircuitBreaker(3, 30.0))
+        statuses = asyncio.run(monitor.check_all(models or None))
     table = Table(title="model health")
     for column in ("model", "status", "latency ms", "error"):
         table.add_column(column, overflow="fold")
@@ -154,7 +199,7 @@ def health(
         colour = colours.get(status.status, "white")
         latency = "-" if status.latency_ms is None else f"{status.latency_ms:.0f}"
         table.add_row(status.model, f"[{colour}]{status.status}[/]", latency, status.error or "")
-    _console().print(table)
+    console().print(table)
 
 
 @app.command()
@@ -192,11 +237,11 @@ def estimate(
             marks[row.fits_per_request],
             marks[row.fits_daily],
         )
-    console = _console()
-    console.print(table)
+    out = console()
+    out.print(table)
     for skip in report.skipped:
-        console.print(f"  not a candidate: {skip.model}: {skip.reason}", markup=False)
-    console.print(f"daily budget left today: {report.daily_left_text}")
+        out.print(f"  not a candidate: {skip.model}: {skip.reason}", markup=False)
+    out.print(f"daily budget left today: {report.daily_left_text}")
 
 
 @app.command()
@@ -210,6 +255,6 @@ def demo(
     """Run a three-step dealership workflow end to end and print its ledger."""
     from ..demo import run_demo
 
-    ok = run_demo(_console(), force_simulator=simulator, db_url=db)
+    ok = run_demo(console(), force_simulator=simulator, db_url=db)
     if not ok:
         raise typer.Exit(1)
