@@ -104,10 +104,12 @@ class AIStepExecutor(StepExecutor):
 
     @property
     def policy_store(self) -> PolicyStore:
+        """The policy this executor routes by (share it with the API router)."""
         return self.engine.policy_store
 
     @property
     def ledger(self) -> Ledger:
+        """The usage ledger this executor records to (share it with the API router)."""
         return self.engine.ledger
 
     async def execute_step(

@@ -54,6 +54,7 @@ class AIResponse:
 
     @property
     def is_success(self) -> bool:
+        """True when the call produced an answer (``error`` is None)."""
         return self.error is None
 
 

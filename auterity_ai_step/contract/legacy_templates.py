@@ -66,6 +66,7 @@ class PromptTemplate:
         self.variables = variables or []
 
     def format(self, **kwargs: Any) -> str:
+        """The filled-in text; an AIServiceError names missing variables, as today."""
         missing = [v for v in self.variables if v not in kwargs]
         if missing:
             raise AIServiceError(f"Missing required variables: {missing}")
