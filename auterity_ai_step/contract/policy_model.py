@@ -30,21 +30,77 @@ class ModelSpec(BaseModel):
 
     model_config = _FROZEN
 
-    name: str = Field(min_length=1)
-    provider: str = Field(min_length=1)
-    litellm_model: str = Field(min_length=1)
-    input_cost_per_1k: Decimal | None = Field(default=None, ge=0)
-    output_cost_per_1k: Decimal | None = Field(default=None, ge=0)
-    context_window: int = Field(ge=1)
-    max_output_tokens: int = Field(ge=1)
-    capabilities: tuple[str, ...] = ()
-    use_cases: tuple[str, ...] = ()
-    quality: int = Field(ge=1, le=10)
-    api_base: str | None = None
-    api_key_env: str | None = None
+    name: str = Field(
+        min_length=1,
+        description="The model's name: its key in the policy, used by steps, routing rules "
+        "and the usage ledger.",
+    )
+    provider: str = Field(
+        min_length=1,
+        description="The provider (openai, anthropic, ollama, huggingface, or another LiteLLM "
+        "provider); in the grouped form the group's key.",
+    )
+    litellm_model: str = Field(
+        min_length=1,
+        description="The model string LiteLLM is called with, e.g. openai/gpt-4o-mini.",
+    )
+    input_cost_per_1k: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description="Price of input (prompt) tokens in USD per 1,000 tokens. If only one of "
+        "the two prices is given it counts for both; if neither, LiteLLM's price map is used, "
+        "and a model without any price is never treated as free.",
+    )
+    output_cost_per_1k: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description="Price of output (completion) tokens in USD per 1,000 tokens.",
+    )
+    context_window: int = Field(
+        ge=1, description="The most tokens (prompt plus answer) the model holds."
+    )
+    max_output_tokens: int = Field(
+        ge=1,
+        description="The most tokens the model may generate in one answer; a step's "
+        "max_tokens is capped to it.",
+    )
+    capabilities: tuple[str, ...] = Field(
+        default=(),
+        description="Free-form tags of what the model can do (e.g. text, chat, json); "
+        "matched against a task type when ranking models.",
+    )
+    use_cases: tuple[str, ...] = Field(
+        default=(),
+        description="Free-form tags of what the model is good for (e.g. general, "
+        "customer_service); matched against a task type when ranking models.",
+    )
+    quality: int = Field(
+        ge=1,
+        le=10,
+        description="Answer quality from 1 (lowest) to 10, weighed against price when "
+        "models are ranked.",
+    )
+    api_base: str | None = Field(
+        default=None,
+        description="Base URL of the provider's endpoint, e.g. a local Ollama server; "
+        "unset means the provider's default.",
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        description="NAME of the environment variable holding the API key, never the key; "
+        "unset means the call sends no key.",
+    )
     # 4.5 s plus the checks' own slack keeps a whole check_all() inside the 5 s promise.
-    health_timeout_s: float = Field(default=4.5, gt=0)
-    slow_ms: float = Field(default=2000.0, gt=0)
+    health_timeout_s: float = Field(
+        default=4.5,
+        gt=0,
+        description="Seconds a health check may take before the model counts as unavailable.",
+    )
+    slow_ms: float = Field(
+        default=2000.0,
+        gt=0,
+        description="Health-check latency in milliseconds above which the model counts as slow.",
+    )
 
 
 class RoutingRules(BaseModel):
@@ -52,9 +108,20 @@ class RoutingRules(BaseModel):
 
     model_config = _FROZEN
 
-    default_model: str
-    fallback_chain: tuple[str, ...] = ()
-    task_preferences: Mapping[str, tuple[str, ...]] = Field(default_factory=dict)
+    default_model: str = Field(
+        description="The model a legacy node without a model runs (a version-2 step "
+        "without one lets the policy rank the models instead)."
+    )
+    fallback_chain: tuple[str, ...] = Field(
+        default=(),
+        description="Models tried, in this order, after the step's own models and its task "
+        "type's preferences.",
+    )
+    task_preferences: Mapping[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="Task type to its preferred models, best first: ranked first for that "
+        "task and tried after the step's own fallback_models.",
+    )
 
 
 class CostControls(BaseModel):
@@ -62,10 +129,29 @@ class CostControls(BaseModel):
 
     model_config = _FROZEN
 
-    daily_budget: Decimal | None = Field(default=None, ge=0)
-    per_request_limit: Decimal | None = Field(default=None, ge=0)
-    alert_threshold: Decimal = Field(default=Decimal(80), ge=0, le=100)
-    timezone: str = "UTC"
+    daily_budget: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description="The most all steps together may spend per day, in USD; unset means "
+        "no daily budget.",
+    )
+    per_request_limit: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description="The most one attempt (one model call) may cost at worst, in USD; "
+        "unset means no limit.",
+    )
+    alert_threshold: Decimal = Field(
+        default=Decimal(80),
+        ge=0,
+        le=100,
+        description="Percent of daily_budget at which the daily alert fires (once a day).",
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone whose calendar day the daily budget counts, e.g. "
+        "Europe/Berlin.",
+    )
 
 
 class RetrySettings(BaseModel):
@@ -73,12 +159,34 @@ class RetrySettings(BaseModel):
 
     model_config = _FROZEN
 
-    max_attempts_per_model: int = Field(default=3, ge=1)
-    initial_backoff_s: float = Field(default=0.2, ge=0)
-    max_backoff_s: float = Field(default=2.0, ge=0)
-    retry_after_cap_s: float = Field(default=5.0, ge=0)
-    step_time_budget_s: float = Field(default=60.0, gt=0)
-    fallback_on_content_refusal: bool = False
+    max_attempts_per_model: int = Field(
+        default=3,
+        ge=1,
+        description="Calls to one model (the first plus retries) before moving to the next.",
+    )
+    initial_backoff_s: float = Field(
+        default=0.2,
+        ge=0,
+        description="Seconds of backoff before the first retry; doubles each retry, with jitter.",
+    )
+    max_backoff_s: float = Field(
+        default=2.0, ge=0, description="The longest backoff between retries, in seconds."
+    )
+    retry_after_cap_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds of a provider's Retry-After still waited for; a longer one "
+        "moves to the next model at once.",
+    )
+    step_time_budget_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a whole step may take over all its models and retries.",
+    )
+    fallback_on_content_refusal: bool = Field(
+        default=False,
+        description="Whether a content refusal moves on to the next model (false: the step fails).",
+    )
 
 
 class CircuitSettings(BaseModel):
@@ -86,8 +194,16 @@ class CircuitSettings(BaseModel):
 
     model_config = _FROZEN
 
-    failure_threshold: int = Field(default=3, ge=1)
-    cooldown_s: float = Field(default=30.0, ge=0)
+    failure_threshold: int = Field(
+        default=3,
+        ge=1,
+        description="Consecutive failures that open a model's circuit (it is then skipped).",
+    )
+    cooldown_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds a circuit stays open before one probe call may try the model.",
+    )
 
 
 class Policy(BaseModel):
@@ -95,13 +211,15 @@ class Policy(BaseModel):
 
     model_config = _FROZEN
 
-    models: Mapping[str, ModelSpec]
-    routing: RoutingRules
-    cost_controls: CostControls = CostControls()
-    retry: RetrySettings = RetrySettings()
-    circuit: CircuitSettings = CircuitSettings()
-    version: str
-    source: str = "<memory>"
+    models: Mapping[str, ModelSpec] = Field(description="Every model, by name.")
+    routing: RoutingRules = Field(description="The routing_rules section.")
+    cost_controls: CostControls = Field(
+        default=CostControls(), description="The cost_controls section."
+    )
+    retry: RetrySettings = Field(default=RetrySettings(), description="The retry section.")
+    circuit: CircuitSettings = Field(default=CircuitSettings(), description="The circuit section.")
+    version: str = Field(description="Short hash of the validated content; changes with it.")
+    source: str = Field(default="<memory>", description="Where the policy was read from.")
 
     def model(self, name: str) -> ModelSpec:
         """The model called ``name``; a PolicyError lists the known ones otherwise."""

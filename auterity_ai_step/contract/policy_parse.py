@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Collection, Mapping
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -34,35 +35,84 @@ from .policy_model import (
     RoutingRules,
 )
 
-__all__ = ["derive_quality", "parse_policy"]
+__all__ = [
+    "HEALTH_KEYS",
+    "LITELLM_PREFIX",
+    "MAX_OUTPUT_TOKENS_DEFAULT_CAP",
+    "MODEL_ALIASES",
+    "PROVIDER_KEY_ENV",
+    "QUALITY_FREE",
+    "QUALITY_TIERS",
+    "QUALITY_TOP",
+    "QUALITY_UNPRICED",
+    "SECTION_MODELS",
+    "TOP_LEVEL_KEYS",
+    "derive_quality",
+    "parse_policy",
+]
 
-_LITELLM_PREFIX = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "ollama": "ollama_chat",
-    "huggingface": "huggingface",
-}
-_KEY_ENV = {
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "huggingface": "HUGGINGFACE_API_KEY",
-}
-_SECRET_KEY = re.compile(r"(?i)^(api[_-]?key|apikey|secret|token|password)$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_MONEY_KEYS = ("input_cost_per_1k", "output_cost_per_1k")
-_ALIASES = (
+# The file-format knowledge below is public so the reference docs are generated from it.
+
+#: Provider -> LiteLLM prefix of the default ``litellm_model`` (``<prefix>/<model name>``);
+#: another provider's name is its own prefix.
+LITELLM_PREFIX: Mapping[str, str] = MappingProxyType(
+    {
+        "openai": "openai",
+        "anthropic": "anthropic",
+        "ollama": "ollama_chat",
+        "huggingface": "huggingface",
+    }
+)
+#: Provider -> default ``api_key_env``; a provider not listed (e.g. ollama) sends no key.
+PROVIDER_KEY_ENV: Mapping[str, str] = MappingProxyType(
+    {
+        "openai": "OPENAI_API_KEY",
+        "anthropic": "ANTHROPIC_API_KEY",
+        "huggingface": "HUGGINGFACE_API_KEY",
+    }
+)
+#: ``health:`` sub-key of a model entry -> the ModelSpec field it sets.
+HEALTH_KEYS: Mapping[str, str] = MappingProxyType(
+    {"timeout_s": "health_timeout_s", "slow_ms": "slow_ms"}
+)
+#: Alias keys of a model entry: ``(alias, field it sets, ...)``.
+MODEL_ALIASES: tuple[tuple[str, ...], ...] = (
     ("cost_per_1k_tokens", "input_cost_per_1k", "output_cost_per_1k"),
     ("endpoint", "api_base"),
     ("max_tokens", "context_window"),
 )
-_MODEL_KEYS = frozenset(ModelSpec.model_fields) | {
-    "cost_per_1k_tokens",
-    "max_tokens",
-    "endpoint",
-    "health",
-    "api_key",
-}
-_TOP_KEYS = ("models", "routing_rules", "cost_controls", "retry", "circuit")
+#: Without ``max_output_tokens`` a model gets ``min(context_window, this)``.
+MAX_OUTPUT_TOKENS_DEFAULT_CAP = 4096
+#: :func:`derive_quality`'s tiers: (blended price per 1k tokens below which, quality).
+QUALITY_TIERS: tuple[tuple[Decimal, int], ...] = (
+    (Decimal("0.0005"), 5),
+    (Decimal("0.002"), 6),
+    (Decimal("0.01"), 7),
+    (Decimal("0.03"), 8),
+)
+QUALITY_FREE = 3  #: derived quality of a free (blended price 0) model
+QUALITY_TOP = 9  #: derived quality at or above the last tier's bound
+QUALITY_UNPRICED = 5  #: derived quality of a model without both prices
+#: Top-level key -> the model its content is validated into (``models``: one per entry).
+SECTION_MODELS: Mapping[str, type[BaseModel]] = MappingProxyType(
+    {
+        "models": ModelSpec,
+        "routing_rules": RoutingRules,
+        "cost_controls": CostControls,
+        "retry": RetrySettings,
+        "circuit": CircuitSettings,
+    }
+)
+TOP_LEVEL_KEYS: tuple[str, ...] = tuple(SECTION_MODELS)
+
+_SECRET_KEY = re.compile(r"(?i)^(api[_-]?key|apikey|secret|token|password)$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MONEY_KEYS = ("input_cost_per_1k", "output_cost_per_1k")
+_MODEL_KEYS = (
+    frozenset(ModelSpec.model_fields)
+    | {group[0] for group in MODEL_ALIASES}
+    | {"health", "api_key"}
+)
 
 
 def derive_quality(input_cost: Decimal | None, output_cost: Decimal | None) -> int:
@@ -73,14 +123,14 @@ def derive_quality(input_cost: Decimal | None, output_cost: Decimal | None) -> i
     under $0.01 7, under $0.03 8, else 9. Unpriced models get the middle, 5.
     """
     if input_cost is None or output_cost is None:
-        return 5
+        return QUALITY_UNPRICED
     blended = (input_cost + output_cost) / 2
     if blended == 0:
-        return 3
-    for bound, quality in (("0.0005", 5), ("0.002", 6), ("0.01", 7), ("0.03", 8)):
-        if blended < Decimal(bound):
+        return QUALITY_FREE
+    for bound, quality in QUALITY_TIERS:
+        if blended < bound:
             return quality
-    return 9
+    return QUALITY_TOP
 
 
 def _find_secrets(value: Any, path: str, errors: list[str]) -> None:
@@ -173,15 +223,17 @@ def _normalise_model(
     health = spec.pop("health", None)
     if isinstance(health, Mapping):
         for key, value in health.items():
-            target = {"timeout_s": "health_timeout_s", "slow_ms": "slow_ms"}.get(str(key))
+            target = HEALTH_KEYS.get(str(key))
             if target is None:
-                errors.append(f"{path}.health.{key}: unknown key (allowed: timeout_s, slow_ms)")
+                errors.append(
+                    f"{path}.health.{key}: unknown key (allowed: {', '.join(HEALTH_KEYS)})"
+                )
             else:
                 spec.setdefault(target, value)
     elif health is not None:
         errors.append(f"{path}.health: must be a mapping with timeout_s and/or slow_ms")
-    spec.setdefault("litellm_model", f"{_LITELLM_PREFIX.get(provider, provider)}/{name}")
-    spec.setdefault("api_key_env", _KEY_ENV.get(provider))
+    spec.setdefault("litellm_model", f"{LITELLM_PREFIX.get(provider, provider)}/{name}")
+    spec.setdefault("api_key_env", PROVIDER_KEY_ENV.get(provider))
     env = spec["api_key_env"]
     if env is not None and not (isinstance(env, str) and _ENV_NAME.match(env)):
         errors.append(
@@ -191,7 +243,7 @@ def _normalise_model(
         spec["api_key_env"] = None
     context = spec.get("context_window")
     if "max_output_tokens" not in spec and isinstance(context, int):
-        spec["max_output_tokens"] = min(context, 4096)
+        spec["max_output_tokens"] = min(context, MAX_OUTPUT_TOKENS_DEFAULT_CAP)
     spec.setdefault("quality", derive_quality(out[_MONEY_KEYS[0]], out[_MONEY_KEYS[1]]))
     out.update(spec)
     return out
@@ -263,7 +315,7 @@ def _merge_override(base: Any, extra: Mapping[str, Any]) -> Any:
     if not isinstance(base, Mapping):
         return extra
     merged = dict(base)
-    for group in _ALIASES:
+    for group in MODEL_ALIASES:
         if any(key in extra for key in group):
             for key in group:
                 merged.pop(key, None)
@@ -299,8 +351,8 @@ def parse_policy(
     _find_secrets(data, "", errors)
     _find_secrets(overrides or {}, "overrides", errors)
     for key in data:
-        if key not in _TOP_KEYS:
-            errors.append(f"{key}: unknown top-level key (allowed: {', '.join(_TOP_KEYS)})")
+        if key not in TOP_LEVEL_KEYS:
+            errors.append(f"{key}: unknown top-level key (allowed: {', '.join(TOP_LEVEL_KEYS)})")
     flat = _flatten_models(data.get("models"), errors)
     for name, extra in (overrides or {}).items():
         if not isinstance(extra, Mapping):

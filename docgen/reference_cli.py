@@ -1,0 +1,163 @@
+"""``reference/cli.md`` from the commands' own click objects, so the page is what ``--help`` says.
+
+The typer app is turned into its click group (``typer.main.get_command``) and read: help
+texts, usage pieces, parameters. Nothing is run in a shell and no terminal width is involved,
+so the output is the same everywhere. A command whose module docstring says more than its
+help (``simulate``'s scenario format) gets that docstring too: it is the source.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from typing import Any
+
+import typer
+import typer.main
+from typer.core import TyperArgument, TyperOption
+
+from auterity_ai_step.cli import app
+
+from . import md
+
+__all__ = ["commands", "render"]
+
+SOURCE = "the auterity-ai-step commands' help (auterity_ai_step/cli)"
+PROG = "auterity-ai-step"
+# Section titles for module docstrings included with a command (default: "Details").
+_MODULE_DOC_TITLES = {"simulate": "Scenario file format"}
+
+
+def commands() -> list[tuple[str, Any, typer.Context]]:
+    """The visible subcommands in ``--help`` order, each with its own click context."""
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group, info_name=PROG)
+    out = []
+    for name in group.list_commands(ctx):  # type: ignore[attr-defined]
+        command = group.get_command(ctx, name)  # type: ignore[attr-defined]
+        if command is not None and not command.hidden:
+            out.append((name, command, typer.Context(command, info_name=name, parent=ctx)))
+    return out
+
+
+def _help(command: Any) -> tuple[str, str]:
+    """The one-line help and the rest of the help text (click stops at a form feed)."""
+    text = inspect.cleandoc(command.help or "").partition("\f")[0]
+    first, _, rest = text.partition("\n\n")
+    short = inspect.cleandoc(command.short_help) if command.short_help else " ".join(first.split())
+    return short, rest.strip()
+
+
+def _range(param: Any) -> str:
+    low, high = getattr(param, "min", None), getattr(param, "max", None)
+    if low is None and high is None:
+        return ""
+    if high is None:
+        return f"≥ {low}"
+    return f"≤ {high}" if low is None else f"{low} to {high}"
+
+
+def _type(param: Any, ctx: typer.Context) -> str:
+    if isinstance(param, TyperOption) and param.is_flag:
+        return "flag"
+    shown = param.display_type(ctx).strip("<>")
+    if param.multiple:
+        shown = f"{shown.removeprefix('list[').removesuffix(']')}, repeatable"
+    elif param.nargs == -1:
+        shown = f"{shown.removeprefix('list[').removesuffix(']')}, any number"
+    limits = _range(param)
+    return f"{shown} ({limits})" if limits else shown
+
+
+def _default(param: Any, ctx: typer.Context) -> str:
+    value = param.get_default(ctx, call=False)
+    if isinstance(param, TyperOption) and param.is_flag:
+        return "on" if value else "off"
+    if value is None or value in ((), []):
+        return ""
+    return md.code(str(value))
+
+
+def _params_table(command: Any, ctx: typer.Context, kind: type) -> str:
+    rows = []
+    params: list[Any] = [p for p in command.params if isinstance(p, kind)]
+    for param in params:
+        if param.hidden:
+            continue
+        names = sorted([*param.opts, *param.secondary_opts], key=lambda o: (len(o), o))
+        name = ", ".join(md.code(n) for n in names) if kind is TyperOption else md.code(param.name)
+        help_text = param.help or ""
+        if param.envvar:
+            help_text += f" (environment variable: {param.envvar})"
+        rows.append(
+            (
+                name,
+                md.cell(_type(param, ctx)),
+                "yes" if param.required else "no",
+                _default(param, ctx),
+                md.cell(help_text),
+            )
+        )
+    if not rows:
+        return ""
+    title = "Arguments" if kind is TyperArgument else "Options"
+    table = md.table([title[:-1], "Type", "Required", "Default", "Help"], rows)
+    return f"**{title}**\n\n{table}"
+
+
+def _module_doc(name: str, command: Any) -> str:
+    """The docstring of a module that defines only this command, when it says more than help."""
+    module_name = getattr(command.callback, "__module__", "")
+    module = sys.modules.get(module_name)
+    doc = inspect.getdoc(module) if module is not None else None
+    owners = [
+        c
+        for c in app.registered_commands
+        if c.callback is not None and c.callback.__module__ == module_name
+    ]
+    if not doc or len(owners) != 1 or "\n\n" not in doc:
+        return ""
+    title = _MODULE_DOC_TITLES.get(name, "Details")
+    anchor = f"{name}-{title.lower().replace(' ', '-')}"
+    return (
+        f"### {title} {{ #{anchor} }}\n\n"
+        f"From the documentation of `{module_name}` (not shown by `--help`):\n\n"
+        + md.rst(doc, "yaml")
+    )
+
+
+def _command(name: str, command: Any, ctx: typer.Context) -> str:
+    short, rest = _help(command)
+    usage = " ".join([ctx.command_path, *command.collect_usage_pieces(ctx)])
+    parts = [f"## `{name}` {{ #{name} }}\n", md.prose(short) + "\n"]
+    if rest:
+        parts.append(md.rst(rest))
+    parts.append(md.fence(usage, "text"))
+    parts += [
+        t for t in (_params_table(command, ctx, k) for k in (TyperArgument, TyperOption)) if t
+    ]
+    extra = _module_doc(name, command)
+    if extra:
+        parts.append(extra)
+    return "\n".join(parts)
+
+
+def render() -> str:
+    """The whole page."""
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group, info_name=PROG)
+    found = commands()
+    out = [
+        md.header(SOURCE, "Command line reference"),
+        md.prose(inspect.cleandoc(group.help or "")) + "\n",
+        md.fence(" ".join([PROG, *group.collect_usage_pieces(ctx)]), "text"),
+        "Every command also takes `--help`, which prints its usage and options. "
+        "A flag is off unless given.\n",
+        "## Commands\n",
+        md.table(
+            ["Command", "What it does"],
+            [(f"[`{n}`](#{n})", md.cell(_help(c)[0])) for n, c, _ in found],
+        ),
+    ]
+    out += [_command(n, c, x) for n, c, x in found]
+    return "\n".join(out).rstrip("\n") + "\n"
