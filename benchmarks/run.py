@@ -4,7 +4,7 @@
 
 NAME is one of: overhead, settings, profile, fallback, switch, health, budget, coldstart,
 memory. Every figure is a median with its min-max over repeats, beside a baseline measured
-in the same run. ``--quick`` uses smaller counts (about 2 minutes); the full run writes the
+in the same run. ``--quick`` uses smaller counts (about 2.5 minutes); the full run writes the
 committed snapshot ``benchmarks/RESULTS.md`` too.
 """
 
@@ -156,9 +156,9 @@ def profile(report: Report, quick: bool, base_url: str) -> None:
     )
     lines = [
         "CPU profile (cProfile with `time.process_time`, main thread) of sequential steps. "
-        "Profiling inflates every figure; read the shares, not the totals. Ledger writes run "
-        "in worker threads (`asyncio.to_thread`), so their CPU shows up under "
-        "`select.epoll.poll` of the main thread.",
+        "Profiling inflates every figure; read the shares, not the totals. On the SQLite "
+        "ledger used here the engine writes inline, so ledger CPU is in the profile; on "
+        "PostgreSQL writes run in worker threads and would not be.",
         "",
         "| area | share of CPU |",
         "|---|---|",
@@ -368,7 +368,7 @@ def memory(report: Report, quick: bool, base_url: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller counts (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="smaller counts (about 2.5 minutes)")
     parser.add_argument("--only", choices=NAMES, action="append", help="run only this (repeatable)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="simulated provider latency")
     ns = parser.parse_args(argv)

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from .examples import check_page, example_pages, update_page
+from .examples import check_page, example_pages, parse_page, update_page
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             write_all(DOCS)
     for page in args.pages or example_pages(DOCS):
-        if "{postgres_url}" in page.read_text("utf-8") and not args.postgres_url:
+        if "postgres_url" in parse_page(page).needs and not args.postgres_url:
             print(f"skipped {page}: needs --postgres-url", file=sys.stderr)
             continue
         if args.check:

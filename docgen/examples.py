@@ -51,7 +51,9 @@ COMMAND_TIMEOUT_S = 180.0
 HOME_SHOWN = "~"  # the working directory is the reader's home in printed output
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _TITLE = re.compile(r'title="(?P<title>[^"]+)"')
-_DIRECTIVE = re.compile(r"<!--\s*docgen:\s*env\s+(?P<name>[A-Za-z_]\w*)=(?P<value>.*?)\s*-->")
+_DIRECTIVE = re.compile(
+    r"^\s*<!--\s*docgen:\s*env\s+(?P<name>[A-Za-z_]\w*)=(?P<value>.*?)\s*-->\s*$"
+)
 _SECRET_ENV = re.compile(r"(?i)(api_key|token|secret|password|database_url|^AUTERITY_)")
 
 
@@ -99,6 +101,16 @@ class Page:
     def commands(self) -> list[Command]:
         return [step for step in self.steps if isinstance(step, Command)]
 
+    @property
+    def needs(self) -> set[str]:
+        """The caller-supplied variables (``{postgres_url}``...) its env directives use."""
+        return {
+            name
+            for step in self.steps
+            if isinstance(step, EnvStep)
+            for name in re.findall(r"\{(\w+)\}", step.value)
+        } - {"workdir"}
+
 
 def parse_page(path: Path) -> Page:
     """Split a Markdown page into files to write, env directives and commands to run."""
@@ -106,7 +118,7 @@ def parse_page(path: Path) -> Page:
     page = Page(path, lines)
     i = 0
     while i < len(lines):
-        directive = _DIRECTIVE.search(lines[i])
+        directive = _DIRECTIVE.match(lines[i])
         if directive:
             page.steps.append(EnvStep(directive["name"], directive["value"]))
         match = _FENCE.match(lines[i])
@@ -324,13 +336,8 @@ def normalise(lines: list[str]) -> list[str]:
 
 
 def example_pages(docs_dir: Path) -> list[Path]:
-    """Every page holding a console block or a file to write."""
-    pages = []
-    for path in sorted(docs_dir.rglob("*.md")):
-        text = path.read_text(encoding="utf-8")
-        if "```console" in text:
-            pages.append(path)
-    return pages
+    """Every page with at least one command to run."""
+    return [path for path in sorted(docs_dir.rglob("*.md")) if parse_page(path).commands]
 
 
 def _workdir() -> tempfile.TemporaryDirectory[str]:

@@ -50,7 +50,9 @@ _MALFORMED_HINTS = (
 _MALFORMED_CAUSES = (json.JSONDecodeError, KeyError, IndexError, TypeError)
 _MAX_MESSAGE = 500
 # "litellm.RateLimitError: RateLimitError: OpenAIException - <the provider's words>"
-_LITELLM_PREFIX = re.compile(r"^(?:litellm\.\w+:\s*)?(?:\w+Error:\s*)?(?:\w+Exception\s*-\s*)?")
+# LiteLLM nests its class names ("litellm.ContextWindowExceededError: litellm.BadRequestError:
+# ContextWindowExceededError: OpenAIException - ..."): strip them all, keep the provider's words.
+_LITELLM_PREFIX = re.compile(r"^(?:(?:litellm\.\w+|\w+Error):\s*|\w+Exception\s*-\s*)*")
 
 
 def _status(exc: BaseException) -> int | None:
@@ -120,7 +122,7 @@ def _malformed(exc: BaseException, lower: str) -> bool:
 
 def _clean(text: str, secrets: Sequence[str]) -> str:
     text = text.split("Traceback (most recent call last)")[0].strip()
-    text = _LITELLM_PREFIX.sub("", text, count=1) or text
+    text = _LITELLM_PREFIX.sub("", text, count=1).strip() or text
     text = redact(text, secrets)
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from docgen.examples import check_page, example_pages
+from docgen.examples import check_page, example_pages, parse_page
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PAGES = example_pages(DOCS)
@@ -26,7 +26,7 @@ def test_the_docs_have_runnable_guides() -> None:
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
 def test_page_output_is_what_its_commands_print(page: Path, request: pytest.FixtureRequest) -> None:
     variables = {}
-    if "{postgres_url}" in page.read_text("utf-8"):
+    if "postgres_url" in parse_page(page).needs:
         variables["postgres_url"] = request.getfixturevalue("pg_db_url")
     problems = check_page(page, variables)
     assert not problems, "\n\n".join(problems)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -76,6 +77,8 @@ async def test_errors_are_translated_with_one_request(
         assert caught.value.status_code == status
     assert simulator.count("m") == 1  # LiteLLM's own retries are off
     assert FAKE_KEY not in str(caught.value)
+    # The provider's words, not LiteLLM's nested class names ("litellm.BadRequestError: ...").
+    assert not re.search(r": (litellm\.\w+Error|\w+Error: |\w+Exception - )", str(caught.value))
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
