@@ -182,8 +182,22 @@ def create_router(
         responses=_STORE_DOWN,
     )
     def usage(
-        days: Annotated[int, Query(ge=1, le=90, description="Days back, 1..90", examples=[7])] = 7,
-        model: Annotated[str | None, Query(max_length=200, description="Only this model")] = None,
+        days: Annotated[
+            int,
+            Query(
+                ge=1,
+                le=90,
+                description="Days to cover: today (UTC) and the days before it, 1 to 90",
+                examples=[7],
+            ),
+        ] = 7,
+        model: Annotated[
+            str | None,
+            Query(
+                max_length=200,
+                description="Only this model's attempts (the budget figures stay for all models)",
+            ),
+        ] = None,
     ) -> UsageReport:
         return _http(work.usage, days, model)
 
@@ -204,7 +218,11 @@ def create_router(
         body: Annotated[HealthCheckRequest | None, Body()] = None,
         model: Annotated[
             str | None,
-            Query(min_length=1, max_length=200, description="The model, if not in the body"),
+            Query(
+                min_length=1,
+                max_length=200,
+                description="The model's name in the live policy, if not in the body",
+            ),
         ] = None,
     ) -> HealthCheckResult:
         if body is not None and model is not None and body.model != model:
@@ -226,12 +244,34 @@ def create_router(
     def recommendations(
         task_type: Annotated[
             str | None,
-            Query(max_length=100, description="e.g. customer_service", examples=["general"]),
+            Query(
+                max_length=100,
+                description=(
+                    "The task to rank for, e.g. customer_inquiry: a key of the policy's "
+                    "routing_rules.task_preferences (its models, in that order, fit the task "
+                    "best) or a word matched against the models' use_cases and capabilities. "
+                    "Without it, only a general use case counts as task fit."
+                ),
+                examples=["customer_inquiry"],
+            ),
         ] = None,
         context_length: Annotated[
-            int, Query(ge=0, le=100_000_000, description="Tokens the model must hold")
+            int,
+            Query(
+                ge=0,
+                le=100_000_000,
+                description="Tokens (prompt plus answer) the model must hold; 0: no requirement",
+            ),
         ] = 0,
-        cost_preference: Annotated[Preference, Query(description="How to rank")] = "balanced",
+        cost_preference: Annotated[
+            Preference,
+            Query(
+                description=(
+                    "How to rank: cheapest (blended price first), balanced (task fit, price "
+                    "and quality weighed together) or quality (the policy's quality first)"
+                )
+            ),
+        ] = "balanced",
     ) -> Recommendations:
         return work.recommendations(task_type, context_length, cost_preference)
 
@@ -253,7 +293,14 @@ def create_router(
         responses=_STORE_DOWN,
     )
     def execution_usage(
-        execution_id: Annotated[str, Path(min_length=1, max_length=200)],
+        execution_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=200,
+                description="The workflow execution's id, as recorded with its attempts",
+            ),
+        ],
     ) -> ExecutionUsage:
         return _http(work.execution_usage, execution_id)
 

@@ -18,7 +18,7 @@ such as ``500`` or ``"429 retry-after=2"``, ``context_overflow``, ``timeout`` (h
 ``drop`` (close the connection), ``malformed`` (non-JSON body), ``no_choices``,
 ``empty_length``), or seeded random draws (``chaos``). Every request is logged
 (``sim.requests``, ``sim.count(model)``) so tests can count attempts. The scenario file
-format is documented in :mod:`auterity_ai_step.cli.sim_cmds`.
+format is :data:`auterity_ai_step.cli.sim_cmds.SCENARIO_FORMAT` (``simulate --help``).
 """
 
 from __future__ import annotations

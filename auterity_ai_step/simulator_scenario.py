@@ -1,4 +1,4 @@
-"""Scripted provider behaviour for the loopback simulator (see ``simulator`` for the format).
+"""Scripted provider behaviour for the loopback simulator (the file format: ``simulate --help``).
 
 Kept apart from the server so the scenario format can be loaded and validated (by the CLI,
 by tests) without starting anything.

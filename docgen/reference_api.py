@@ -88,11 +88,20 @@ def schema_type(schema: Mapping[str, Any]) -> str:
     return f"{kind} ({schema['format']})" if "format" in schema else str(kind)
 
 
+def _bound(part: Mapping[str, Any], key: str) -> Any:
+    """A constraint's value; an integer's bounds as integers (FastAPI's OpenAPI model makes
+    every ``minimum``/``maximum`` a float, so ``ge=1`` arrives as ``1.0``)."""
+    value = part[key]
+    if part.get("type") == "integer" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _facts(schema: Mapping[str, Any]) -> list[str]:
     """Constraints, allowed values, default and examples of a schema (and its anyOf parts)."""
     out = []
     for part in [schema, *schema.get("anyOf", [])]:
-        out += [rule.format(md.code(part[k])) for k, rule in _RULES.items() if k in part]
+        out += [rule.format(md.code(_bound(part, k))) for k, rule in _RULES.items() if k in part]
         if "enum" in part:
             out.append("one of " + ", ".join(md.json_value(v) for v in part["enum"]))
     if "default" in schema:

@@ -2,8 +2,9 @@
 
 The typer app is turned into its click group (``typer.main.get_command``) and read: help
 texts, usage pieces, parameters. Nothing is run in a shell and no terminal width is involved,
-so the output is the same everywhere. A command whose module docstring says more than its
-help (``simulate``'s scenario format) gets that docstring too: it is the source.
+so the output is the same everywhere. A command's epilog (the text ``--help`` prints after
+the options, e.g. ``simulate``'s scenario file format) becomes a section of its own, and a
+command whose module docstring says more than its help gets that docstring too.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ __all__ = ["commands", "render"]
 
 SOURCE = "the auterity-ai-step commands' help (auterity_ai_step/cli)"
 PROG = "auterity-ai-step"
-# Section titles for module docstrings included with a command (default: "Details").
-_MODULE_DOC_TITLES = {"simulate": "Scenario file format"}
+# Section titles of command epilogs (default: "More") and the language of their verbatim
+# (``\b``) blocks; the title gives the anchor, e.g. #simulate-scenario-file-format.
+_EPILOGS = {"simulate": ("Scenario file format", "yaml")}
 
 
 def commands() -> list[tuple[str, Any, typer.Context]]:
@@ -117,13 +119,28 @@ def _module_doc(name: str, command: Any) -> str:
     ]
     if not doc or len(owners) != 1 or "\n\n" not in doc:
         return ""
-    title = _MODULE_DOC_TITLES.get(name, "Details")
-    anchor = f"{name}-{title.lower().replace(' ', '-')}"
     return (
-        f"### {title} {{ #{anchor} }}\n\n"
-        f"From the documentation of `{module_name}` (not shown by `--help`):\n\n"
-        + md.rst(doc, "yaml")
+        f"### Details {{ #{name}-details }}\n\n"
+        f"From the documentation of `{module_name}` (not shown by `--help`):\n\n" + md.rst(doc)
     )
+
+
+def _epilog(name: str, command: Any) -> str:
+    """The epilog as a section: prose paragraphs, and ``\\b`` paragraphs as code blocks."""
+    if not command.epilog:
+        return ""
+    title, lang = _EPILOGS.get(name, ("More", "text"))
+    anchor = f"{name}-{title.lower().replace(' ', '-')}"
+    parts = [
+        f"### {title} {{ #{anchor} }}\n",
+        f"Shown after the options by `{PROG} {name} --help`:\n",
+    ]
+    for paragraph in inspect.cleandoc(command.epilog).split("\n\n"):
+        if paragraph.startswith("\b\n"):
+            parts.append(md.fence(paragraph.removeprefix("\b\n"), lang))
+        else:
+            parts.append(md.prose(" ".join(paragraph.split())) + "\n")
+    return "\n".join(parts)
 
 
 def _command(name: str, command: Any, ctx: typer.Context) -> str:
@@ -136,9 +153,7 @@ def _command(name: str, command: Any, ctx: typer.Context) -> str:
     parts += [
         t for t in (_params_table(command, ctx, k) for k in (TyperArgument, TyperOption)) if t
     ]
-    extra = _module_doc(name, command)
-    if extra:
-        parts.append(extra)
+    parts += [t for t in (_epilog(name, command), _module_doc(name, command)) if t]
     return "\n".join(parts)
 
 

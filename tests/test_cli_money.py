@@ -66,3 +66,24 @@ def test_usage_default_database_and_errors(sqlite_url: str) -> None:
     assert empty.exit_code == 0 and "total: 0 calls, 0 tokens, 0 USD" in empty.output
     broken = runner.invoke(app, ["usage", "--db", "postgresql://x@127.0.0.1:1/none"])
     assert broken.exit_code == 1 and "error:" in broken.output
+
+
+def _option_help(command: str, option: str) -> str:
+    """The help text of ``option`` as ``command --help`` prints it (one line at 200 columns)."""
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    (line,) = [row for row in result.output.splitlines() if f" {option} " in row]
+    return line.split(">", 1)[1].strip(" │")
+
+
+def test_usage_db_option_is_the_shared_ledger_option() -> None:
+    shown = _option_help("usage", "--db")
+    assert shown.startswith("Ledger SQLAlchemy URL (default: $AUTERITY_AI_DATABASE_URL")
+    assert all(_option_help(c, "--db") == shown for c in ("run", "estimate", "demo"))
+
+
+def test_usage_defaults_to_the_database_url_variable(sqlite_url: str) -> None:
+    seed(sqlite_url)
+    result = runner.invoke(app, ["usage"], env={"AUTERITY_AI_DATABASE_URL": sqlite_url})
+    assert result.exit_code == 0, result.output
+    assert "total: 2 calls, 2468 tokens, 0.0375453 USD" in result.output

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import os
 import random
+import subprocess
+import sys
+import textwrap
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from auterity_ai_step.simulator import ModelBehaviour, Outcome, Scenario, Simulator, load_scenario
@@ -198,3 +204,53 @@ def test_cli_simulate(tmp_path: Path) -> None:
     bad.write_text("models: {a: {nope: 1}}\n")
     result = runner.invoke(app, ["simulate", "--scenario", str(bad)])
     assert result.exit_code == 2 and "cannot load scenario" in result.output
+
+
+def _scenario_example() -> str:
+    from auterity_ai_step.cli.sim_cmds import SCENARIO_FORMAT
+
+    (block,) = [p for p in SCENARIO_FORMAT.split("\n\n") if p.startswith("\b\n")]
+    return block.removeprefix("\b\n")
+
+
+def test_simulate_help_shows_the_scenario_format_verbatim() -> None:
+    from auterity_ai_step.cli import app
+
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["simulate", "--help"])
+    assert result.exit_code == 0, result.output
+    example = _scenario_example().splitlines()
+    lines = [line.rstrip() for line in result.output.splitlines()]
+    start = next(i for i, line in enumerate(lines) if line.strip() == example[0])
+    shown = textwrap.dedent("\n".join(lines[start : start + len(example)]))
+    assert shown.splitlines() == example  # every line whole: not wrapped, not re-flowed
+    assert all(len(line) < 78 for line in example)
+    output = " ".join(result.output.replace("│", " ").split())  # panel borders out
+    assert "Outcomes: ok; an HTTP status" in output and "context_overflow" in output
+    assert "its format is shown below the options" in output
+    assert "module doc" not in output
+
+
+def test_simulate_help_without_rich_keeps_the_example() -> None:
+    """click's plain formatter (TYPER_USE_RICH=0) re-flows paragraphs unless marked ``\\b``."""
+    code = "from auterity_ai_step.cli import app; app(['simulate', '--help'])"
+    env = {**os.environ, "TYPER_USE_RICH": "0", "COLUMNS": "80"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert textwrap.indent(_scenario_example(), "  ") in done.stdout
+
+
+def test_the_documented_scenario_loads_and_uses_every_key(tmp_path: Path) -> None:
+    path = tmp_path / "example.yml"
+    path.write_text(_scenario_example(), encoding="utf-8")
+    loaded = load_scenario(path)
+    assert loaded.seed == 7 and loaded.default is not None
+    assert loaded.default.latency_ms == 20
+    gpt = loaded.models["gpt-4o-mini"]
+    assert [o.label for o in gpt._parsed] == ["500", "429", "ok"]
+    assert gpt._parsed[1].retry_after == "2"
+    data = yaml.safe_load(_scenario_example())
+    used = {key for spec in data["models"].values() for key in spec}
+    fields = {f.name for f in dataclasses.fields(ModelBehaviour) if f.init}
+    assert used == fields and set(data) == {"seed", "default", "models"}

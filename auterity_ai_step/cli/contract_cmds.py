@@ -1,4 +1,4 @@
-"""Commands over the step contract: validate, schema, models, render.
+"""Commands over the step contract (validate, schema, models, render) and the shared options.
 
 None of them calls a provider, so none imports LiteLLM; they start fast.
 """
@@ -25,6 +25,14 @@ PolicyOption = Annotated[
         "--policy",
         help="Model policy file (default: $AUTERITY_AI_POLICY, else the bundled one).",
         dir_okay=False,
+    ),
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Ledger SQLAlchemy URL (default: $AUTERITY_AI_DATABASE_URL, else a SQLite file "
+        "in the user's data directory).",
     ),
 ]
 StepArgument = Annotated[

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from . import app, console
+from .contract_cmds import DbOption
 
 __all__ = ["usage"]
 
@@ -29,7 +30,7 @@ def usage(
     execution_id: Annotated[
         str | None, typer.Option("--execution-id", help="Every attempt of one execution.")
     ] = None,
-    db: Annotated[str | None, typer.Option(help="Database URL (default: the ledger).")] = None,
+    db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show recorded model usage and cost (exact Decimal amounts)."""

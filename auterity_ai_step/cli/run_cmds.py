@@ -18,7 +18,14 @@ from rich.console import Console
 from rich.table import Table
 
 from . import app, console
-from .contract_cmds import PolicyOption, StepArgument, _fail, _read_step, read_input
+from .contract_cmds import (
+    DbOption,
+    PolicyOption,
+    StepArgument,
+    _fail,
+    _read_step,
+    read_input,
+)
 
 if TYPE_CHECKING:
     from ..contract.policy import PolicyStore
@@ -31,10 +38,6 @@ InputOption = Annotated[
 VarOption = Annotated[
     list[str] | None,
     typer.Option("--var", help="Input value KEY=VALUE (VALUE as JSON if it parses)."),
-]
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="Ledger SQLAlchemy URL (default: $AUTERITY_AI_DATABASE_URL)."),
 ]
 SimulatorOption = Annotated[
     bool,

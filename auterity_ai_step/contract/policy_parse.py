@@ -36,6 +36,7 @@ from .policy_model import (
 )
 
 __all__ = [
+    "HEALTH_KEY",
     "HEALTH_KEYS",
     "LITELLM_PREFIX",
     "MAX_OUTPUT_TOKENS_DEFAULT_CAP",
@@ -71,6 +72,8 @@ PROVIDER_KEY_ENV: Mapping[str, str] = MappingProxyType(
         "huggingface": "HUGGINGFACE_API_KEY",
     }
 )
+#: The model-entry key whose mapping holds the :data:`HEALTH_KEYS`.
+HEALTH_KEY = "health"
 #: ``health:`` sub-key of a model entry -> the ModelSpec field it sets.
 HEALTH_KEYS: Mapping[str, str] = MappingProxyType(
     {"timeout_s": "health_timeout_s", "slow_ms": "slow_ms"}
@@ -78,8 +81,8 @@ HEALTH_KEYS: Mapping[str, str] = MappingProxyType(
 #: Alias keys of a model entry: ``(alias, field it sets, ...)``.
 MODEL_ALIASES: tuple[tuple[str, ...], ...] = (
     ("cost_per_1k_tokens", "input_cost_per_1k", "output_cost_per_1k"),
-    ("endpoint", "api_base"),
     ("max_tokens", "context_window"),
+    ("endpoint", "api_base"),
 )
 #: Without ``max_output_tokens`` a model gets ``min(context_window, this)``.
 MAX_OUTPUT_TOKENS_DEFAULT_CAP = 4096
@@ -111,8 +114,10 @@ _MONEY_KEYS = ("input_cost_per_1k", "output_cost_per_1k")
 _MODEL_KEYS = (
     frozenset(ModelSpec.model_fields)
     | {group[0] for group in MODEL_ALIASES}
-    | {"health", "api_key"}
+    | {HEALTH_KEY, "api_key"}
 )
+# What the unknown-key error of a model entry lists after the ModelSpec fields.
+_ALIAS_KEYS = (*(group[0] for group in MODEL_ALIASES), HEALTH_KEY)
 
 
 def derive_quality(input_cost: Decimal | None, output_cost: Decimal | None) -> int:
@@ -201,6 +206,12 @@ def _normalise_model(
         errors.append(f"{path}: must be a mapping of model settings")
         return None
     spec = dict(entry)
+    if "name" in spec:
+        errors.append(
+            f"{path}.name: not allowed: a model's name is its key in models "
+            "(rename the key instead)"
+        )
+        del spec["name"]
     out: dict[str, Any] = {"name": name}
     provider = spec.pop("provider", group)
     if not provider:
@@ -220,18 +231,18 @@ def _normalise_model(
         if key in spec and single is not None:
             errors.append(f"{path}.cost_per_1k_tokens: give it or {key}, not both")
         out[key] = _money(spec.pop(key, single), f"{path}.{key}", errors)
-    health = spec.pop("health", None)
+    health = spec.pop(HEALTH_KEY, None)
     if isinstance(health, Mapping):
         for key, value in health.items():
             target = HEALTH_KEYS.get(str(key))
             if target is None:
                 errors.append(
-                    f"{path}.health.{key}: unknown key (allowed: {', '.join(HEALTH_KEYS)})"
+                    f"{path}.{HEALTH_KEY}.{key}: unknown key (allowed: {', '.join(HEALTH_KEYS)})"
                 )
             else:
                 spec.setdefault(target, value)
     elif health is not None:
-        errors.append(f"{path}.health: must be a mapping with timeout_s and/or slow_ms")
+        errors.append(f"{path}.{HEALTH_KEY}: must be a mapping with {' and/or '.join(HEALTH_KEYS)}")
     spec.setdefault("litellm_model", f"{LITELLM_PREFIX.get(provider, provider)}/{name}")
     spec.setdefault("api_key_env", PROVIDER_KEY_ENV.get(provider))
     env = spec["api_key_env"]
@@ -265,7 +276,7 @@ def _build(cls: type[BaseModel], data: Any, path: str, errors: list[str]) -> Any
             if err["type"] == "extra_forbidden":
                 allowed = ", ".join(k for k in cls.model_fields if k not in ("name", "version"))
                 if cls is ModelSpec:
-                    allowed += "; aliases: cost_per_1k_tokens, max_tokens, endpoint, health"
+                    allowed += "; aliases: " + ", ".join(_ALIAS_KEYS)
                 msg = f"unknown key (allowed: {allowed})"
             errors.append(f"{path}.{loc}: {msg}")
         return None
@@ -358,6 +369,12 @@ def parse_policy(
         if not isinstance(extra, Mapping):
             errors.append(f"overrides.{name}: must be a mapping of model settings")
             continue
+        if "name" in extra:
+            errors.append(
+                f"overrides.{name}.name: not allowed: a model's name is its key in the "
+                "overrides (rename the key instead)"
+            )
+            extra = {k: v for k, v in extra.items() if k != "name"}
         path, group, entry = flat.get(name, (f"overrides.{name}", None, {}))
         flat[name] = (path, group, _merge_override(entry, extra))
     models: dict[str, ModelSpec] = {}

@@ -296,7 +296,9 @@ def litellm_price(model: ModelSpec) -> tuple[Decimal, Decimal] | None:
         inp, out = entry.get("input_cost_per_token"), entry.get("output_cost_per_token")
         if inp is None or out is None:
             continue
-        return Decimal(str(inp)) * 1000, Decimal(str(out)) * 1000
+        prices = Decimal(str(inp)) * 1000, Decimal(str(out)) * 1000
+        if all(p.is_finite() and p >= 0 for p in prices):  # a broken entry is no price
+            return prices
     return None
 
 

@@ -143,6 +143,8 @@ class Ledger:
         scope: str = "global",
     ) -> int:
         """Atomically reserve ``amount`` on ``day``; ``LimitExceeded`` if the budget is short."""
+        if not (amount.is_finite() and amount >= 0):
+            raise ValueError(f"a reservation must be >= 0 US dollars (got {amount})")
 
         def work(conn: Connection) -> int:
             where = (BudgetDay.day == day, BudgetDay.scope == scope)

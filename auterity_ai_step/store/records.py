@@ -38,6 +38,10 @@ class UsageRecord:
     id: str = field(default_factory=_new_id)
     created_at: datetime = field(default_factory=utcnow)
 
+    def __post_init__(self) -> None:
+        if not (self.cost.is_finite() and self.cost >= 0):
+            raise ValueError(f"a usage record's cost must be >= 0 US dollars (got {self.cost})")
+
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,8 +18,11 @@ import pytest
 from api_support import ADMIN_TOKEN, KEY_ENV, UNSET_ENV, USER_TOKEN
 from fastapi import FastAPI
 
+from auterity_ai_step import api_models
 from auterity_ai_step.api import create_app, create_router
-from auterity_ai_step.contract.policy import PolicyStore, load_policy
+from auterity_ai_step.contract.policy import PolicyStore, load_policy, parse_policy
+from auterity_ai_step.resources import bundled_policy_path
+from auterity_ai_step.routing import gateway
 from auterity_ai_step.routing.health import CircuitBreaker, HealthMonitor
 from auterity_ai_step.store.ledger import Ledger, UsageRecord
 
@@ -96,6 +100,56 @@ async def test_docs_are_public_and_describe_every_route(app: FastAPI, client_for
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
     put = spec["paths"]["/api/models/config"]["put"]
     assert put["requestBody"]["content"]["application/json"]["example"]
+
+
+async def test_openapi_describes_every_field_of_every_body(
+    app: FastAPI, client_for: Client
+) -> None:
+    """The OpenAPI document is the API reference: every field of our bodies says what it is."""
+    async with client_for(app) as client:
+        spec = (await client.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    ours = [name for name in schemas if name in api_models.__all__]
+    assert len(ours) == len(api_models.__all__) - 2  # all but Preference and money()
+    for name in ours:
+        assert schemas[name].get("description"), name
+        for field, prop in schemas[name]["properties"].items():
+            assert prop.get("description"), f"{name}.{field}"
+
+
+async def test_openapi_money_is_never_negative_and_the_threshold_is_a_percentage(
+    app: FastAPI, client_for: Client, user: httpx.AsyncClient, ledger: Ledger
+) -> None:
+    async with client_for(app) as client:
+        spec = (await client.get("/openapi.json")).json()
+    budget = spec["components"]["schemas"]["BudgetFigures"]["properties"]
+    money = re.compile(budget["spent_today"]["pattern"])
+    assert money.match("0.00015") and money.match("12") and money.match("0")
+    assert not money.match("-0.5") and not money.match("1e-5")
+    threshold = budget["alert_threshold_percent"]
+    assert "US dollars" not in threshold["description"]
+    assert "percentage" in threshold["description"] and threshold["examples"] == ["80"]
+    percent = re.compile(threshold["pattern"])
+    assert all(percent.match(v) for v in ("0", "80", "12.5", "100", "100.0"))
+    assert not any(percent.match(v) for v in ("-1", "100.5", "101", "0.00015x"))
+    _seed(ledger)
+    body = (await user.get("/api/models/usage")).json()
+    assert percent.match(body["budget"]["alert_threshold_percent"])
+    for key in ("daily_budget", "period_budget", "spent_today", "reserved_today", "left_today"):
+        assert money.match(body["budget"][key]), key
+
+
+async def test_openapi_recommendations_task_type_is_a_real_task(
+    app: FastAPI, client_for: Client
+) -> None:
+    async with client_for(app) as client:
+        spec = (await client.get("/openapi.json")).json()
+    params = spec["paths"]["/api/models/recommendations"]["get"]["parameters"]
+    task_type = next(p for p in params if p["name"] == "task_type")
+    (example,) = task_type["schema"]["examples"]
+    bundled = load_policy(bundled_policy_path())
+    assert example in bundled.routing.task_preferences
+    assert f"e.g. {example}" in task_type["description"]
 
 
 async def test_non_admin_gets_403_on_config(user: httpx.AsyncClient) -> None:
@@ -229,6 +283,30 @@ async def test_available_shows_an_open_circuit_as_unavailable(
         models = (await client.get("/api/models/available")).json()["models"]
     gpt = next(m for m in models if m["name"] == "sim-gpt")
     assert (gpt["status"], gpt["circuit"]) == ("unavailable", "open")
+
+
+async def test_a_negative_litellm_price_counts_as_no_price(
+    fake_key: str, ledger: Ledger, client_for: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken price-map entry must not turn into negative money (or a 500)."""
+    lib = gateway._lib()
+    entry = {"input_cost_per_token": -0.000001, "output_cost_per_token": 0.000002}
+    monkeypatch.setitem(lib.model_cost, "broken-price", entry)
+    policy = parse_policy(
+        {
+            "models": {"openai": {"broken-price": {"context_window": 1000}}},
+            "routing_rules": {"default_model": "broken-price"},
+        }
+    )
+    app = create_app(api_token=USER_TOKEN, policy_store=PolicyStore.fixed(policy), ledger=ledger)
+    async with client_for(app, USER_TOKEN) as client:
+        available = await client.get("/api/models/available")
+        ranked = await client.get("/api/models/recommendations")
+    assert available.status_code == ranked.status_code == 200
+    (model,) = available.json()["models"]
+    assert (model["input_cost_per_1k"], model["price_source"]) == (None, None)
+    (entry_ranked,) = ranked.json()["models"]
+    assert entry_ranked["estimated_cost_per_1k"] is None
 
 
 # -- /health-check -------------------------------------------------------------------------
@@ -520,6 +598,15 @@ async def test_valid_config_is_written_and_live_at_once(
         ({"brand-new": {"context_window": 1000}}, "provider"),
         ({"sim-gpt": {"quality": 42}}, "quality"),
         ({"sim-gpt": {"colour": "blue"}}, "unknown key"),
+        (
+            {"sim-gpt": {"name": "sim-renamed"}},
+            "overrides.sim-gpt.name: not allowed: a model's name is its key in the overrides "
+            "(rename the key instead)",
+        ),
+        (
+            {"brand-new": {"provider": "openai", "name": "other", "context_window": 1000}},
+            "overrides.brand-new.name: not allowed",
+        ),
         ({"sim-gpt": "cheap"}, "sim-gpt: must be an object"),
         (["sim-gpt"], "must be an object"),
     ],

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from auterity_ai_step.contract import policy_parse
 from auterity_ai_step.contract.policy import (
     Policy,
     PolicyStore,
@@ -304,6 +305,44 @@ def test_invalid_policies_name_path_and_fix(edit: Any, expected: str) -> None:
     assert any(line.startswith(expected) for line in errors), errors
     with pytest.raises(PolicyError, match=r"^invalid model policy p\.yml: "):
         parse_policy(data, source="p.yml")
+
+
+@pytest.mark.parametrize(
+    ("models", "path"),
+    [
+        ({"openai": {"a": {"name": "b", "context_window": 100}}}, "models.openai.a.name"),
+        ({"a": {"provider": "openai", "name": "b", "context_window": 100}}, "models.a.name"),
+    ],
+)
+def test_a_model_entry_cannot_rename_its_model(models: dict[str, Any], path: str) -> None:
+    document = {"models": models, "routing_rules": {"default_model": "a"}}
+    assert errors_of(document) == [
+        f"{path}: not allowed: a model's name is its key in models (rename the key instead)"
+    ]
+    entry = models["openai"]["a"] if "openai" in models else models["a"]
+    del entry["name"]
+    assert list(parse_policy(document).models) == ["a"]  # the key names the model
+
+
+def test_overrides_cannot_rename_a_model() -> None:
+    errors = errors_of(
+        seed(),
+        overrides={
+            "gpt-4": {"name": "gpt-5", "context_window": 100},
+            "new": {"provider": "openai", "name": "other", "context_window": 100},
+        },
+    )
+    fix = "not allowed: a model's name is its key in the overrides (rename the key instead)"
+    assert errors == [f"overrides.gpt-4.name: {fix}", f"overrides.new.name: {fix}"]
+
+
+def test_unknown_model_key_lists_the_aliases_from_the_public_constants() -> None:
+    data = seed()
+    data["models"]["ollama"]["llama2"]["colour"] = "red"
+    (line,) = errors_of(data)
+    aliases = [group[0] for group in policy_parse.MODEL_ALIASES] + [policy_parse.HEALTH_KEY]
+    assert line.endswith(f"; aliases: {', '.join(aliases)})")
+    assert line.endswith("; aliases: cost_per_1k_tokens, max_tokens, endpoint, health)")
 
 
 def test_top_level_must_be_a_mapping() -> None:

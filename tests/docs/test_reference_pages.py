@@ -138,3 +138,29 @@ def test_every_api_path_and_method_is_documented(generated: dict[str, str]) -> N
             assert f"## `{method.upper()} {path}`" in page
     for schema in document["components"]["schemas"]:
         assert f"### {schema} " in page
+
+
+def test_cli_page_scenario_format_is_the_simulate_epilog(generated: dict[str, str]) -> None:
+    from auterity_ai_step.cli.sim_cmds import SCENARIO_FORMAT
+
+    page = generated["reference/cli.md"]
+    section = page.split("### Scenario file format { #simulate-scenario-file-format }", 1)[1]
+    assert "`auterity-ai-step simulate --help`" in section
+    for paragraph in SCENARIO_FORMAT.split("\n\n"):
+        if paragraph.startswith("\b\n"):
+            assert md.fence(paragraph.removeprefix("\b\n"), "yaml") in section
+        else:
+            assert md.prose(paragraph) in section
+
+
+def test_api_page_shows_integer_bounds_as_integers(generated: dict[str, str]) -> None:
+    # FastAPI's OpenAPI model turns every bound into a float: ge=1 arrives as 1.0.
+    document = reference_api.openapi()
+    quality = document["components"]["schemas"]["AvailableModel"]["properties"]["quality"]
+    assert (quality["minimum"], quality["maximum"]) == (1.0, 10.0)
+    page = generated["reference/http-api.md"]
+    assert "| ≥ `1`; ≤ `10`; e.g. `6` |" in page
+    assert reference_api._facts({"type": "number", "minimum": 0.5, "maximum": 2.0}) == [
+        "≥ `0.5`",
+        "≤ `2.0`",
+    ]

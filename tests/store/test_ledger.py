@@ -88,6 +88,17 @@ def test_money_round_trips_exactly(ledger: Ledger) -> None:
     assert ledger.day_status(TODAY)[0] == D("0.3")  # not 0.30000000000000004
 
 
+def test_negative_money_is_refused_before_it_is_stored(ledger: Ledger) -> None:
+    """No cost or reservation below zero: the API's money fields are non-negative."""
+    with pytest.raises(ValueError, match=r"cost must be >= 0 US dollars \(got -0.01\)"):
+        usage("-0.01")
+    with pytest.raises(ValueError, match="cost must be >= 0"):
+        usage("NaN")
+    with pytest.raises(ValueError, match=r"reservation must be >= 0 US dollars \(got -1\)"):
+        ledger.reserve(D(-1), day=TODAY, daily_budget=None)
+    assert ledger.day_status(TODAY) == (D(0), D(0))
+
+
 def test_no_budget_still_tracks_reservations(ledger: Ledger) -> None:
     rid = ledger.reserve(D(5), day=TODAY, daily_budget=None)
     assert ledger.day_status(TODAY) == (D(0), D(5))
