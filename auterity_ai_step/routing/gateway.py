@@ -43,6 +43,9 @@ __all__ = [
 ]
 
 _PLACEHOLDER_KEY = "loopback-placeholder-key"
+# Sent when the policy names no key variable: without an explicit key LiteLLM would read
+# OPENAI_API_KEY / ANTHROPIC_API_KEY / ... itself and send it to this model's api_base.
+_NO_KEY = "no-key-configured"
 _NO_KEY_PROVIDERS = frozenset({"ollama", "ollama_chat"})
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 _GRACE_S = 0.5
@@ -117,13 +120,18 @@ def _is_loopback(api_base: str | None) -> bool:
 
 
 def _api_key(model: ModelSpec) -> str | None:
-    """The key from the environment; a placeholder for loopback; refuse before calling."""
+    """The key from the environment; a placeholder for loopback; refuse before calling.
+
+    A model without ``api_key_env`` gets a fixed non-secret placeholder, never None, so no
+    other provider's key from the environment can reach its server.
+    """
+    keyless = _provider(model) in _NO_KEY_PROVIDERS or model.provider in _NO_KEY_PROVIDERS
     if not model.api_key_env:
-        return None
+        return None if keyless else _NO_KEY
     key = os.environ.get(model.api_key_env)
     if key:
         return key
-    if _provider(model) in _NO_KEY_PROVIDERS or model.provider in _NO_KEY_PROVIDERS:
+    if keyless:
         return None
     if _is_loopback(model.api_base):
         return _PLACEHOLDER_KEY
@@ -223,7 +231,7 @@ async def _call(request: CompletionRequest, *, allow_truncated: bool) -> Complet
         kwargs["max_tokens"] = request.max_tokens
     if request.json_mode and _supports_json(lib, model):
         kwargs["response_format"] = {"type": "json_object"}
-    secrets = [key] if key and key != _PLACEHOLDER_KEY else []
+    secrets = [key] if key and key not in (_PLACEHOLDER_KEY, _NO_KEY) else []
     started = time.perf_counter()
     try:
         response = await asyncio.wait_for(lib.acompletion(**kwargs), request.timeout_s + _GRACE_S)

@@ -102,6 +102,24 @@ async def test_success(mock: respx.MockRouter, family: str) -> None:
         )
 
 
+@pytest.mark.parametrize("family", ["openai", "anthropic", "huggingface"])
+async def test_a_model_without_key_env_never_gets_another_providers_key(
+    mock: respx.MockRouter, family: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``api_key_env: null`` means no key: LiteLLM must not fall back to OPENAI_API_KEY etc."""
+    real = "sk-real-key-that-must-stay-home-123456"
+    for env in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HUGGINGFACE_API_KEY", "HF_TOKEN"):
+        monkeypatch.setenv(env, real)
+    route = mock.post(BASE + PATHS[family]).mock(
+        return_value=httpx.Response(200, json=ok_body(family))
+    )
+    spec = make_spec(family, "m", BASE, api_key_env=None)
+    result = await complete(CompletionRequest(model=spec, messages=MESSAGES, timeout_s=5.0))
+    assert result.content == "Hello back"
+    headers = route.calls[0].request.headers
+    assert real not in " ".join(headers.values())
+
+
 @pytest.mark.parametrize("family", list(FAMILIES))
 @pytest.mark.parametrize(
     ("status", "message", "expected"),
