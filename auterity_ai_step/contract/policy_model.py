@@ -87,8 +87,9 @@ class ModelSpec(BaseModel):
     )
     api_key_env: str | None = Field(
         default=None,
-        description="NAME of the environment variable holding the API key, never the key; "
-        "unset means the call sends no key.",
+        description="NAME of the environment variable holding the API key, never the key. "
+        "Defaults per provider (see below); null means the server needs no key: a fixed "
+        "placeholder is sent, never another provider's key from the environment.",
     )
     # 4.5 s plus the checks' own slack keeps a whole check_all() inside the 5 s promise.
     health_timeout_s: float = Field(
