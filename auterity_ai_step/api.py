@@ -20,7 +20,7 @@ import hmac
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -28,7 +28,8 @@ try:
     from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Query, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import JSONResponse, Response
+    from fastapi.routing import APIRoute
     from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 except ImportError as exc:
     raise ImportError(
@@ -120,6 +121,34 @@ async def _http_async(call: Awaitable[T]) -> T:
         raise HTTPException(exc.status, exc.detail) from exc
 
 
+def _validation_response(exc: RequestValidationError) -> JSONResponse:
+    """422 in FastAPI's shape without echoing the input (a body may hold something secret)."""
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": redact(str(e.get("msg", ""))), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+class _RedactingRoute(APIRoute):
+    """A route answering its own validation errors with :func:`_validation_response`.
+
+    Exception handlers belong to the app, which a host owns; this keeps the router's 422s
+    free of request input (keys included) whatever handlers the host installed, or none.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                return _validation_response(exc)
+
+        return route_handler
+
+
 def _bad_request(kind: str, message: str) -> RequestValidationError:
     """A 422 in FastAPI's own validation-error shape, as the route documents."""
     return RequestValidationError([{"loc": ("body", "model"), "msg": message, "type": kind}])
@@ -138,7 +167,10 @@ def create_router(
 
     Pass the executor's own PolicyStore, Ledger and the HealthMonitor built on its
     CircuitBreaker so the API shows and changes what running steps use. Defaults: the
-    embedded ledger and a PolicyStore that reads the ledger's model configurations.
+    embedded ledger and a PolicyStore that reads the ledger's model configurations. A
+    store built without ``overrides=ledger.model_configurations`` would never see what
+    ``PUT /config`` writes, so that route then refuses with 409 and writes nothing.
+    Validation errors (422) never echo request input, whatever handlers the host app has.
     ``health_check_limit_s`` caps a health check whatever the model's own timeout.
     """
     ledger = Ledger() if ledger is None else ledger
@@ -153,6 +185,7 @@ def create_router(
         tags=["models"],
         dependencies=[Depends(auth)],
         responses=_UNAUTHORIZED,
+        route_class=_RedactingRoute,
     )
 
     def require_admin(user: Annotated[Any, Depends(auth)]) -> Any:
@@ -328,7 +361,13 @@ def create_router(
         responses={
             **_ADMIN_ONLY,
             **_STORE_DOWN,
-            409: {"model": ErrorMessage, "description": "No policy file to validate against"},
+            409: {
+                "model": ErrorMessage,
+                "description": (
+                    "The router's policy store cannot apply stored configurations: it has no "
+                    "policy file, or it was built without overrides=ledger.model_configurations"
+                ),
+            },
             422: {"model": ConfigRejected, "description": "Invalid; `errors` lists each problem"},
         },
         dependencies=[Depends(require_admin)],
@@ -387,13 +426,19 @@ def _local_user() -> ApiUser:
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """422 without echoing the input (a request body may hold something secret)."""
+    """The app-level 422 handler: the same body as the router's own routes give."""
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"loc": list(e.get("loc", ())), "msg": redact(str(e.get("msg", ""))), "type": e.get("type")}
-        for e in exc.errors()
-    ]
-    return JSONResponse({"detail": errors}, status_code=422)
+    return _validation_response(exc)
+
+
+def _tokens(api_token: str | None, admin_token: str | None) -> tuple[str | None, str | None]:
+    """The tokens given, else from the environment; ValueError if one is too short."""
+    api_token = api_token or os.environ.get(API_TOKEN_ENV, "").strip() or None
+    admin_token = admin_token or os.environ.get(ADMIN_TOKEN_ENV, "").strip() or None
+    for name, token in ((API_TOKEN_ENV, api_token), (ADMIN_TOKEN_ENV, admin_token)):
+        if token is not None and len(token) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"{name} must be at least {MIN_TOKEN_LENGTH} characters long")
+    return api_token, admin_token
 
 
 def create_app(
@@ -411,11 +456,7 @@ def create_app(
     API token it refuses (ValueError) unless ``insecure_local``, which turns authentication
     off: only for a server bound to loopback (the ``serve`` command checks that).
     """
-    api_token = api_token or os.environ.get(API_TOKEN_ENV, "").strip() or None
-    admin_token = admin_token or os.environ.get(ADMIN_TOKEN_ENV, "").strip() or None
-    for name, token in ((API_TOKEN_ENV, api_token), (ADMIN_TOKEN_ENV, admin_token)):
-        if token is not None and len(token) < MIN_TOKEN_LENGTH:
-            raise ValueError(f"{name} must be at least {MIN_TOKEN_LENGTH} characters long")
+    api_token, admin_token = _tokens(api_token, admin_token)
     auth: Callable[..., ApiUser]
     if api_token is not None:
         auth = bearer_auth(api_token, admin_token)

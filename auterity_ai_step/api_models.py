@@ -75,7 +75,8 @@ _CIRCUIT = (
 )
 _INPUT_PRICE = (
     "US dollars per 1,000 input (prompt) tokens, from the policy or else LiteLLM's bundled "
-    "price map; null when neither knows the price (the model is then never treated as free)"
+    "price map; null when neither knows the price (the model is then refused under any cost "
+    "limit or daily budget, and without one runs with its usage recorded at $0)"
 )
 _OUTPUT_PRICE = (
     "US dollars per 1,000 output (completion) tokens, from the policy or else LiteLLM's "

@@ -70,13 +70,16 @@ def _with_money(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _without_secrets(value: Any) -> Any:
-    """A stored config with secret-named keys dropped (they are refused on write anyway)."""
+    """A stored config with secret-named keys dropped and key-like strings redacted (both
+    are refused on write anyway, but a row may have been written behind the API's back)."""
     if isinstance(value, Mapping):
         return {
             str(k): _without_secrets(v) for k, v in value.items() if not _SECRET_KEY.match(str(k))
         }
     if isinstance(value, list):
         return [_without_secrets(v) for v in value]
+    if isinstance(value, str):
+        return redact(value)
     return value
 
 
@@ -312,12 +315,26 @@ class ModelCatalog:
         except PolicyError:
             return set()
 
+    def _check_store_applies_configs(self) -> None:
+        """409 unless a written configuration would reach the live policy."""
+        if self.store.path is None:
+            raise ApiError(409, "this policy store has no policy file to validate against")
+        if not self.store.reads_overrides:
+            raise ApiError(
+                409,
+                "this policy store does not read the stored model configurations, so a "
+                "change would be written but never used; build it with "
+                "PolicyStore(overrides=ledger.model_configurations) (the router's default) "
+                "and pass it to both the executor and create_router",
+            )
+
     def put_config(self, body: Any) -> ConfigView:
         """Validate ``body`` with the policy file, then replace the stored set atomically.
 
         The lock keeps validate-then-write whole within this process; the ledger's single
         transaction keeps the replacement whole across workers.
         """
+        self._check_store_applies_configs()
         if not isinstance(body, Mapping):
             raise _invalid(["the body must be an object: model name to settings"])
         shape = [
@@ -328,8 +345,7 @@ class ModelCatalog:
         if shape:
             raise _invalid([self.redact(line) for line in shape])
         path = self.store.path
-        if path is None:
-            raise ApiError(409, "this policy store has no policy file to validate against")
+        assert path is not None  # checked by _check_store_applies_configs
         with self._config_lock:
             try:
                 policy = parse_policy(read_policy_file(path), source=str(path), overrides=body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,10 +51,17 @@ _DEFAULT_TIMEOUT_S = 60.0
 _EXPIRY_EVERY_S = 60.0
 log = logging.getLogger("auterity_ai_step.engine")
 T = TypeVar("T")
+# Models already warned about running without a price (once per model per process).
+_unpriced_warned: set[str] = set()
+_unpriced_lock = threading.Lock()
 
 
 class _StepFailed(Exception):
     """Internal: stop the whole run now (content refusal without fallback)."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        super().__init__(model)
 
 
 @dataclass(slots=True)
@@ -69,6 +77,8 @@ class _Run:
     outcome: RunOutcome
     failures: list[tuple[str, str]] = field(default_factory=list)
     overflowed_window: int = 0
+    # Set when a content refusal ended the run early: (refusing model, untried candidates).
+    stopped_by_refusal: tuple[str, list[str]] | None = None
 
 
 class Engine:
@@ -125,12 +135,15 @@ class Engine:
         )
         for reason in skipped:
             run.failures.append((reason.model, reason.reason))
-        try:
-            for candidate in chain:
+        for index, candidate in enumerate(chain):
+            try:
                 if await self._try_candidate(run, candidate, settings):
                     return run.outcome
-        except _StepFailed:
-            pass
+            except _StepFailed as stop:
+                untried = [later.model.name for later in chain[index + 1 :]]
+                if untried:
+                    run.stopped_by_refusal = (stop.model, untried)
+                break
         return self._failed(run)
 
     async def _db(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -184,7 +197,7 @@ class Engine:
         except ProviderError as exc:
             self._note_failure(run, model, exc)
             if isinstance(exc, ContentRefused) and not settings.fallback_on_content_refusal:
-                raise _StepFailed from exc
+                raise _StepFailed(model.name) from exc
             return False
         return True
 
@@ -235,6 +248,8 @@ class Engine:
             execution_id=request.execution_id,
             model=model.name,
         )
+        if price is None:
+            _warn_unpriced(model.name)
         timeout = min(
             request.config.timeout_s or _DEFAULT_TIMEOUT_S,
             max(run.deadline - self._clock(), 0.05),
@@ -348,6 +363,14 @@ class Engine:
         detail = "; ".join(f"{name}: {why}" for name, why in run.failures) or "no candidate models"
         if outcome.calls_made == 0 and outcome.error_type == "limit_exceeded":
             outcome.error = f"no candidate fits the cost limits, no provider was called ({detail})"
+        elif run.stopped_by_refusal is not None:
+            refuser, untried = run.stopped_by_refusal
+            outcome.error = (
+                f"stopped after {outcome.calls_made} attempt(s): {refuser} refused the content "
+                "and retry.fallback_on_content_refusal is off, so "
+                f"{', '.join(untried)} {'was' if len(untried) == 1 else 'were'} not tried "
+                f"({detail})"
+            )
         else:
             outcome.error = (
                 f"all candidate models failed after {outcome.calls_made} attempt(s) ({detail})"
@@ -355,6 +378,20 @@ class Engine:
         outcome.error = redact(outcome.error)
         outcome.error_type = outcome.error_type or "all_failed"
         return outcome
+
+
+def _warn_unpriced(model: str) -> None:
+    """Say once per model per process that a model without a price runs recorded at $0."""
+    with _unpriced_lock:
+        if model in _unpriced_warned:
+            return
+        _unpriced_warned.add(model)
+    log.warning(
+        "model %s has no known price (none in the policy, none in LiteLLM's price map): "
+        "it runs because no cost limit or daily budget applies, and its usage is recorded "
+        "at $0; give it input/output prices in the policy to count its cost",
+        model,
+    )
 
 
 def count_prompt_tokens(

@@ -52,6 +52,7 @@ __all__ = [
     "StepConfigError",
     "StoreError",
     "TemplateError",
+    "looks_like_secret",
     "redact",
 ]
 
@@ -75,6 +76,11 @@ def redact(text: str, secrets: Sequence[str] = ()) -> str:
         else:
             text = pattern.sub("***", text)
     return text
+
+
+def looks_like_secret(text: str) -> bool:
+    """Whether ``text`` holds something :func:`redact` would hide (an API key, a token)."""
+    return redact(text) != text
 
 
 class AuterityAIError(Exception):

@@ -3,7 +3,8 @@
 Wires the layers and nothing else: schema validation (contract.step), prompt rendering
 (contract.templates), the attempt loop (engine), and the host's result type. It never
 raises: every failure is ``success=False`` with an ``error_message`` that says what was
-tried and why each failed.
+tried and why each failed, and an ``ai_error_type`` key in ``output_data`` that names the
+kind of failure (see :meth:`AIStepExecutor.execute_step`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from .contract.policy import PolicyStore
 from .contract.step import validate_step_config
 from .contract.templates import build_messages
 from .engine import Engine
-from .errors import AuterityAIError, redact
+from .errors import (
+    AuterityAIError,
+    LimitExceeded,
+    PolicyError,
+    ProviderError,
+    StepConfigError,
+    StoreError,
+    TemplateError,
+    redact,
+)
 from .host import StepExecutionResult, StepExecutor, WorkflowNode
 from .money.limits import BudgetAlert
 from .money.prices import money_text
@@ -118,25 +128,48 @@ class AIStepExecutor(StepExecutor):
         input_data: dict[str, Any],
         execution_id: str | None = None,
     ) -> StepExecutionResult:
-        """Run one AI node; never raises."""
+        """Run one AI node; never raises.
+
+        On failure ``error_message`` says what happened in words, and
+        ``output_data["ai_error_type"]`` says it in one word a host can branch on:
+
+        - ``limit_exceeded``: no provider was called, and a cost limit or the daily
+          budget refused at least one candidate (any others were skipped);
+        - ``all_failed``: every candidate was skipped (circuit open, step time budget used
+          up, context window too small) and no provider was called;
+        - the kind of the last provider error, when a provider was called: ``rate_limited``,
+          ``timeout``, ``unavailable``, ``authentication``, ``model_not_found``,
+          ``context_window``, ``content_refused`` (also when the refusal stopped the step
+          because ``retry.fallback_on_content_refusal`` is off), ``bad_request``,
+          ``malformed_response``, ``invalid_output``;
+        - before any candidate was tried: ``invalid_input`` (``input_data`` is not a
+          mapping), ``invalid_config`` (``node.data`` breaks the step schema),
+          ``template_error`` (the prompt could not be rendered), ``policy_error``,
+          ``store_error`` (the usage ledger failed), ``internal_error`` (anything else).
+
+        ``ai_error_type`` is absent when the step succeeds.
+        """
         started = time.perf_counter()
         if input_data is not None and not isinstance(input_data, Mapping):
             message = (
                 f"AI step failed: input_data must be a mapping, got {type(input_data).__name__}"
             )
-            return _result(False, {}, message, started)
+            return _result(False, {"ai_error_type": "invalid_input"}, message, started)
         data = dict(input_data or {})
         exec_id, source = resolve_execution_id(execution_id, data)
         ids = {"ai_execution_id": exec_id, "ai_execution_id_source": source}
         try:
             outcome = await self._run(node, data, exec_id)
         except AuterityAIError as exc:
-            return _result(False, ids, f"AI step failed: {exc}", started)
+            failed = {**ids, "ai_error_type": _error_type(exc)}
+            return _result(False, failed, f"AI step failed: {exc}", started)
         except Exception as exc:  # the host contract: executors never raise
             detail = redact(f"{type(exc).__name__}: {exc}")
-            return _result(False, ids, f"AI step execution failed: {detail}", started)
+            failed = {**ids, "ai_error_type": "internal_error"}
+            return _result(False, failed, f"AI step execution failed: {detail}", started)
         output = {**_attempt_keys(outcome), **ids}
         if not outcome.success:
+            output["ai_error_type"] = outcome.error_type or "all_failed"
             return _result(False, output, f"AI processing failed: {outcome.error}", started)
         assert outcome.model is not None
         usage = {
@@ -165,6 +198,25 @@ class AIStepExecutor(StepExecutor):
             config=config, messages=messages, execution_id=exec_id, node_id=str(node.id)
         )
         return await self.engine.run(request)
+
+
+_ERROR_TYPES: tuple[tuple[type[AuterityAIError], str], ...] = (
+    (StepConfigError, "invalid_config"),
+    (TemplateError, "template_error"),
+    (PolicyError, "policy_error"),
+    (StoreError, "store_error"),
+    (LimitExceeded, "limit_exceeded"),
+)
+
+
+def _error_type(exc: AuterityAIError) -> str:
+    """``ai_error_type`` for an error raised before (or around) the attempt loop."""
+    if isinstance(exc, ProviderError):
+        return exc.kind
+    for cls, kind in _ERROR_TYPES:
+        if isinstance(exc, cls):
+            return kind
+    return "internal_error"
 
 
 def _attempt_keys(outcome: RunOutcome) -> dict[str, Any]:

@@ -50,7 +50,7 @@ class RunRequest:
 
 @dataclass(slots=True)
 class Attempt:
-    """One provider call (or one refused reservation) as the step output reports it."""
+    """One provider call as the step output reports it (``outcome``: success or error)."""
 
     number: int
     model: str
@@ -105,7 +105,8 @@ class RunOutcome:
 
     @property
     def calls_made(self) -> int:
-        return sum(1 for a in self.attempts if a.outcome != "refused")
+        """Provider calls made: every attempt is one (refused reservations are skips)."""
+        return len(self.attempts)
 
 
 def billable_prompt_tokens(counted: int) -> int:
@@ -125,13 +126,13 @@ def check_output(config: StepConfig, content: str, model: str) -> Any:
     try:
         parsed = json.loads(content)
     except json.JSONDecodeError as exc:
-        raise InvalidOutput(f"answer is not valid JSON ({exc.msg})", model=model) from exc
+        raise InvalidOutput(f"{model}: answer is not valid JSON ({exc.msg})", model=model) from exc
     if config.output_schema is not None:
         validator = jsonschema.Draft202012Validator(dict(config.output_schema))
         error = jsonschema.exceptions.best_match(validator.iter_errors(parsed))
         if error is not None:
             path = "/".join(str(p) for p in error.absolute_path) or "(root)"
             raise InvalidOutput(
-                f"answer breaks output_schema at {path}: {error.message}", model=model
+                f"{model}: answer breaks output_schema at {path}: {error.message}", model=model
             )
     return parsed

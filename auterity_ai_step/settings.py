@@ -29,16 +29,19 @@ def policy_path() -> Path:
     return bundled_policy_path()
 
 
-def default_database_path() -> Path:
-    """Where the embedded SQLite ledger lives by default (the directory is created)."""
+def default_database_path(*, create_dir: bool = True) -> Path:
+    """Where the embedded SQLite ledger lives by default (the directory is created unless
+    ``create_dir`` is False)."""
     directory = Path(user_data_dir(APP_NAME, appauthor=False))
-    directory.mkdir(parents=True, exist_ok=True)
+    if create_dir:
+        directory.mkdir(parents=True, exist_ok=True)
     return directory / "ledger.db"
 
 
-def database_url() -> str:
-    """``$AUTERITY_AI_DATABASE_URL`` or a SQLite URL for :func:`default_database_path`."""
+def database_url(*, create_dir: bool = True) -> str:
+    """``$AUTERITY_AI_DATABASE_URL`` or a SQLite URL for :func:`default_database_path`
+    (whose directory is created unless ``create_dir`` is False)."""
     configured = os.environ.get(DATABASE_ENV, "").strip()
     if configured:
         return configured
-    return f"sqlite:///{default_database_path()}"
+    return f"sqlite:///{default_database_path(create_dir=create_dir)}"

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode, execution_context, load_policy
-from auterity_ai_step.contract.policy import Policy, PolicyStore
+from auterity_ai_step.contract.policy import ModelSpec, Policy, PolicyStore
 from auterity_ai_step.demo import simulated_policy
 from auterity_ai_step.engine import Engine
+from auterity_ai_step.money.prices import price_for
 from auterity_ai_step.routing.health import CircuitBreaker
 from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
@@ -87,6 +91,7 @@ async def test_success_records_one_row_with_exact_cost(harness: Harness) -> None
     assert out["processed_data"] == INPUT
     assert out["ai_execution_id"] == "exec-1"
     assert out["ai_execution_id_source"] == "argument"
+    assert "ai_error_type" not in out
     assert harness.sim.count("gpt-4o-mini") == 1
     rows = harness.ledger.execution_usage("exec-1")
     assert len(rows) == 1
@@ -163,6 +168,7 @@ async def test_every_candidate_failing_gives_a_clear_aggregated_error(harness: H
     assert "gpt-4o-mini: model_not_found" in message
     assert "claude-haiku-4-5: model_not_found" in message
     assert SECRET not in message
+    assert result.output_data["ai_error_type"] == "model_not_found"
     rows = harness.ledger.execution_usage("exec-fail")
     assert len(rows) == len(result.output_data["ai_attempts"]) >= 2
     assert all(r["status"] == "error" for r in rows)
@@ -224,6 +230,22 @@ async def test_cost_limit_too_small_fails_before_any_call(harness: Harness) -> N
     assert "cost_limit" in result.error_message
     assert "no provider was called" in result.error_message
     assert harness.sim.count() == 0
+    assert result.output_data["ai_error_type"] == "limit_exceeded"
+
+
+async def test_every_candidate_skipped_is_all_failed(harness: Harness) -> None:
+    for model in ("gpt-4o-mini", "claude-haiku-4-5", "gpt-4.1-mini"):
+        for _ in range(harness.policy.circuit.failure_threshold):
+            harness.breaker.record_failure(model)
+    result = await harness.run(STEP, INPUT)
+    assert not result.success
+    assert harness.sim.count() == 0
+    assert result.error_message.startswith(
+        "AI processing failed: all candidate models failed after 0 attempt(s) ("
+    )
+    assert result.output_data["ai_error_type"] == "all_failed"
+    # Every key a failed step had before is still there.
+    assert {"ai_cost", "ai_attempts", "ai_skipped", "ai_execution_id"} <= set(result.output_data)
 
 
 async def test_expensive_candidate_skipped_for_a_cheaper_one(harness: Harness) -> None:
@@ -247,18 +269,80 @@ async def test_json_output_is_validated_and_bad_answers_fall_back(harness: Harne
     result = await harness.run(step, INPUT)
     assert result.success
     assert result.output_data["ai_json"] == {"score": 7}
-    assert result.output_data["ai_attempts"][0]["error_type"] == "invalid_output"
+    first = result.output_data["ai_attempts"][0]
+    assert first["error_type"] == "invalid_output"
+    # Like every provider error, an invalid answer names its model first.
+    assert first["error"] == "gpt-4o-mini: answer is not valid JSON (Expecting value)"
+
+
+async def test_answer_breaking_the_schema_names_the_model(harness: Harness) -> None:
+    for model in ("gpt-4o-mini", "claude-haiku-4-5", "gpt-4.1-mini"):
+        harness.script(model, "ok", answer='{"other": 1}')
+    step = {
+        **STEP,
+        "response_format": "json",
+        "output_schema": {"type": "object", "required": ["score"]},
+    }
+    result = await harness.run(step, INPUT)
+    assert not result.success
+    assert result.output_data["ai_error_type"] == "invalid_output"
+    errors = [a["error"] for a in result.output_data["ai_attempts"]]
+    assert errors[0] == (
+        "gpt-4o-mini: answer breaks output_schema at (root): 'score' is a required property"
+    )
+    assert all(
+        e.startswith(f"{a['model']}: ")
+        for e, a in zip(errors, result.output_data["ai_attempts"], strict=True)
+    )
+
+
+REFUSAL = {"status": 400, "message": "content_policy_violation: refused by safety system"}
 
 
 async def test_content_refusal_stops_the_step(harness: Harness) -> None:
-    harness.script(
-        "gpt-4o-mini",
-        {"status": 400, "message": "content_policy_violation: refused by safety system"},
-    )
+    harness.script("gpt-4o-mini", REFUSAL)
     result = await harness.run(STEP, INPUT)
     assert not result.success
     assert harness.sim.count("claude-haiku-4-5") == 0
-    assert "content_refused" in result.error_message
+    assert harness.sim.count("gpt-4.1-mini") == 0
+    message = result.error_message
+    # Says what happened: a refusal stopped the step, the later candidates were never tried.
+    assert message.startswith(
+        "AI processing failed: stopped after 1 attempt(s): gpt-4o-mini refused the content "
+        "and retry.fallback_on_content_refusal is off, so claude-haiku-4-5, gpt-4.1-mini "
+        "were not tried (gpt-4o-mini: content_refused after 1 attempt(s): gpt-4o-mini: "
+        "HTTP 400: content_policy_violation: refused by safety system)"
+    ), message
+    assert "all candidate models failed" not in message
+    assert result.output_data["ai_error_type"] == "content_refused"
+
+
+async def test_content_refusal_by_the_last_candidate_is_all_failed(harness: Harness) -> None:
+    # gpt-4o-mini, claude-haiku-4-5 (step), then gpt-4.1-mini (policy fallback_chain): the
+    # refusal comes from the last one, so nothing was left untried.
+    harness.script("gpt-4o-mini", 401)
+    harness.script("claude-haiku-4-5", 401)
+    harness.script("gpt-4.1-mini", REFUSAL)
+    result = await harness.run(STEP, INPUT)
+    assert not result.success
+    assert result.error_message.startswith(
+        "AI processing failed: all candidate models failed after 3 attempt(s) ("
+    )
+    assert "gpt-4.1-mini: content_refused after 1 attempt(s)" in result.error_message
+    assert result.output_data["ai_error_type"] == "content_refused"
+
+
+async def test_content_refusal_falls_back_when_allowed(harness: Harness) -> None:
+    h = Harness(
+        harness.sim,
+        _policy(harness.sim.base_url, fallback_on_content_refusal=True),
+        harness.ledger,
+    )
+    h.script("gpt-4o-mini", REFUSAL)
+    result = await h.run(STEP, INPUT)
+    assert result.success, result.error_message
+    assert result.output_data["ai_model"] == "claude-haiku-4-5"
+    assert "ai_error_type" not in result.output_data
 
 
 async def test_context_overflow_moves_only_to_larger_windows(harness: Harness) -> None:
@@ -277,6 +361,7 @@ async def test_invalid_config_fails_without_a_call(harness: Harness) -> None:
     assert not result.success
     assert "fallback_models[0]: 'gpt5' is not a known model" in result.error_message
     assert harness.sim.count() == 0
+    assert result.output_data["ai_error_type"] == "invalid_config"
 
 
 async def test_template_error_fails_without_a_call(harness: Harness) -> None:
@@ -284,6 +369,7 @@ async def test_template_error_fails_without_a_call(harness: Harness) -> None:
     assert not result.success
     assert "car" in result.error_message
     assert harness.sim.count() == 0
+    assert result.output_data["ai_error_type"] == "template_error"
 
 
 async def test_concurrent_steps_share_one_executor(harness: Harness) -> None:
@@ -301,3 +387,65 @@ async def test_non_mapping_input_is_a_failure_not_an_exception(harness: Harness)
     assert not result.success
     assert result.error_message == "AI step failed: input_data must be a mapping, got list"
     assert harness.sim.count() == 0
+    assert result.output_data == {"ai_error_type": "invalid_input"}
+
+
+async def test_unusable_ledger_is_a_store_error(harness: Harness, tmp_path: Path) -> None:
+    # Not a database at all where the SQLite file should be: no reservation can be written.
+    (tmp_path / "garbage.db").write_bytes(b"this is not a SQLite database file\n" * 200)
+    ledger = Ledger(f"sqlite:///{tmp_path / 'garbage.db'}")
+    h = Harness(harness.sim, harness.policy, ledger)
+    result = await h.run(STEP, INPUT)
+    ledger.close()
+    assert not result.success
+    assert result.error_message.startswith("AI step failed: could not reserve budget")
+    assert result.output_data["ai_error_type"] == "store_error"
+    assert harness.sim.count() == 0
+
+
+def _with_unpriced_models(policy: Policy, base_url: str, *names: str) -> Policy:
+    """The policy plus models no one has a price for, and no cost limit or daily budget."""
+    models = dict(policy.models)
+    for name in names:
+        models[name] = ModelSpec(
+            name=name,
+            provider="openai",
+            litellm_model=f"openai/{name}",
+            context_window=8192,
+            max_output_tokens=512,
+            quality=5,
+            api_base=f"{base_url}/v1",
+            api_key_env="OPENAI_API_KEY",
+        )
+    controls = policy.cost_controls.model_copy(
+        update={"daily_budget": None, "per_request_limit": None}
+    )
+    return policy.model_copy(update={"models": models, "cost_controls": controls})
+
+
+async def test_unpriced_model_runs_at_zero_cost_and_warns_once_per_model(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Names unique to this run: the warning is once per model per process.
+    first, second = (f"house-model-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    policy = _with_unpriced_models(harness.policy, harness.sim.base_url, first, second)
+    assert price_for(policy.models[first]) is None
+    h = Harness(harness.sim, policy, harness.ledger)
+    step = {**STEP, "fallback_models": [], "max_tokens": 50}
+    with caplog.at_level(logging.WARNING, logger="auterity_ai_step.engine"):
+        results = [
+            await h.run({**step, "model": first}, INPUT, execution_id="u-1"),
+            await h.run({**step, "model": first}, INPUT, execution_id="u-2"),
+            await h.run({**step, "model": second}, INPUT, execution_id="u-3"),
+        ]
+    assert all(r.success for r in results), [r.error_message for r in results]
+    assert [r.output_data["ai_cost"] for r in results] == ["0", "0", "0"]
+    assert harness.ledger.execution_usage("u-1")[0]["cost"] == 0
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "auterity_ai_step.engine" and r.levelno == logging.WARNING
+    ]
+    assert len(warnings) == 2, warnings
+    assert first in warnings[0] and second in warnings[1]
+    assert "no known price" in warnings[0] and "recorded at $0" in warnings[0]

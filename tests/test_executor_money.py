@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,7 @@ from auterity_ai_step import AIStepExecutor, WorkflowNode
 from auterity_ai_step.contract.policy import PolicyStore
 from auterity_ai_step.executor import default_engine
 from auterity_ai_step.money.limits import BudgetAlert
+from auterity_ai_step.money.prices import money_text
 from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 
@@ -60,6 +62,44 @@ async def test_daily_budget_is_a_hard_limit_and_alerts_once(
     assert sim.count() == len(ok)
     assert len(alerts) == 1
     assert alerts[0].daily_budget == Decimal("0.0005")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    name = "sqlite_url" if request.param == "sqlite" else "pg_db_url"
+    return str(request.getfixturevalue(name))
+
+
+async def test_daily_budget_refusal_shows_money_like_the_other_limits(
+    tmp_path: Path, sim: Simulator, db_url: str
+) -> None:
+    # One step's worst case is about 0.00006 and it spends about as much: the first step
+    # fits 0.0001, the second no longer does.
+    policy = sim_policy_file(tmp_path, sim.base_url, daily_budget=0.0001)
+    executor = _executor(policy, db_url)
+    first = await _run(executor, STEP, "d1")
+    assert first.success, first.error_message
+    second = await _run(executor, STEP, "d2")
+    assert not second.success
+    assert second.output_data["ai_error_type"] == "limit_exceeded"
+    spent = Decimal(first.output_data["ai_cost"])
+    left = Decimal("0.0001") - spent
+    day = executor.engine.guard.today().isoformat()
+    reason = second.output_data["ai_skipped"][0]["reason"]
+    found = re.fullmatch(
+        rf"refused by daily_budget: daily_budget 0\.0001 for {day}: "
+        rf"(?P<left>[0-9.]+) left \(spent (?P<spent>[0-9.]+), reserved 0\), "
+        rf"attempt needs up to (?P<needed>[0-9.]+)",
+        reason,
+    )
+    assert found, reason
+    assert Decimal(found["left"]) == left and Decimal(found["spent"]) == spent
+    # Each amount as money_text writes it: no padding zeros, no exponent (was "0E-10").
+    for amount in found.groupdict().values():
+        assert money_text(Decimal(amount)) == amount
+    assert Decimal(found["needed"]) > left
+    assert reason in second.error_message
+    executor.ledger.close()
 
 
 async def test_per_request_limit_skips_expensive_models(

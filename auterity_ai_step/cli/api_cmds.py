@@ -14,6 +14,7 @@ import typer
 
 from ..errors import redact
 from . import app
+from .contract_cmds import DbOption, PolicyOption
 
 __all__ = ["ServeRefused", "check_serve_security", "is_loopback", "serve"]
 
@@ -73,6 +74,8 @@ def serve(
             help="Without a token: serve with NO authentication, loopback addresses only.",
         ),
     ] = False,
+    policy: PolicyOption = None,
+    db: DbOption = None,
 ) -> None:
     """Serve the model management API (/api/models, docs at /docs) with uvicorn."""
     token = os.environ.get(TOKEN_ENV, "").strip() or None
@@ -84,7 +87,7 @@ def serve(
     try:
         import uvicorn
 
-        from ..api import create_app
+        from ..api import _tokens, create_app
     except ImportError as exc:
         typer.echo(
             f"error: serve needs FastAPI and uvicorn: pip install 'auterity-ai-step[api]' ({exc})",
@@ -96,7 +99,17 @@ def serve(
     if not secured:
         typer.echo(INSECURE_WARNING.format(host=host, port=port), err=True)
     try:
-        api = create_app(api_token=token, insecure_local=not secured)
+        from ..contract.policy import PolicyStore
+        from ..store.ledger import Ledger
+
+        _tokens(token, None)  # refuse a bad token before any database is opened
+        # As the executor and create_router build them: the file plus the ledger's
+        # model configurations, so PUT /api/models/config takes effect.
+        ledger = Ledger(db)
+        store = PolicyStore(policy, overrides=ledger.model_configurations)
+        api = create_app(
+            api_token=token, insecure_local=not secured, policy_store=store, ledger=ledger
+        )
     except Exception as exc:  # a bad token, an invalid policy, an unreachable database
         typer.echo(f"error: cannot start the API: {redact(str(exc))}", err=True)
         raise typer.Exit(1) from exc

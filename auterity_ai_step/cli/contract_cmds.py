@@ -1,6 +1,12 @@
 """Commands over the step contract (validate, schema, models, render) and the shared options.
 
 None of them calls a provider, so none imports LiteLLM; they start fast.
+
+Every command reads the policy the executor runs by: the policy file (``--policy``, else
+``$AUTERITY_AI_POLICY``, else the bundled one) plus the model configurations stored in the
+ledger (``--db``, else ``$AUTERITY_AI_DATABASE_URL``, else the default SQLite file), as the
+API's ``PUT /api/models/config`` writes them. Reading them creates nothing: without the
+database there are none, and a database that cannot be read is a warning, not an error.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from ..errors import PolicyError, StepConfigError, TemplateError
 from . import app, console
 
 if TYPE_CHECKING:
-    from ..contract.policy import Policy
+    from ..contract.policy import Policy, PolicyStore
+    from ..contract.policy_store import Overrides
 
 PolicyOption = Annotated[
     Path | None,
@@ -66,13 +73,50 @@ def _read_step(path: Path) -> Any:
     return data
 
 
-def _policy(path: Path | None) -> Policy:
-    from ..contract.policy import load_policy
+def _stored_configurations(db: str | None) -> tuple[str, dict[str, dict[str, Any]]] | None:
+    """(version token, configurations) stored in the ledger, read once.
+
+    None when there are none to read (no such database: nothing is created) or, after one
+    warning line on stderr, when the database cannot be read.
+    """
+    from ..errors import StoreError, redact
+    from ..store.ledger import stored_model_configurations
 
     try:
-        return load_policy(path)
+        return stored_model_configurations(db)
+    except StoreError as exc:
+        problem = " ".join(redact(str(exc)).split())
+        typer.echo(
+            f"warning: ignoring the model configurations stored in the ledger ({problem}); "
+            "using the policy file alone",
+            err=True,
+        )
+        return None
+
+
+def _load_store(path: Path | None, db: str | None) -> tuple[PolicyStore, int]:
+    """The store (see :func:`policy_store`) and how many configurations the ledger added."""
+    from ..contract.policy import PolicyStore
+
+    stored = _stored_configurations(db)
+    overrides: Overrides | None = None if stored is None else (lambda: stored)
+    try:
+        store = PolicyStore(path, overrides=overrides)
     except PolicyError as exc:
-        _fail("\n".join(["policy error:", *exc.errors]))
+        note = []
+        if stored and stored[1]:
+            note = ["(the policy includes the model configurations stored in the ledger)"]
+        _fail("\n".join(["policy error:", *exc.errors, *note]))
+    return store, 0 if stored is None else len(stored[1])
+
+
+def policy_store(path: Path | None, db: str | None) -> PolicyStore:
+    """The policy the executor would run by: the file plus the ledger's configurations."""
+    return _load_store(path, db)[0]
+
+
+def _policy(path: Path | None, db: str | None) -> Policy:
+    return policy_store(path, db).current()
 
 
 def _validated(step_file: Path, policy: Policy) -> Any:
@@ -86,18 +130,18 @@ def _validated(step_file: Path, policy: Policy) -> Any:
 
 
 @app.command()
-def validate(step_file: StepArgument, policy: PolicyOption = None) -> None:
+def validate(step_file: StepArgument, policy: PolicyOption = None, db: DbOption = None) -> None:
     """Check a step config against the schema and the policy's models (exit 1 if invalid)."""
-    config = _validated(step_file, _policy(policy))
+    config = _validated(step_file, _policy(policy, db))
     typer.echo("valid (legacy)" if config.legacy else "valid")
 
 
 @app.command()
-def schema(policy: PolicyOption = None) -> None:
+def schema(policy: PolicyOption = None, db: DbOption = None) -> None:
     """Print the step JSON Schema, with the policy's models as the model choices."""
     from ..contract.step import step_schema
 
-    typer.echo(json.dumps(step_schema(_policy(policy)), indent=2))
+    typer.echo(json.dumps(step_schema(_policy(policy, db)), indent=2))
 
 
 def _price(value: Any) -> str:
@@ -105,12 +149,16 @@ def _price(value: Any) -> str:
 
 
 @app.command()
-def models(policy: PolicyOption = None) -> None:
+def models(policy: PolicyOption = None, db: DbOption = None) -> None:
     """List the policy's models: provider, LiteLLM name, prices, limits, use cases."""
     from rich.table import Table
 
-    loaded = _policy(policy)
-    table = Table(title=f"models in {loaded.source} (version {loaded.version})")
+    store, stored = _load_store(policy, db)
+    loaded = store.current()
+    source = loaded.source
+    if stored:
+        source += f" + {stored} model configuration(s) stored in the ledger"
+    table = Table(title=f"models in {source} (version {loaded.version})")
     for column in ("name", "provider", "litellm model", "in / 1k", "out / 1k", "context"):
         table.add_column(
             column, justify="right" if "/" in column or column == "context" else "left"
@@ -162,11 +210,12 @@ def render(
         typer.Option("--var", help="Input value KEY=VALUE (VALUE as JSON if it parses)."),
     ] = None,
     policy: PolicyOption = None,
+    db: DbOption = None,
 ) -> None:
     """Print, as JSON, the chat messages the step would send for the given input."""
     from ..contract.templates import build_messages
 
-    config = _validated(step_file, _policy(policy))
+    config = _validated(step_file, _policy(policy, db))
     try:
         messages = build_messages(config, read_input(input_file, var))
     except TemplateError as exc:

@@ -24,6 +24,7 @@ from .contract_cmds import (
     StepArgument,
     _fail,
     _read_step,
+    policy_store,
     read_input,
 )
 
@@ -44,7 +45,8 @@ SimulatorOption = Annotated[
     typer.Option(
         "--simulator",
         help="Send every call to the built-in provider simulator instead of the real "
-        "providers (no key needed; every model answers unless --scenario says otherwise).",
+        "providers (no key needed; without --scenario every model answers with the text "
+        "'Simulated answer.').",
     ),
 ]
 ScenarioOption = Annotated[
@@ -55,16 +57,6 @@ ScenarioOption = Annotated[
         "'auterity-ai-step simulate --help'.",
     ),
 ]
-
-
-def _store(policy: Path | None) -> PolicyStore:
-    from ..contract.policy import PolicyStore
-    from ..errors import PolicyError
-
-    try:
-        return PolicyStore(policy)
-    except PolicyError as exc:
-        _fail("\n".join(["policy error:", *exc.errors]))
 
 
 @contextmanager
@@ -163,7 +155,7 @@ def run(
         _fail(f"step file {step_file} must hold an object (the node's data)")
     step_input = read_input(input_file, var)
     node = WorkflowNode(id=step_file.stem, type="ai", data=data)
-    with _providers(_store(policy), simulator, scenario) as store:
+    with _providers(policy_store(policy, db), simulator, scenario) as store:
         executor = AIStepExecutor(policy_store=store, ledger=Ledger(db))
         result = asyncio.run(executor.execute_step(node, step_input, execution_id))
     if as_json:
@@ -180,13 +172,14 @@ def health(
         list[str] | None, typer.Argument(help="Models to check (default: all in the policy).")
     ] = None,
     policy: PolicyOption = None,
+    db: DbOption = None,
     simulator: SimulatorOption = False,
     scenario: ScenarioOption = None,
 ) -> None:
     """Check models with the cheapest real request each (5 s timeout), concurrently."""
     from ..routing.health import CircuitBreaker, HealthMonitor
 
-    store = _store(policy)
+    store = policy_store(policy, db)
     current = store.current()
     unknown = [m for m in models or () if m not in current.models]
     if unknown:
@@ -218,7 +211,7 @@ def estimate(
     from ..money.prices import money_text
 
     data = _read_step(step_file)
-    store = _store(policy)
+    store = policy_store(policy, db)
     try:
         report = estimate_step(data, read_input(input_file, var), store.current(), db)
     except Exception as exc:

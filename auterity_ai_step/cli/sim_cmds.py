@@ -41,7 +41,7 @@ models:
     latency_ms: 150
     outcomes: [500, "429 retry-after=2", ok]   # played in order, then cycled
     cycle: true        # false: repeat the last outcome forever
-    answer: "Thanks for your inquiry!"
+    answer: "Thanks for your inquiry!"  # default: "Simulated answer."
     prompt_tokens: 120 # usage reported (default: ~4 characters a token)
     completion_tokens: 40
     usage: true        # false: no usage in the answer
@@ -53,7 +53,9 @@ Outcomes: ok; an HTTP status (500, 503, 401, 404, ...), optionally with a Retry-
 header as "429 retry-after=SECONDS"; context_overflow (a 400 saying the context is too
 long); timeout (hang); drop (close the connection); malformed (a non-JSON body);
 no_choices; empty_length (an empty answer cut by the token limit); or a mapping
-{status: 400, message: "...", retry_after: 2}. Without a scenario every model answers ok.
+{status: 400, message: "...", retry_after: 2}. Without a scenario every model answers
+with status ok and the text "Simulated answer." (so does any model whose entry sets no
+answer).
 
 To use the simulator, point a policy model's api_base at the printed URL ({url}/v1 for
 OpenAI models, {url} for Ollama, HuggingFace and Anthropic models), or let run and health
@@ -69,7 +71,8 @@ def simulate(
         Path | None,
         typer.Option(
             help="Scenario file (YAML or JSON) scripting each model's answers; its format "
-            "is shown below the options. Without it every model answers ok."
+            "is shown below the options. Without it every model answers with status ok "
+            'and the text "Simulated answer."'
         ),
     ] = None,
     seed: Annotated[

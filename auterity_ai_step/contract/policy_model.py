@@ -48,8 +48,10 @@ class ModelSpec(BaseModel):
         default=None,
         ge=0,
         description="Price of input (prompt) tokens in USD per 1,000 tokens. If only one of "
-        "the two prices is given it counts for both; if neither, LiteLLM's price map is used, "
-        "and a model without any price is never treated as free.",
+        "the two prices is given it counts for both; if neither, LiteLLM's price map is used. "
+        "A model with no price in either is refused whenever a cost limit or daily budget "
+        "applies (its cost cannot be shown to fit); with none of them set it runs, its usage "
+        "is recorded at $0, and a warning naming it is logged once per process.",
     )
     output_cost_per_1k: Decimal | None = Field(
         default=None,

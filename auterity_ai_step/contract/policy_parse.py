@@ -23,9 +23,9 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ..errors import PolicyError
+from ..errors import PolicyError, looks_like_secret
 from .policy_model import (
     CircuitSettings,
     CostControls,
@@ -111,6 +111,7 @@ TOP_LEVEL_KEYS: tuple[str, ...] = tuple(SECTION_MODELS)
 _SECRET_KEY = re.compile(r"(?i)^(api[_-]?key|apikey|secret|token|password)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MONEY_KEYS = ("input_cost_per_1k", "output_cost_per_1k")
+_INT: TypeAdapter[int] = TypeAdapter(int)
 _MODEL_KEYS = (
     frozenset(ModelSpec.model_fields)
     | {group[0] for group in MODEL_ALIASES}
@@ -252,12 +253,40 @@ def _normalise_model(
             "(letters, digits, underscore), e.g. OPENAI_API_KEY, never the key itself"
         )
         spec["api_key_env"] = None
-    context = spec.get("context_window")
-    if "max_output_tokens" not in spec and isinstance(context, int):
-        spec["max_output_tokens"] = min(context, MAX_OUTPUT_TOKENS_DEFAULT_CAP)
+    elif env is not None and looks_like_secret(env):  # a key that is also a valid name: hf_...
+        errors.append(
+            f"{path}.api_key_env: looks like an API key, not the NAME of an environment "
+            f"variable; put the key in a variable (e.g. {_key_env_example(provider)}) "
+            "and name that"
+        )
+        spec["api_key_env"] = None
+    if "max_output_tokens" not in spec:
+        context = _window(spec.get("context_window"))
+        # Without a usable context_window (its own error is reported) the placeholder keeps
+        # a second, spurious error off max_output_tokens; the model is not built either way.
+        cap = MAX_OUTPUT_TOKENS_DEFAULT_CAP
+        spec["max_output_tokens"] = cap if context is None else min(context, cap)
     spec.setdefault("quality", derive_quality(out[_MONEY_KEYS[0]], out[_MONEY_KEYS[1]]))
     out.update(spec)
     return out
+
+
+def _key_env_example(provider: str) -> str:
+    """A variable name to suggest for the provider's key, e.g. HUGGINGFACE_API_KEY."""
+    default = PROVIDER_KEY_ENV.get(provider)
+    if default is not None:
+        return default
+    stem = re.sub(r"[^A-Za-z0-9]+", "_", provider).strip("_").upper()
+    return f"{stem}_API_KEY" if stem and not stem[0].isdigit() else "PROVIDER_API_KEY"
+
+
+def _window(value: Any) -> int | None:
+    """``context_window`` as ModelSpec will read it (lax int, >= 1); None if it will not."""
+    try:
+        window = _INT.validate_python(value)
+    except ValidationError:
+        return None
+    return window if window >= 1 else None
 
 
 def _build(cls: type[BaseModel], data: Any, path: str, errors: list[str]) -> Any:

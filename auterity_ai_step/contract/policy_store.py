@@ -101,6 +101,14 @@ class PolicyStore:
     def path(self) -> Path | None:
         return self._path
 
+    @property
+    def reads_overrides(self) -> bool:
+        """Whether this store applies database overrides (was built with ``overrides=``).
+
+        Only then does a change to the ledger's ``model_configurations`` reach the policy.
+        """
+        return self._overrides is not None
+
     def _stat_key(self) -> tuple[int, int, int] | None:
         assert self._path is not None
         try:

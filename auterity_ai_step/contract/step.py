@@ -129,9 +129,24 @@ def step_schema(policy: Policy | None = None) -> dict[str, Any]:
     if policy is not None:
         names = list(policy.model_names)
         props = schema["properties"]
-        props["model"]["enum"] = [*names, AUTO_MODEL]
-        props["fallback_models"]["items"]["enum"] = names
+        _limit_to(props["model"], [*names, AUTO_MODEL], AUTO_MODEL)
+        _limit_to(props["fallback_models"]["items"], names, policy.routing.default_model)
+        examples = [
+            [name for name in example if name in names]
+            for example in props["fallback_models"].get("examples", ())
+        ]
+        props["fallback_models"]["examples"] = [e for e in examples if e] or [names[:2]]
     return schema
+
+
+def _limit_to(field: dict[str, Any], choices: list[str], default: str) -> None:
+    """Make ``field`` a choice of ``choices``, its default and examples among them too
+    (the shipped schema's are names of the bundled policy, which this one may lack)."""
+    field["enum"] = choices
+    if field.get("default") not in choices:
+        field["default"] = default
+    examples = [e for e in field.get("examples", ()) if e in choices]
+    field["examples"] = examples or choices[:2]
 
 
 def _path(parts: Iterable[Any]) -> str:

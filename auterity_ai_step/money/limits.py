@@ -195,7 +195,9 @@ class BudgetGuard:
         """Hold ``amount`` (the attempt's worst case) against every limit, or raise.
 
         ``amount=None`` means the model's price is unknown: refused when any limit applies,
-        because an unknown cost cannot be shown to fit (it is never counted as free).
+        because an unknown cost cannot be shown to fit. With no limit at all it is let
+        through with a zero reservation, and its usage is recorded at $0 (the engine logs a
+        warning once per model).
         """
         controls = self.controls()
         if amount is None:

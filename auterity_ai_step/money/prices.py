@@ -64,7 +64,10 @@ def price_for(model: ModelSpec) -> Price | None:
     """The model's price: the policy's figures first, else LiteLLM's map, else ``None``.
 
     A policy that names only one of the two prices uses it for both (the seed's single
-    ``cost_per_1k_tokens`` meant both). ``None`` means unknown: never treat it as free.
+    ``cost_per_1k_tokens`` meant both). ``None`` means unknown: such a model is refused
+    whenever a cost limit or daily budget applies (``BudgetGuard.reserve_attempt``); with
+    none set it runs, its usage is recorded at $0, and the engine logs a warning naming it
+    once per process.
     """
     inp, out = model.input_cost_per_1k, model.output_cost_per_1k
     if inp is not None or out is not None:

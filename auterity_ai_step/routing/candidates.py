@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from auterity_ai_step.errors import PolicyError
+from auterity_ai_step.money.prices import money_text
 
 if TYPE_CHECKING:
     from auterity_ai_step.contract.policy import ModelSpec, Policy
@@ -144,7 +145,7 @@ def rank_models(
             continue
         position = prices.index(_price_key(spec))
         price_score = 1.0 if len(prices) == 1 else 1 - position / (len(prices) - 1)
-        shown = "no price" if price is None else f"${price:f}/1k tokens"
+        shown = "no price" if price is None else f"${money_text(price)}/1k tokens"
         reasons.append(f"price rank {position + 1} of {len(prices)} ({shown})")
         reasons.append(f"quality {spec.quality}/10")
         if context_length:

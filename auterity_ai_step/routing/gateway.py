@@ -236,7 +236,7 @@ async def _call(request: CompletionRequest, *, allow_truncated: bool) -> Complet
     try:
         response = await asyncio.wait_for(lib.acompletion(**kwargs), request.timeout_s + _GRACE_S)
     except Exception as exc:
-        raise translate(exc, model.name, secrets) from exc
+        raise translate(exc, model.name, secrets, timeout_s=request.timeout_s) from exc
     latency_ms = (time.perf_counter() - started) * 1000
     return _result(response, request, latency_ms, allow_truncated=allow_truncated)
 
@@ -247,14 +247,14 @@ def _result(
     name = request.model.name
     choices = getattr(response, "choices", None)
     if not choices:
-        raise MalformedResponse(f"{name} answered without choices", model=name)
+        raise MalformedResponse(f"{name}: answered without choices", model=name)
     choice = choices[0]
     message = getattr(choice, "message", None)
     content = getattr(message, "content", None) or ""
     finish = getattr(choice, "finish_reason", None)
     if not content and finish == "length" and not allow_truncated:
         raise MalformedResponse(
-            f"{name} returned no content before hitting its token limit (finish_reason=length)",
+            f"{name}: returned no content before hitting its token limit (finish_reason=length)",
             model=name,
         )
     usage = getattr(response, "usage", None)

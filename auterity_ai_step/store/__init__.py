@@ -5,7 +5,7 @@ Only this package imports SQLAlchemy.
 
 from __future__ import annotations
 
-from .ledger import Ledger
+from .ledger import Ledger, stored_model_configurations
 from .records import UsageRecord
 
-__all__ = ["Ledger", "UsageRecord"]
+__all__ = ["Ledger", "UsageRecord", "stored_model_configurations"]

@@ -9,10 +9,13 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-__all__ = ["default_spool", "sqlite_engine", "unreachable"]
+from ..errors import StoreError
+
+__all__ = ["default_spool", "ledger_engine", "ledger_url", "sqlite_engine", "unreachable"]
 
 
 def unreachable(exc: BaseException) -> bool:
@@ -20,6 +23,24 @@ def unreachable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
+
+
+def ledger_url(url: str) -> URL:
+    """A ledger URL parsed, ``postgresql://`` meaning the psycopg (3) driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def ledger_engine(url: URL) -> Engine:
+    """The engine for a parsed ledger URL; StoreError for a backend other than these two."""
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return sqlite_engine(url)
+    if backend == "postgresql":
+        return create_engine(url, connect_args={"connect_timeout": 5})
+    raise StoreError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
 
 
 def sqlite_engine(url: Any) -> Engine:

@@ -20,30 +20,31 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, create_engine, delete, literal, select
+from sqlalchemy import Connection, delete, inspect, literal, select
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import LimitExceeded, StoreError
+from ..money.prices import money_text
 from . import queries
-from .connect import default_spool, sqlite_engine, unreachable
+from .connect import default_spool, ledger_engine, ledger_url, unreachable
 from .outbox import Outbox
 from .records import UsageRecord, usage_dict
 from .tables import (
     Base,
     BudgetDay,
     BudgetReservation,
+    ModelConfiguration,
     ModelUsage,
     Money,
     utcnow,
 )
 
-__all__ = ["Ledger", "UsageRecord"]
+__all__ = ["Ledger", "UsageRecord", "stored_model_configurations"]
 
 log = logging.getLogger("auterity_ai_step.store")
 T = TypeVar("T")
@@ -68,16 +69,9 @@ class Ledger:
             from ..settings import database_url
 
             url = database_url()
-        parsed = make_url(url)
-        if parsed.drivername in ("postgresql", "postgres"):
-            parsed = parsed.set(drivername="postgresql+psycopg")
+        parsed = ledger_url(url)
         self.backend = parsed.get_backend_name()
-        if self.backend == "sqlite":
-            self.engine = sqlite_engine(parsed)
-        elif self.backend == "postgresql":
-            self.engine = create_engine(parsed, connect_args={"connect_timeout": 5})
-        else:
-            raise StoreError(f"unsupported database {self.backend!r}: use SQLite or PostgreSQL")
+        self.engine = ledger_engine(parsed)
         self.url = parsed.render_as_string(hide_password=True)
         self.outbox = Outbox(Path(spool_path) if spool_path else default_spool(parsed))
         self._create_tables = create_tables
@@ -162,8 +156,9 @@ class Ledger:
                     ).one()
                     left = max(daily_budget - spent - reserved, Decimal(0))
                     raise LimitExceeded(
-                        f"daily_budget {daily_budget} for {day.isoformat()}: {left} left "
-                        f"(spent {spent}, reserved {reserved}), attempt needs up to {amount}",
+                        f"daily_budget {money_text(daily_budget)} for {day.isoformat()}: "
+                        f"{money_text(left)} left (spent {money_text(spent)}, reserved "
+                        f"{money_text(reserved)}), attempt needs up to {money_text(amount)}",
                         limit="daily_budget",
                         remaining=left,
                         needed=amount,
@@ -402,3 +397,48 @@ class Ledger:
     def put_model_configurations(self, configs: Mapping[str, Mapping[str, Any]]) -> None:
         """Replace all model configurations in one transaction (validate them first)."""
         self._run(lambda conn: queries.put_model_configurations(conn, configs))
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {lines[0]}" if lines else exc.__class__.__name__
+
+
+def stored_model_configurations(
+    url: str | None = None,
+) -> tuple[str, dict[str, dict[str, Any]]] | None:
+    """The ledger's model configurations, as :meth:`Ledger.model_configurations` gives them,
+    read without creating anything: no database file, directory or table.
+
+    For readers that must not create a ledger as a side effect (the CLI's contract commands).
+    ``url`` defaults to ``settings.database_url()``. ``None`` when there is nothing to read:
+    a SQLite URL whose file does not exist (or an in-memory one), or a database without the
+    ``model_configurations`` table. StoreError, naming the database (password hidden) and
+    the problem, when it cannot be read.
+    """
+    if url is None:
+        from ..settings import database_url
+
+        url = database_url(create_dir=False)
+    try:
+        parsed = ledger_url(url)
+    except ArgumentError as exc:  # its text repeats the URL, which may hold a password
+        raise StoreError("the ledger database URL is not a valid SQLAlchemy URL") from exc
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:" or not Path(database).is_file():
+            return None
+    try:
+        engine = ledger_engine(parsed)
+    except (SQLAlchemyError, ImportError) as exc:  # e.g. the driver is not installed
+        raise StoreError(f"cannot open the ledger database {shown}: {_first_line(exc)}") from exc
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table(ModelConfiguration.__tablename__):
+                return None
+            return queries.model_configurations(conn)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read the ledger database {shown}: {_first_line(exc)}") from exc
+    finally:
+        engine.dispose()

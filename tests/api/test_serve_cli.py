@@ -160,3 +160,39 @@ def test_real_insecure_local_start_warns(serve: tuple[int, dict[str, str]]) -> N
     finally:
         err = _stop(process)
     assert "WARNING: serving WITHOUT AUTHENTICATION" in err
+
+
+def test_real_start_with_policy_and_db_options(
+    tmp_path: Path, serve: tuple[int, dict[str, str]]
+) -> None:
+    """``--policy`` and ``--db`` choose what the server serves, and a configuration it
+    stores is the CLI's too (the same file plus the same ledger)."""
+    port, env = serve
+    env["AUTERITY_AI_API_TOKEN"] = USER_TOKEN
+    seed = Path(__file__).parents[2] / "policies" / "examples" / "original_task.yml"
+    db = f"sqlite:///{tmp_path / 'chosen.db'}"
+    process = _start(port, env, "--policy", str(seed), "--db", db)
+    headers = {"Authorization": f"Bearer {USER_TOKEN}"}
+    base = f"http://127.0.0.1:{port}/api/models"
+    try:
+        assert _wait_up(port, process, headers) == 200
+        names = [
+            m["name"] for m in httpx.get(f"{base}/available", headers=headers).json()["models"]
+        ]
+        assert names == ["gpt-3.5-turbo", "gpt-4", "llama2"]
+        added = {"db-llama": {"provider": "ollama", "context_window": 4096}}
+        put = httpx.put(f"{base}/config", headers=headers, json=added, timeout=10)
+        assert put.status_code == 200, put.text
+    finally:
+        _stop(process)
+    listed = runner.invoke(app, ["models", "--policy", str(seed), "--db", db])
+    assert listed.exit_code == 0 and "db-llama" in listed.stdout
+
+
+def test_serve_refuses_a_missing_policy_file(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yml"
+    result = runner.invoke(
+        app, ["serve", "--policy", str(missing)], env={"AUTERITY_AI_API_TOKEN": USER_TOKEN}
+    )
+    assert result.exit_code == 1
+    assert "cannot start the API" in result.output and "missing.yml" in result.output

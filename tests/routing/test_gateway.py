@@ -172,8 +172,11 @@ async def test_malformed_json_body(mock: respx.MockRouter, family: str) -> None:
             200, text="{not json", headers={"content-type": "application/json"}
         )
     )
-    with pytest.raises(errors.MalformedResponse):
+    with pytest.raises(errors.MalformedResponse) as caught:
         await call(family)
+    # The provider answered 200 with a body LiteLLM could not parse: LiteLLM's 500 is its own.
+    assert caught.value.status_code is None
+    assert str(caught.value).startswith(f"{family}-m: ") and "HTTP" not in str(caught.value)
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -189,8 +192,10 @@ async def test_transport_errors(
     mock: respx.MockRouter, family: str, raised: Exception, expected: type[Exception]
 ) -> None:
     route = mock.post(BASE + PATHS[family]).mock(side_effect=raised)
-    with pytest.raises(expected):
+    with pytest.raises(expected) as caught:
         await call(family)
+    assert caught.value.status_code is None  # no HTTP answer came
+    assert "HTTP" not in str(caught.value)
     # LiteLLM's own HTTP handler (Ollama, Anthropic; not the OpenAI SDK, which HuggingFace
     # endpoints go through) reconnects once after a ConnectError, whatever num_retries
     # says; no request reached the provider, so nothing is billed twice.
@@ -249,7 +254,17 @@ def test_translate_edge_cases() -> None:
     assert isinstance(translate(FakeError("x", "weird")), errors.ProviderUnavailable)
     assert isinstance(translate(RuntimeError("boom")), errors.ProviderUnavailable)
     assert isinstance(translate(TimeoutError()), errors.ProviderTimeout)
+    assert str(translate(TimeoutError())) == "m: request timed out"
     assert isinstance(translate(FakeError("x", 408)), errors.ProviderTimeout)
+    timed_out = gateway.translate(TimeoutError(), "m", [], timeout_s=2.0)
+    assert str(timed_out) == "m: timed out after 2 s" and timed_out.status_code is None
+    noisy = FakeError(
+        "litellm.Timeout: APITimeoutError - Request timed out. Error_str: Request timed out. "
+        "- timeout value=0.5, time taken=0.51 seconds",
+        408,
+    )
+    assert str(translate(noisy)) == "m: timed out after 0.5 s"
+    assert translate(noisy).status_code is None
     refused = translate(
         FakeError("Output blocked by content filtering policy: content_filter", 400)
     )

@@ -21,19 +21,37 @@ pytestmark = pytest.mark.usefixtures("production_transport", "fake_keys")
 
 HELLO = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello there"}]
 
-ERROR_CASES: list[tuple[Any, type[errors.ProviderError], int | None]] = [
-    ("500", errors.ProviderUnavailable, 500),
-    ("503", errors.ProviderUnavailable, 503),
-    ("401", errors.AuthenticationFailed, 401),
-    ("403", errors.AuthenticationFailed, 403),
-    ("404", errors.ModelNotFound, 404),
-    ("context_overflow", errors.ContextWindowExceeded, 400),
-    ("400", errors.BadRequest, 400),
-    ({"status": 400, "message": "content_policy_violation: flagged"}, errors.ContentRefused, 400),
-    ("drop", errors.ProviderUnavailable, None),
-    ("malformed", errors.MalformedResponse, None),
-    ("no_choices", errors.MalformedResponse, None),
-    ("empty_length", errors.MalformedResponse, None),
+# (scripted outcome, error class, status_code, the message after "<model>: ").
+# ``HTTP <status>`` only when the provider really answered with it: LiteLLM's own 408 for
+# its client-side timeout and its 500 for a dropped connection or an unparseable body are
+# not statuses anybody answered with, so those messages have none (and status_code None).
+ERROR_CASES: list[tuple[Any, type[errors.ProviderError], int | None, str]] = [
+    ("500", errors.ProviderUnavailable, 500, r"HTTP 500: \S"),
+    ("503", errors.ProviderUnavailable, 503, r"HTTP 503: \S"),
+    ("401", errors.AuthenticationFailed, 401, r"HTTP 401: \S"),
+    ("403", errors.AuthenticationFailed, 403, r"HTTP 403: \S"),
+    ("404", errors.ModelNotFound, 404, r"HTTP 404: \S"),
+    ("context_overflow", errors.ContextWindowExceeded, 400, r"HTTP 400: .*maximum context"),
+    ("400", errors.BadRequest, 400, r"HTTP 400: \S"),
+    (
+        {"status": 400, "message": "content_policy_violation: flagged"},
+        errors.ContentRefused,
+        400,
+        r"HTTP 400: .*content_policy_violation: flagged",
+    ),
+    # A gateway timeout the provider answered with is a status somebody did send.
+    ("408", errors.ProviderTimeout, 408, r"HTTP 408: \S"),
+    ("504", errors.ProviderTimeout, 504, r"HTTP 504: \S"),
+    ("drop", errors.ProviderUnavailable, None, r"(Connection error|Server disconnected)"),
+    ("timeout", errors.ProviderTimeout, None, r"timed out after 0\.3 s$"),
+    ("malformed", errors.MalformedResponse, None, r"(?!HTTP).*Expecting value"),
+    ("no_choices", errors.MalformedResponse, None, r"(?!HTTP)\S"),
+    (
+        "empty_length",
+        errors.MalformedResponse,
+        None,
+        r"returned no content before hitting its token limit \(finish_reason=length\)$",
+    ),
 ]
 
 
@@ -57,28 +75,32 @@ async def test_success_uses_provider_usage(simulator: Simulator, family: str) ->
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
-@pytest.mark.parametrize(("outcome", "expected", "status"), ERROR_CASES, ids=str)
+@pytest.mark.parametrize(("outcome", "expected", "status", "text"), ERROR_CASES, ids=str)
 async def test_errors_are_translated_with_one_request(
     simulator: Simulator,
     family: str,
     outcome: Any,
     expected: type[errors.ProviderError],
     status: int | None,
+    text: str,
 ) -> None:
-    script(simulator, "m", outcome)
+    script(simulator, "m", outcome, hang_s=3)
     spec = make_spec(family, "m", simulator.base_url)
     with pytest.raises(expected) as caught:
-        await complete(request(spec))
+        await complete(request(spec, timeout_s=0.3 if outcome == "timeout" else 5.0))
     assert type(caught.value) is expected
     assert caught.value.model == spec.name
     if outcome != "empty_length":  # that one LiteLLM accepts; the gateway refuses it
         assert caught.value.__cause__ is not None
-    if status is not None:
-        assert caught.value.status_code == status
+    assert caught.value.status_code == status
+    message = str(caught.value)
+    assert re.match(re.escape(f"{spec.name}: ") + text, message), message
     assert simulator.count("m") == 1  # LiteLLM's own retries are off
-    assert FAKE_KEY not in str(caught.value)
-    # The provider's words, not LiteLLM's nested class names ("litellm.BadRequestError: ...").
-    assert not re.search(r": (litellm\.\w+Error|\w+Error: |\w+Exception - )", str(caught.value))
+    assert FAKE_KEY not in message
+    # The provider's words, not LiteLLM's nested class names ("litellm.BadRequestError: ...")
+    # nor its additions ("Error_str: ...", "Handle with `litellm.InternalServerError`").
+    assert not re.search(r": (litellm\.\w+Error|\w+Error: |\w+(Error|Exception) - )", message)
+    assert "Error_str" not in message and "Handle with" not in message
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -180,8 +202,10 @@ async def test_hard_timeout_when_litellm_hangs(
 
     monkeypatch.setattr(production_transport, "acompletion", hang)
     monkeypatch.setattr(gateway, "_GRACE_S", 0.05)
-    with pytest.raises(errors.ProviderTimeout):
+    with pytest.raises(errors.ProviderTimeout) as caught:
         await complete(request(make_spec("openai", "m", simulator.base_url), timeout_s=0.05))
+    assert str(caught.value) == "openai-m: timed out after 0.05 s"
+    assert caught.value.status_code is None
 
 
 # -- probe -------------------------------------------------------------------------------

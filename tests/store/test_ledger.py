@@ -79,6 +79,21 @@ def test_reserve_settle_release_and_day_status(ledger: Ledger) -> None:
     assert rows[0]["created_at"].endswith("+00:00") and rows[0]["total_tokens"] == 120
 
 
+def test_daily_budget_refusal_writes_money_plainly(ledger: Ledger) -> None:
+    with pytest.raises(LimitExceeded) as info:
+        ledger.reserve(D("0.0002"), day=TODAY, daily_budget=D("0.0001"))
+    assert str(info.value) == (
+        f"daily_budget 0.0001 for {TODAY.isoformat()}: 0.0001 left (spent 0, reserved 0), "
+        "attempt needs up to 0.0002"
+    )
+    ledger.reserve(D("0.00006"), day=TODAY, daily_budget=D("0.0001"))
+    with pytest.raises(LimitExceeded) as info:
+        ledger.reserve(D("0.00006"), day=TODAY, daily_budget=D("0.0001"))
+    assert "0.00004 left (spent 0, reserved 0.00006), attempt needs up to 0.00006" in str(
+        info.value
+    )
+
+
 def test_money_round_trips_exactly(ledger: Ledger) -> None:
     for cost in ("0.0000000001", "12345678.9999999999", "0.03702"):
         ledger.record(usage(cost, execution_id=cost))
