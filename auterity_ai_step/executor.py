@@ -24,7 +24,6 @@ from .errors import (
     AuterityAIError,
     LimitExceeded,
     PolicyError,
-    ProviderError,
     StepConfigError,
     StoreError,
     TemplateError,
@@ -210,13 +209,11 @@ _ERROR_TYPES: tuple[tuple[type[AuterityAIError], str], ...] = (
 
 
 def _error_type(exc: AuterityAIError) -> str:
-    """``ai_error_type`` for an error raised before (or around) the attempt loop."""
-    if isinstance(exc, ProviderError):
-        return exc.kind
-    for cls, kind in _ERROR_TYPES:
-        if isinstance(exc, cls):
-            return kind
-    return "internal_error"
+    """``ai_error_type`` for an error raised before (or around) the attempt loop.
+
+    Provider errors never get here: the engine turns them into the run's outcome.
+    """
+    return next((kind for cls, kind in _ERROR_TYPES if isinstance(exc, cls)), "internal_error")
 
 
 def _attempt_keys(outcome: RunOutcome) -> dict[str, Any]:
