@@ -14,6 +14,10 @@ Tokens are compared in constant time and must be at least 16 characters. ``/docs
 No response, error body included, carries a key: the config view names the environment
 variable each model reads and whether it is set; error texts pass through ``errors.redact``
 with the values of those variables as literal secrets.
+
+The ``auterity_ai_step.api`` logger records at INFO each request refused for its
+credentials (a missing or invalid token, a non-admin on ``/config``) and each model
+configuration change, applied or refused with its reasons; never a token or a key.
 """
 
 import hmac
@@ -53,7 +57,7 @@ from .api_service import HEALTH_CHECK_LIMIT_S, ApiError, ModelCatalog
 from .contract.policy import PolicyStore
 from .contract.step import step_schema
 from .errors import redact
-from .routing.health import CircuitBreaker, HealthMonitor
+from .routing.health import HealthMonitor
 from .store.ledger import Ledger
 
 __all__ = [
@@ -149,6 +153,16 @@ class _RedactingRoute(APIRoute):
         return route_handler
 
 
+def _detail_text(detail: Any) -> str:
+    """An error body for the log: its message and each error, redacted, on one line."""
+    if isinstance(detail, dict):
+        parts = [str(detail.get("message", "")), *map(str, detail.get("errors") or ())]
+        text = "; ".join(part for part in parts if part)
+    else:
+        text = str(detail)
+    return redact(" ".join(text.split()))
+
+
 def _bad_request(kind: str, message: str) -> RequestValidationError:
     """A 422 in FastAPI's own validation-error shape, as the route documents."""
     return RequestValidationError([{"loc": ("body", "model"), "msg": message, "type": kind}])
@@ -177,8 +191,7 @@ def create_router(
     if policy_store is None:
         policy_store = PolicyStore(overrides=ledger.model_configurations)
     if monitor is None:
-        breaker = CircuitBreaker.from_settings(policy_store.current().circuit)
-        monitor = HealthMonitor(policy_store, breaker)
+        monitor = HealthMonitor.for_policy(policy_store)
     work = ModelCatalog(policy_store, ledger, monitor, health_check_limit_s)
     router = APIRouter(
         prefix="/api/models",
@@ -188,8 +201,9 @@ def create_router(
         route_class=_RedactingRoute,
     )
 
-    def require_admin(user: Annotated[Any, Depends(auth)]) -> Any:
+    def require_admin(request: Request, user: Annotated[Any, Depends(auth)]) -> Any:
         if not is_admin(user):
+            log.info("refused %s %s: the user is not an admin", request.method, request.url.path)
             raise HTTPException(403, "only an admin may read or change model configurations")
         return user
 
@@ -375,16 +389,28 @@ def create_router(
     )
     async def put_config(request: Request) -> ConfigView:
         try:
-            body = json.loads(await request.body())
-        except ValueError as exc:
-            raise HTTPException(
-                422,
-                {
-                    "message": "invalid model configuration; nothing was changed",
-                    "errors": ["the body must be a JSON object"],
-                },
-            ) from exc
-        return await run_in_threadpool(_http, work.put_config, body)
+            try:
+                body = json.loads(await request.body())
+            except ValueError as exc:
+                raise HTTPException(
+                    422,
+                    {
+                        "message": "invalid model configuration; nothing was changed",
+                        "errors": ["the body must be a JSON object"],
+                    },
+                ) from exc
+            view = await run_in_threadpool(_http, work.put_config, body)
+        except HTTPException as exc:
+            log.info(
+                "refused a model configuration change (HTTP %d): %s",
+                exc.status_code,
+                _detail_text(exc.detail),
+            )
+            raise
+        log.info(
+            "model configurations replaced: %s", redact(", ".join(sorted(body))) or "none stored"
+        )
+        return view
 
     return router
 
@@ -404,11 +430,18 @@ def bearer_auth(api_token: str | None, admin_token: str | None = None) -> Callab
     single = admin_token is None
 
     def authenticate(
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(scheme)],
     ) -> ApiUser:
         given = b"" if credentials is None else credentials.credentials.encode()
         matched = [admin for token, admin in tokens if hmac.compare_digest(given, token)]
         if credentials is None or not matched:
+            log.info(  # never the token given
+                "refused %s %s: %s",
+                request.method,
+                request.url.path,
+                "no bearer token" if credentials is None else "the bearer token is not valid",
+            )
             raise HTTPException(
                 401,
                 "a valid bearer token is required (Authorization: Bearer <token>)",

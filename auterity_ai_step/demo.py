@@ -5,6 +5,8 @@ Customer inquiry → lead qualification → service recommendation, each an AI n
 the next step's input. With no provider credentials the built-in simulator stands in for
 every provider (and says so); its scenario makes the first step's primary model fail so a
 fallback answers, and the ledger printed at the end shows every attempt, failed ones too.
+The demo always runs on the embedded defaults, the bundled policy, whose models its steps
+name; a policy set with ``$AUTERITY_AI_POLICY`` is not used (the first line says so).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import yaml
@@ -27,8 +29,12 @@ from rich.table import Table
 from .contract.policy import ModelSpec, Policy
 from .host import WorkflowNode
 from .money.prices import money_text
-from .resources import example_path
+from .resources import bundled_policy_path, example_path
+from .settings import POLICY_ENV
 from .simulator import ModelBehaviour, Scenario
+
+if TYPE_CHECKING:
+    from .store.ledger import Ledger
 
 __all__ = [
     "DEMO_STEPS",
@@ -151,38 +157,60 @@ def new_execution_id() -> str:
     return f"demo-{uuid.uuid4().hex[:12]}"
 
 
-def run_demo(console: Console, *, force_simulator: bool = False, db_url: str | None = None) -> bool:
-    """Run the workflow, print each step and the execution's ledger; True if all succeeded."""
+def run_demo(
+    console: Console,
+    *,
+    force_simulator: bool = False,
+    db_url: str | None = None,
+    ledger: Ledger | None = None,
+) -> bool:
+    """Run the workflow, print each step and the execution's ledger; True if all succeeded.
+
+    The workflow runs on the embedded defaults: the bundled policy, whatever
+    ``$AUTERITY_AI_POLICY`` names (its steps name the bundled models), as the first line
+    printed says. Usage goes to ``ledger`` (left open), else to a ledger opened on
+    ``db_url`` (closed at the end).
+    """
     from .contract.policy import PolicyStore
     from .executor import AIStepExecutor
     from .store.ledger import Ledger
 
-    store = PolicyStore()
+    path = bundled_policy_path()
+    custom = os.environ.get(POLICY_ENV, "").strip()
+    ignored = f"; ${POLICY_ENV} ({custom}) is not used" if custom else ""
+    console.print(  # one line however long the paths: the first line says what runs
+        f"Demo workflow on the bundled model policy {path}{ignored}.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    store = PolicyStore(path)
     policy = store.current()
     real = [] if force_simulator else available_real_models(policy)
     stop = None
-    if real:
-        console.print(f"Using real providers for: {', '.join(real)}", highlight=False)
-    else:
-        from .simulator import Simulator
-
-        base_url, stop = Simulator(demo_scenario()).run_in_thread()
-        policy = simulated_policy(policy, base_url)
-        store = PolicyStore.fixed(policy)
-        console.print(
-            f"No provider credentials found: using the built-in provider simulator at "
-            f"{base_url} (no real provider is called).",
-            highlight=False,
-        )
-    ledger = Ledger(db_url)
+    own = ledger is None
+    ledger = Ledger(db_url) if ledger is None else ledger
     try:
+        if real:
+            console.print(f"Using real providers for: {', '.join(real)}", highlight=False)
+        else:
+            from .simulator import Simulator
+
+            base_url, stop = Simulator(demo_scenario()).run_in_thread()
+            policy = simulated_policy(policy, base_url)
+            store = PolicyStore.fixed(policy)
+            console.print(
+                f"No provider credentials found: using the built-in provider simulator at "
+                f"{base_url} (no real provider is called).",
+                highlight=False,
+            )
         executor = AIStepExecutor(policy_store=store, ledger=ledger)
         execution_id = new_execution_id()
         ok = asyncio.run(_run_workflow(console, executor, execution_id, real))
         _print_ledger(console, ledger, execution_id)
         return ok
     finally:
-        ledger.close()
+        if own:
+            ledger.close()
         if stop is not None:
             stop()
 

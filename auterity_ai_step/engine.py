@@ -44,7 +44,7 @@ from .run_types import (
 from .store.ledger import Ledger
 from .store.records import UsageRecord
 
-__all__ = ["Engine", "count_prompt_tokens"]
+__all__ = ["Engine", "attempt_max_tokens", "count_prompt_tokens"]
 
 _ZERO = Decimal(0)
 _DEFAULT_TIMEOUT_S = 60.0
@@ -211,24 +211,15 @@ class Engine:
         return None
 
     def _max_tokens(self, run: _Run, model: ModelSpec, price: Price | None) -> int:
-        """The step's max_tokens, or what the tightest limit pays for (<= model's output)."""
-        asked = run.request.config.max_tokens
-        if asked is not None:
-            return min(asked, model.max_output_tokens)
-        if price is None:
-            return model.max_output_tokens
-        headroom = self.guard.headroom(run.allowance)
-        limit = "cost_limit"
-        if headroom is not None and headroom == self.guard.controls().per_request_limit:
-            limit = "per_request_limit"
-        capped = cap_max_tokens(
+        """See :func:`attempt_max_tokens` (what is left of the step's cost_limit counts)."""
+        return attempt_max_tokens(
+            run.request.config.max_tokens,
+            model,
             price,
             run.billed_prompt_tokens,
-            headroom,
-            ceiling=model.max_output_tokens,
-            limit=limit,
+            self.guard,
+            run.allowance,
         )
-        return capped if capped is not None else model.max_output_tokens
 
     async def _attempt(
         self,
@@ -392,6 +383,37 @@ def _warn_unpriced(model: str) -> None:
         "at $0; give it input/output prices in the policy to count its cost",
         model,
     )
+
+
+def attempt_max_tokens(
+    asked: int | None,
+    model: ModelSpec,
+    price: Price | None,
+    billed_prompt_tokens: int,
+    guard: BudgetGuard,
+    allowance: StepAllowance | None,
+) -> int:
+    """The ``max_tokens`` an attempt on ``model`` is sent with (``estimate`` shows the same).
+
+    The step's own ``max_tokens`` (``asked``), at most the model's ``max_output_tokens``.
+    Without one: the most output tokens the tightest in-process limit (the ``allowance``
+    left of the step's ``cost_limit``, the ``per_request_limit``; ``guard.headroom``) pays
+    for after the prompt, at most the model's output (:func:`cap_max_tokens`); the model's
+    output when no limit applies or the price is unknown. ``LimitExceeded``, naming the
+    tightest limit, when not even a useful answer fits.
+    """
+    if asked is not None:
+        return min(asked, model.max_output_tokens)
+    if price is None:
+        return model.max_output_tokens
+    headroom = guard.headroom(allowance)
+    limit = "cost_limit"
+    if headroom is not None and headroom == guard.controls().per_request_limit:
+        limit = "per_request_limit"
+    capped = cap_max_tokens(
+        price, billed_prompt_tokens, headroom, ceiling=model.max_output_tokens, limit=limit
+    )
+    return capped if capped is not None else model.max_output_tokens
 
 
 def count_prompt_tokens(

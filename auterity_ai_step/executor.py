@@ -93,6 +93,12 @@ class AIStepExecutor(StepExecutor):
     Everything is optional: by default the policy comes from ``AUTERITY_AI_POLICY`` (else
     the bundled one) and the ledger from ``AUTERITY_AI_DATABASE_URL`` (else a SQLite file
     in the user's data directory). One executor is safe to share by concurrent steps.
+
+    Construction does not need the database: while it is unreachable the policy is the
+    file's alone, and the ledger's ``model_configurations`` are applied once they can be
+    read. Meanwhile a step that reserves no budget (no cost limit applies and its model has
+    no price) runs and its usage waits in the ledger's outbox; a step that must reserve
+    fails with ``store_error``, since its spending cannot be guaranteed.
     """
 
     def __init__(

@@ -6,7 +6,10 @@ import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+import ast
 import itertools
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +17,20 @@ import pytest
 from pg_server import EXTERNAL_ENV, PostgresServer, PostgresUnavailable, create_database
 
 REQUIRE_POSTGRES = os.environ.get("AUTERITY_TEST_REQUIRE_POSTGRES") == "1"
+
+if sys.version_info < (3, 12):  # pragma: no branch
+    # CPython 3.11 shares the AST constructor's recursion counter between threads
+    # (python/cpython#106905): LiteLLM's ast.literal_eval in a worker thread while pytest or
+    # hypothesis parse in the main one can fail with "SystemError: AST constructor recursion
+    # depth mismatch". Parse one at a time in the test process so the suite is not flaky.
+    _AST_LOCK = threading.RLock()
+    _parse = ast.parse
+
+    def _serialised_parse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with _AST_LOCK:
+            return _parse(*args, **kwargs)
+
+    ast.parse = _serialised_parse
 
 
 @pytest.fixture(autouse=True)

@@ -105,6 +105,7 @@ def test_models_table() -> None:
     row = next(line for line in out.splitlines() if "gpt-4o-mini " in line)
     for cell in ("openai", "openai/gpt-4o-mini", "$0.00015", "$0.0006", "128,000", "16,384"):
         assert cell in row
+    assert " policy " in row  # the price's source
     assert "general, customer_service" in row
     assert "ollama_chat/llama3.1" in out and "$0 " in out
 
@@ -168,3 +169,93 @@ def test_contract_commands_do_not_import_litellm() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "CLEAN"
+
+
+def test_validate_refuses_a_policy_with_an_unknown_timezone(tmp_path: Path) -> None:
+    data = yaml.safe_load(SEED.read_text())
+    data["cost_controls"]["timezone"] = "Mars/Olympus"
+    policy = tmp_path / "mars.yml"
+    policy.write_text(yaml.safe_dump(data))
+    step = str(example_path("legacy_node.step.json"))
+    for command in (["validate", step], ["estimate", step], ["models"]):
+        code, out, err = run(*command, "--policy", str(policy))
+        assert (code, out) == (1, ""), (command, out, err)
+        assert err == (
+            "policy error:\ncost_controls.timezone: unknown time zone 'Mars/Olympus' "
+            "(use an IANA name such as UTC or America/Chicago)\n"
+        )
+
+
+def _models_rows(out: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in out.splitlines():
+        cells = [cell.strip() for cell in line.split("│")[1:-1]]
+        if cells and cells[0]:
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_models_shows_the_price_runs_use_and_where_it_comes_from(tmp_path: Path) -> None:
+    """A model without policy prices runs at LiteLLM's bundled price: show it, not '-'."""
+    policy = tmp_path / "mixed.yml"
+    policy.write_text(
+        yaml.safe_dump(
+            {
+                "models": {
+                    "openai": {
+                        "priced": {
+                            "litellm_model": "openai/gpt-4o",
+                            "input_cost_per_1k": 0.001,
+                            "context_window": 128000,
+                        },
+                        "from-litellm": {
+                            "litellm_model": "openai/gpt-4o",
+                            "context_window": 128000,
+                        },
+                    },
+                    "ollama": {"mystery": {"context_window": 8192}},
+                },
+                "routing_rules": {"default_model": "priced"},
+            }
+        )
+    )
+    code, out, err = run("models", "--policy", str(policy))
+    assert code == 0, err
+    rows = _models_rows(out)
+    # name, provider, litellm model, in / 1k, out / 1k, price from, ...
+    assert rows["priced"][3:6] == ["$0.001", "$0.001", "policy"]  # one price counts for both
+    assert rows["from-litellm"][3:6] == ["$0.0025", "$0.01", "litellm"]
+    assert rows["mystery"][3:6] == ["-", "-", "none"]
+
+
+def test_models_of_a_priced_policy_never_import_litellm(tmp_path: Path) -> None:
+    """Only a model without policy prices makes ``models`` load LiteLLM's price map."""
+    code = (
+        "import sys\n"
+        "from auterity_ai_step.cli import app\n"
+        "try:\n"
+        "    app(sys.argv[1:])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print('LITELLM' if 'litellm' in sys.modules else 'CLEAN', file=sys.stderr)\n"
+    )
+    unpriced = tmp_path / "unpriced.yml"
+    data = yaml.safe_load(SEED.read_text())
+    del data["models"]["openai"]["gpt-4"]["cost_per_1k_tokens"]
+    unpriced.write_text(yaml.safe_dump(data))
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "COLUMNS": "200"}
+    seen = {}
+    for name, path in (("seed", SEED), ("unpriced", unpriced)):
+        done = subprocess.run(
+            [sys.executable, "-c", code, "models", "--policy", str(path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        seen[name] = (done.stderr.strip().splitlines()[-1], _models_rows(done.stdout))
+    assert seen["seed"][0] == "CLEAN"
+    assert seen["seed"][1]["gpt-4"][3:6] == ["$0.03", "$0.03", "policy"]
+    assert seen["unpriced"][0] == "LITELLM"
+    assert seen["unpriced"][1]["gpt-4"][3:6] == ["$0.03", "$0.06", "litellm"]

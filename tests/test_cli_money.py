@@ -47,7 +47,28 @@ def test_usage_tables_and_json(sqlite_url: str) -> None:
     assert "total: 2 calls, 2468 tokens, 0.0375453 USD" in result.output
     only = runner.invoke(app, ["usage", "--db", sqlite_url, "--model", "gpt-4", "--json"])
     data = json.loads(only.output)
-    assert data["total_cost"] == "0.0370200000" and data["model"] == "gpt-4"
+    assert data["total_cost"] == "0.03702" and data["model"] == "gpt-4"
+    assert [row["cost"] for row in data["by_model"]] == ["0.03702"]
+    assert [row["cost"] for row in data["by_day"]] == ["0.03702"]
+
+
+def test_usage_json_money_is_the_tables_text(sqlite_url: str) -> None:
+    """The stored ``Numeric(18, 10)`` scale never shows: ``0.0005253``, not ``0.0005253000``."""
+    seed(sqlite_url)
+    totals = json.loads(runner.invoke(app, ["usage", "--db", sqlite_url, "--json"]).output)
+    assert totals["total_cost"] == "0.0375453"
+    assert {row["model_name"]: row["cost"] for row in totals["by_model"]} == {
+        "gpt-4": "0.03702",
+        "gpt-4o-mini": "0.0005253",
+    }
+    rows = json.loads(
+        runner.invoke(
+            app, ["usage", "--db", sqlite_url, "--execution-id", "exec-9", "--json"]
+        ).output
+    )
+    assert [row["cost"] for row in rows] == ["0.03702", "0.0005253"]
+    table = runner.invoke(app, ["usage", "--db", sqlite_url, "--execution-id", "exec-9"])
+    assert "0.03702 " in table.output and "0.0005253 " in table.output
 
 
 def test_usage_of_one_execution(sqlite_url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -68,6 +69,35 @@ async def test_daily_budget_is_a_hard_limit_and_alerts_once(
 def db_url(request: pytest.FixtureRequest) -> str:
     name = "sqlite_url" if request.param == "sqlite" else "pg_db_url"
     return str(request.getfixturevalue(name))
+
+
+async def test_budget_alert_amounts_are_plain_money(
+    tmp_path: Path, sim: Simulator, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The ledger stores 1e-10 units (PostgreSQL Numeric(18, 10), SQLite scaled integers):
+    # read back, the day's spend is e.g. 0.0000690000. The hook and the log get 0.000069.
+    policy = sim_policy_file(tmp_path, sim.base_url, daily_budget=0.002, alert_threshold=1)
+    executor = _executor(policy, db_url)
+    alerts: list[BudgetAlert] = []
+    executor.on_budget_alert(alerts.append)
+    with caplog.at_level(logging.WARNING, logger="auterity_ai_step.budget"):
+        first = await _run(executor, STEP, "alert-1")
+        second = await _run(executor, STEP, "alert-2")
+    assert first.success and second.success
+    assert len(alerts) == 1  # the first step crossed 1% of 0.002
+    alert = alerts[0]
+    spent, _ = executor.ledger.day_status(alert.day)
+    assert spent.as_tuple().exponent == -10  # the raw stored form, padded to the scale
+    assert alert.spent == Decimal(first.output_data["ai_cost"]) < spent
+    text = first.output_data["ai_cost"]
+    assert str(alert.spent) == money_text(alert.spent) == text
+    assert not text.endswith("0")
+    assert (str(alert.daily_budget), str(alert.threshold_percent)) == ("0.002", "1")
+    day = executor.engine.guard.today().isoformat()
+    expected = f"daily budget alert for {day}: spent {text} of 0.002 (threshold 1%)"
+    assert alert.message == expected
+    assert [r.getMessage() for r in caplog.records] == [expected]
+    executor.ledger.close()
 
 
 async def test_daily_budget_refusal_shows_money_like_the_other_limits(

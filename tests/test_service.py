@@ -116,9 +116,17 @@ async def test_calls_are_recorded_against_the_execution(setup: Setup) -> None:
 
 
 async def test_unknown_model_falls_back_along_the_policy(setup: Setup) -> None:
-    response = await setup.service.process_text("Hi", model=AIModelType.GPT_4_TURBO)
+    response = await setup.service.process_text("Hi", model="gpt-4-32k")
     assert response.is_success
-    assert response.model != "gpt-4-turbo-preview"
+    assert response.model != "gpt-4-32k"
+
+
+@pytest.mark.parametrize("model", list(AIModelType))
+async def test_every_ai_model_type_is_a_bundled_model(setup: Setup, model: AIModelType) -> None:
+    """Code that names today's AIModelType values keeps its model after the upgrade."""
+    response = await setup.service.process_text("Hi", model=model)
+    assert response.is_success
+    assert response.model == model.value
 
 
 async def test_validate_response(setup: Setup) -> None:

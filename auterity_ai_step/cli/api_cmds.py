@@ -14,7 +14,7 @@ import typer
 
 from ..errors import redact
 from . import app
-from .contract_cmds import DbOption, PolicyOption
+from .contract_cmds import DbOption, PolicyOption, open_ledger
 
 __all__ = ["ServeRefused", "check_serve_security", "is_loopback", "serve"]
 
@@ -99,18 +99,22 @@ def serve(
     if not secured:
         typer.echo(INSECURE_WARNING.format(host=host, port=port), err=True)
     try:
-        from ..contract.policy import PolicyStore
-        from ..store.ledger import Ledger
-
         _tokens(token, None)  # refuse a bad token before any database is opened
+    except ValueError as exc:
+        typer.echo(f"error: cannot start the API: {redact(str(exc))}", err=True)
+        raise typer.Exit(1) from exc
+    ledger = open_ledger(db)  # a URL it cannot use: error: <problem>, exit 1
+    try:
+        from ..contract.policy import PolicyStore
+
         # As the executor and create_router build them: the file plus the ledger's
         # model configurations, so PUT /api/models/config takes effect.
-        ledger = Ledger(db)
         store = PolicyStore(policy, overrides=ledger.model_configurations)
         api = create_app(
             api_token=token, insecure_local=not secured, policy_store=store, ledger=ledger
         )
-    except Exception as exc:  # a bad token, an invalid policy, an unreachable database
+    except Exception as exc:  # an invalid policy, an unreachable database
+        ledger.close()
         typer.echo(f"error: cannot start the API: {redact(str(exc))}", err=True)
         raise typer.Exit(1) from exc
     uvicorn.run(api, host=host.strip("[]"), port=port, log_level="info")

@@ -12,6 +12,7 @@ database there are none, and a database that cannot be read is a warning, not an
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -25,6 +26,7 @@ from . import app, console
 if TYPE_CHECKING:
     from ..contract.policy import Policy, PolicyStore
     from ..contract.policy_store import Overrides
+    from ..store.ledger import Ledger
 
 PolicyOption = Annotated[
     Path | None,
@@ -50,6 +52,49 @@ StepArgument = Annotated[
 def _fail(message: str) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(1)
+
+
+# ``scheme://user:password@``: the password of a database URL quoted in an error message.
+_URL_PASSWORD = re.compile(r"(://[^/:@\s]*:)[^@\s]*@")
+
+
+def ledger_problem(exc: BaseException) -> str:
+    """What is wrong with a ledger URL, from what opening it raised; never the password.
+
+    SQLAlchemy's own errors are told apart by name: only ``store/`` imports SQLAlchemy.
+    """
+    from ..errors import StoreError, redact
+
+    def said(value: object) -> str:  # the exception's own words, any URL password hidden
+        return redact(_URL_PASSWORD.sub(r"\1***@", " ".join(str(value).split())))
+
+    if isinstance(exc, StoreError):
+        return said(exc)
+    if isinstance(exc, ImportError) or type(exc).__name__ == "NoSuchModuleError":
+        return f"cannot open the ledger database: {said(exc)}"  # a driver not installed
+    if isinstance(exc, OSError):  # e.g. the SQLite file's directory cannot be created
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"cannot open the ledger database: {said(exc.strerror or exc)}{said(where)}"
+    # SQLAlchemy's ArgumentError or a ValueError (a bad port): their text may repeat the URL.
+    return (
+        "the ledger database URL is not a valid SQLAlchemy URL (expected "
+        "sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DATABASE)"
+    )
+
+
+def open_ledger(db: str | None) -> Ledger:
+    """The ledger at ``db`` (else ``$AUTERITY_AI_DATABASE_URL``, else the default file).
+
+    A URL it cannot use (unparsable, another database, a missing driver, a directory that
+    cannot be created) prints ``error: <problem>`` and exits 1: no traceback, no password.
+    Opening connects to nothing; the first read or write does.
+    """
+    from ..store.ledger import Ledger
+
+    try:
+        return Ledger(db)
+    except Exception as exc:  # opening only parses the URL and builds an engine
+        _fail(f"error: {ledger_problem(exc)}")
 
 
 def _read_document(path: Path | None, what: str) -> Any:
@@ -144,14 +189,12 @@ def schema(policy: PolicyOption = None, db: DbOption = None) -> None:
     typer.echo(json.dumps(step_schema(_policy(policy, db)), indent=2))
 
 
-def _price(value: Any) -> str:
-    return "-" if value is None else f"${value}"
-
-
 @app.command()
 def models(policy: PolicyOption = None, db: DbOption = None) -> None:
-    """List the policy's models: provider, LiteLLM name, prices, limits, use cases."""
+    """List the policy's models: provider, LiteLLM name, prices and their source, limits."""
     from rich.table import Table
+
+    from ..money.prices import money_text, price_for
 
     store, stored = _load_store(policy, db)
     loaded = store.current()
@@ -159,19 +202,25 @@ def models(policy: PolicyOption = None, db: DbOption = None) -> None:
     if stored:
         source += f" + {stored} model configuration(s) stored in the ledger"
     table = Table(title=f"models in {source} (version {loaded.version})")
-    for column in ("name", "provider", "litellm model", "in / 1k", "out / 1k", "context"):
-        table.add_column(
-            column, justify="right" if "/" in column or column == "context" else "left"
-        )
+    for column in ("name", "provider", "litellm model"):  # folded when narrow, never cut
+        table.add_column(column, overflow="fold")
+    for column in ("in / 1k", "out / 1k"):
+        table.add_column(column, justify="right")
+    table.add_column("price from")  # policy, litellm (its bundled map) or none
+    table.add_column("context", justify="right")
     table.add_column("max output", justify="right")
     table.add_column("use cases")
     for spec in loaded.models.values():
+        # The price runs use: the policy's, else LiteLLM's map (only then is LiteLLM
+        # imported, so a policy that prices every model lists them without it), else none.
+        price = price_for(spec)
         table.add_row(
             spec.name,
             spec.provider,
             spec.litellm_model,
-            _price(spec.input_cost_per_1k),
-            _price(spec.output_cost_per_1k),
+            "-" if price is None else f"${money_text(price.input_per_1k)}",
+            "-" if price is None else f"${money_text(price.output_per_1k)}",
+            "none" if price is None else price.source,
             f"{spec.context_window:,}",
             f"{spec.max_output_tokens:,}",
             ", ".join(spec.use_cases),

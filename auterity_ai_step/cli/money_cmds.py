@@ -9,17 +9,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from ..money.prices import money_text
 from . import app, console
-from .contract_cmds import DbOption
+from .contract_cmds import DbOption, open_ledger
 
 __all__ = ["usage"]
 
 
-def _money(amount: Decimal) -> str:
-    return format(amount.normalize(), "f") if amount else "0"
-
-
 def _json_default(value: Any) -> str:
+    """Money as the table prints it (``0.001716``, not the stored ``0.0017160000``)."""
+    if isinstance(value, Decimal):
+        return money_text(value)
     return str(value)
 
 
@@ -34,17 +34,16 @@ def usage(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show recorded model usage and cost (exact Decimal amounts)."""
-    from ..errors import StoreError
-    from ..store import Ledger
+    from ..errors import StoreError, redact
 
     out = console()
-    ledger = Ledger(db)
+    ledger = open_ledger(db)
     try:
         data: Any = (
             ledger.execution_usage(execution_id) if execution_id else ledger.totals(days, model)
         )
     except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {redact(str(exc))}", err=True)
         raise typer.Exit(1) from exc
     finally:
         ledger.close()
@@ -59,7 +58,7 @@ def usage(
     out.print(_table("By day (UTC)", "day", data["by_day"], key="day"))
     out.print(
         f"total: {data['calls']} calls, {data['total_tokens']} tokens, "
-        f"{_money(data['total_cost'])} USD"
+        f"{money_text(data['total_cost'])} USD"
     )
 
 
@@ -73,7 +72,7 @@ def _table(title: str, first: str, rows: list[dict[str, Any]], *, key: str) -> T
             str(row["calls"]),
             str(row["errors"]),
             str(row["total_tokens"]),
-            _money(row["cost"]),
+            money_text(row["cost"]),
         )
     return table
 
@@ -91,6 +90,6 @@ def _attempts_table(execution_id: str, rows: list[dict[str, Any]]) -> Table:
             row["model_name"],
             status,
             str(row["total_tokens"]),
-            _money(row["cost"]),
+            money_text(row["cost"]),
         )
     return table

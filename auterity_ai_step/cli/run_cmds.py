@@ -24,6 +24,7 @@ from .contract_cmds import (
     StepArgument,
     _fail,
     _read_step,
+    open_ledger,
     policy_store,
     read_input,
 )
@@ -148,16 +149,19 @@ def run(
     """Run one AI step end to end: answer, model, attempts, tokens and cost (exit 1 on failure)."""
     from ..executor import AIStepExecutor
     from ..host import WorkflowNode
-    from ..store.ledger import Ledger
 
     data = _read_step(step_file)
     if not isinstance(data, dict):
         _fail(f"step file {step_file} must hold an object (the node's data)")
     step_input = read_input(input_file, var)
     node = WorkflowNode(id=step_file.stem, type="ai", data=data)
-    with _providers(policy_store(policy, db), simulator, scenario) as store:
-        executor = AIStepExecutor(policy_store=store, ledger=Ledger(db))
-        result = asyncio.run(executor.execute_step(node, step_input, execution_id))
+    ledger = open_ledger(db)
+    try:
+        with _providers(policy_store(policy, db), simulator, scenario) as store:
+            executor = AIStepExecutor(policy_store=store, ledger=ledger)
+            result = asyncio.run(executor.execute_step(node, step_input, execution_id))
+    finally:
+        ledger.close()
     if as_json:
         typer.echo(json.dumps(result.__dict__, indent=2, default=str))
     else:
@@ -177,7 +181,7 @@ def health(
     scenario: ScenarioOption = None,
 ) -> None:
     """Check models with the cheapest real request each (5 s timeout), concurrently."""
-    from ..routing.health import CircuitBreaker, HealthMonitor
+    from ..routing.health import HealthMonitor
 
     store = policy_store(policy, db)
     current = store.current()
@@ -185,7 +189,7 @@ def health(
     if unknown:
         _fail(f"unknown model(s) {', '.join(unknown)} (known: {', '.join(current.models)})")
     with _providers(store, simulator, scenario) as checked:
-        monitor = HealthMonitor(checked, CircuitBreaker(3, 30.0))
+        monitor = HealthMonitor.for_policy(checked)  # the policy's circuit settings
         statuses = asyncio.run(monitor.check_all(models or None))
     table = Table(title="model health")
     for column in ("model", "status", "latency ms", "error"):
@@ -206,35 +210,41 @@ def estimate(
     policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:
-    """Each candidate's worst-case cost and whether it fits each limit; calls no model."""
+    """Each candidate's max tokens and worst case as run would send it, per limit; no call."""
     from ..cost_estimate import estimate_step
+    from ..errors import AuterityAIError, StoreError, redact
     from ..money.prices import money_text
 
     data = _read_step(step_file)
-    store = policy_store(policy, db)
+    ledger = open_ledger(db)
     try:
-        report = estimate_step(data, read_input(input_file, var), store.current(), db)
-    except Exception as exc:
-        from ..errors import AuterityAIError
-
-        if not isinstance(exc, AuterityAIError):
-            raise
+        store = policy_store(policy, db)
+        report = estimate_step(data, read_input(input_file, var), store.current(), ledger=ledger)
+    except StoreError as exc:
+        _fail(f"error: {redact(str(exc))}")
+    except AuterityAIError as exc:
         _fail(str(exc))
+    finally:
+        ledger.close()
     table = Table(title=f"worst case per candidate ({report.prompt_tokens} prompt tokens)")
     for column in ("model", "max tokens", "worst case", "cost_limit", "per_request", "daily"):
         table.add_column(column)
     marks = {True: "[green]fits[/]", False: "[red]no[/]", None: "-"}
     for row in report.rows:
+        worst = "unknown price" if row.worst_case is None else f"${money_text(row.worst_case)}"
         table.add_row(
             row.model,
-            str(row.max_tokens),
-            "unknown price" if row.worst_case is None else f"${money_text(row.worst_case)}",
+            "refused" if row.max_tokens is None else str(row.max_tokens),
+            worst if row.max_tokens is not None else f"at least {worst}",
             marks[row.fits_cost_limit],
             marks[row.fits_per_request],
             marks[row.fits_daily],
         )
     out = console()
     out.print(table)
+    for row in report.rows:
+        if row.refused:
+            out.print(f"  not tried: {row.model}: {row.refused}", markup=False)
     for skip in report.skipped:
         out.print(f"  not a candidate: {skip.model}: {skip.reason}", markup=False)
     out.print(f"daily budget left today: {report.daily_left_text}")
@@ -248,9 +258,13 @@ def demo(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Run a three-step dealership workflow end to end and print its ledger."""
+    """Run a three-step dealership workflow on the bundled policy and print its ledger."""
     from ..demo import run_demo
 
-    ok = run_demo(console(), force_simulator=simulator, db_url=db)
+    ledger = open_ledger(db)
+    try:
+        ok = run_demo(console(), force_simulator=simulator, ledger=ledger)
+    finally:
+        ledger.close()
     if not ok:
         raise typer.Exit(1)

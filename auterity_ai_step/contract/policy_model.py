@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import PolicyError
 
@@ -20,9 +21,25 @@ __all__ = [
     "Policy",
     "RetrySettings",
     "RoutingRules",
+    "check_timezone",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+def check_timezone(name: str) -> str:
+    """``name`` if it is an IANA time zone this host can load; ValueError otherwise.
+
+    The zone database is the system's, else the ``tzdata`` package (a dependency, for hosts
+    without one: Windows, slim containers).
+    """
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # not found; not a key; a directory such as Etc
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name such as UTC or America/Chicago)"
+        ) from None
+    return name
 
 
 class ModelSpec(BaseModel):
@@ -153,8 +170,13 @@ class CostControls(BaseModel):
     timezone: str = Field(
         default="UTC",
         description="IANA time zone whose calendar day the daily budget counts, e.g. "
-        "Europe/Berlin.",
+        "Europe/Berlin; an unknown name is refused when the policy is read.",
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return check_timezone(value)
 
 
 class RetrySettings(BaseModel):

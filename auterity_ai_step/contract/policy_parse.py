@@ -33,6 +33,7 @@ from .policy_model import (
     Policy,
     RetrySettings,
     RoutingRules,
+    check_timezone,
 )
 
 __all__ = [
@@ -325,7 +326,8 @@ def _check_names(routing: RoutingRules, known: Collection[str], errors: list[str
 
 
 def _cost_controls(raw: Any, errors: list[str]) -> Any:
-    """Money as Decimal and the alert threshold as a 0..100 percentage, with clear errors."""
+    """Money as Decimal, the alert threshold as a 0..100 percentage and a time zone this
+    host can load (else every budget check would fail at run time), with clear errors."""
     if not isinstance(raw, Mapping):
         return raw
     out = dict(raw)
@@ -347,6 +349,13 @@ def _cost_controls(raw: Any, errors: list[str]) -> Any:
             )
         else:
             out["alert_threshold"] = threshold
+    zone = out.get("timezone")
+    if isinstance(zone, str):  # another type gets pydantic's "should be a valid string"
+        try:
+            check_timezone(zone)
+        except ValueError as exc:
+            errors.append(f"cost_controls.timezone: {exc}")
+            del out["timezone"]
     return out
 
 

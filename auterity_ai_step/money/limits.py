@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..errors import LimitExceeded
-from .prices import Price, quantize_cost
+from .prices import Price, money_text, quantize_cost
 
 if TYPE_CHECKING:
     from ..contract.policy import CostControls, Policy, PolicyStore
@@ -36,8 +36,14 @@ _ZERO = Decimal(0)
 
 
 def _fmt(amount: Decimal) -> str:
-    """Money for messages: no trailing zeros, never exponent notation."""
-    return format(amount.normalize(), "f")
+    """Money for messages: no trailing zeros, never exponent notation (``money_text``)."""
+    return money_text(amount)
+
+
+def _plain(amount: Decimal) -> Decimal:
+    """``amount`` without the padding zeros of the ledger's scale (``0.0012870000`` is
+    ``0.001287``, ``10.0000000000`` is ``10``, not ``1E+1``): the value ``money_text`` writes."""
+    return Decimal(money_text(amount))
 
 
 class StepAllowance:
@@ -95,12 +101,31 @@ class Reservation:
 
 @dataclass(frozen=True, slots=True)
 class BudgetAlert:
-    """Sent once per budget day when spend crosses ``alert_threshold`` percent."""
+    """Sent once per budget day when spend crosses ``alert_threshold`` percent.
+
+    The amounts are exact and carry no padding zeros (``0.001287``, not the stored
+    ``0.0012870000``): ``money_text(alert.spent)`` writes them as the alert's log line does,
+    and ``message`` is that line.
+    """
 
     day: date
     spent: Decimal
     daily_budget: Decimal
     threshold_percent: Decimal
+
+    def __post_init__(self) -> None:
+        for name in ("spent", "daily_budget", "threshold_percent"):
+            object.__setattr__(self, name, _plain(getattr(self, name)))
+
+    @property
+    def message(self) -> str:
+        """The alert in words, as logged: ``daily budget alert for <day>: spent <spent> of
+        <daily_budget> (threshold <threshold_percent>%)``."""
+        return (
+            f"daily budget alert for {self.day.isoformat()}: spent {money_text(self.spent)} "
+            f"of {money_text(self.daily_budget)} "
+            f"(threshold {money_text(self.threshold_percent)}%)"
+        )
 
 
 def cap_max_tokens(
@@ -286,13 +311,7 @@ class BudgetGuard:
     def _alert(self, day: date, budget: Decimal, threshold: Decimal) -> None:
         spent, _ = self.ledger.day_status(day, self.scope)
         alert = BudgetAlert(day, spent, budget, threshold)
-        log.warning(
-            "daily budget alert for %s: spent %s of %s (threshold %s%%)",
-            day.isoformat(),
-            _fmt(spent),
-            _fmt(budget),
-            _fmt(threshold),
-        )
+        log.warning("%s", alert.message)
         for hook in list(self._hooks):
             try:
                 hook(alert)

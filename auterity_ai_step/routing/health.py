@@ -195,6 +195,20 @@ class HealthMonitor:
         self._last: dict[str, HealthStatus] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def for_policy(
+        cls, policy_store: PolicyStore, *, prober: Prober | None = None
+    ) -> HealthMonitor:
+        """A monitor whose breaker follows the policy's ``circuit`` settings
+        (``failure_threshold``, ``cooldown_s``), as the engine's does."""
+        breaker = CircuitBreaker.from_settings(policy_store.current().circuit)
+        return cls(policy_store, breaker, prober=prober)
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The circuit breaker whose state the statuses report."""
+        return self._breaker
+
     async def ready(self) -> None:
         """Load what real checks need (LiteLLM) before any timeout starts counting."""
         if self._warm_up is not None:

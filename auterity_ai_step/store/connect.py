@@ -6,6 +6,8 @@ Also where a ledger keeps its outbox, and which failures count as "database unre
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +56,8 @@ def sqlite_engine(url: Any) -> Engine:
         # The driver must not open transactions itself: ours start with BEGIN IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
+        _wal(cursor)
+        for pragma in ("synchronous=NORMAL", "busy_timeout=30000"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -63,6 +66,27 @@ def sqlite_engine(url: Any) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _wal(cursor: Any) -> None:
+    """Switch the file to WAL (a setting the file keeps) unless it is already.
+
+    Switching needs the file to itself, and SQLite answers "database is locked" at once,
+    without the busy timeout, while another connection holds a lock: processes opening a
+    new file together retry for a few seconds instead of failing their first use.
+    """
+    delays = iter((0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0))
+    while True:
+        try:
+            row = cursor.execute("PRAGMA journal_mode").fetchone()
+            if row is None or str(row[0]).lower() not in ("wal", "memory"):
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            delay = next(delays, None)
+            if delay is None or "locked" not in str(exc):
+                raise
+            time.sleep(delay)
 
 
 def default_spool(url: Any) -> Path | None:

@@ -34,8 +34,8 @@ from . import queries
 from .connect import default_spool, ledger_engine, ledger_url, unreachable
 from .outbox import Outbox
 from .records import UsageRecord, usage_dict
+from .schema import ensure_schema
 from .tables import (
-    Base,
     BudgetDay,
     BudgetReservation,
     ModelConfiguration,
@@ -56,7 +56,13 @@ def _money(value: Any) -> ColumnElement[Any]:
 
 
 class Ledger:
-    """Usage rows, budgets and model configurations in one SQL database (SQLite or PostgreSQL)."""
+    """Usage rows, budgets and model configurations in one SQL database (SQLite or PostgreSQL).
+
+    With ``create_tables`` (the default) the first use of a database that Alembic does not
+    manage yet creates the missing tables and records the head revision in the ledger's own
+    version table (``auterity_ai_step_alembic_version``), so the shipped migration's
+    ``upgrade head`` has nothing left to do. ``create_tables=False`` creates nothing.
+    """
 
     def __init__(
         self,
@@ -92,9 +98,9 @@ class Ledger:
                 self._ready = True
                 return
             try:
-                Base.metadata.create_all(self.engine)
+                ensure_schema(self.engine)
             except IntegrityError:  # another process created them at the same moment
-                Base.metadata.create_all(self.engine)
+                ensure_schema(self.engine)
             self._ready = True
 
     def _transaction(self, work: Callable[[Connection], T]) -> T:

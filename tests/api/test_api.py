@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import re
 import sys
 from collections.abc import Callable
@@ -752,3 +753,78 @@ async def test_config_view_when_the_file_needs_the_database(
         body = (await client.get("/api/models/config")).json()
     sources = {m["name"]: m["source"] for m in body["models"]}
     assert sources["db-only"] == "override"
+
+
+# -- the auterity_ai_step.api log ------------------------------------------------------------
+
+
+def _api_log(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "auterity_ai_step.api" and r.levelno == logging.INFO
+    ]
+
+
+async def test_refused_credentials_are_logged_without_the_token(
+    app: FastAPI, client_for: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="auterity_ai_step.api")
+    wrong = "wrong-token-" + "z" * 24
+    async with client_for(app) as anonymous, client_for(app, wrong) as guessing:
+        assert (await anonymous.get("/api/models/available")).status_code == 401
+        assert (await guessing.get("/api/models/usage")).status_code == 401
+    async with client_for(app, USER_TOKEN) as user:
+        assert (await user.get("/api/models/config")).status_code == 403
+        assert (await user.get("/api/models/available")).status_code == 200
+    assert _api_log(caplog) == [
+        "refused GET /api/models/available: no bearer token",
+        "refused GET /api/models/usage: the bearer token is not valid",
+        "refused GET /api/models/config: the user is not an admin",
+    ]
+    logged = caplog.text
+    assert wrong not in logged and USER_TOKEN not in logged and ADMIN_TOKEN not in logged
+
+
+async def test_config_changes_are_logged_applied_or_refused(
+    admin: httpx.AsyncClient, fake_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="auterity_ai_step.api")
+    secret = "sk-test-" + "q" * 32
+    assert (await admin.put("/api/models/config", json={"sim-gpt": {"quality": 7}})).is_success
+    refused = await admin.put("/api/models/config", json={"sim-gpt": {"api_key": secret}})
+    assert refused.status_code == 422
+    bad_json = await admin.put(
+        "/api/models/config", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert bad_json.status_code == 422
+    assert (await admin.put("/api/models/config", json={})).is_success
+    lines = _api_log(caplog)
+    assert lines[0] == "model configurations replaced: sim-gpt"
+    assert lines[1].startswith(
+        "refused a model configuration change (HTTP 422): invalid model configuration; "
+        "nothing was changed; overrides.sim-gpt.api_key: a literal API key is not allowed"
+    )
+    assert lines[2] == (
+        "refused a model configuration change (HTTP 422): invalid model configuration; "
+        "nothing was changed; the body must be a JSON object"
+    )
+    assert lines[3] == "model configurations replaced: none stored"
+    assert len(lines) == 4
+    assert secret not in caplog.text and fake_key not in caplog.text
+
+
+async def test_a_config_change_the_store_cannot_apply_is_logged(
+    fake_key: str,
+    policy_file: Path,
+    ledger: Ledger,
+    client_for: Client,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="auterity_ai_step.api")
+    fixed = PolicyStore.fixed(load_policy(policy_file))
+    app = create_app(api_token=ADMIN_TOKEN, policy_store=fixed, ledger=ledger)
+    async with client_for(app, ADMIN_TOKEN) as client:
+        assert (await client.put("/api/models/config", json={})).status_code == 409
+    (line,) = _api_log(caplog)
+    assert line.startswith("refused a model configuration change (HTTP 409): ")

@@ -503,6 +503,77 @@ def test_store_survives_failing_overrides(policy_file: Path) -> None:
     assert store.last_error == "cannot read model configuration overrides: database is down"
 
 
+def test_store_logs_each_override_failure_once(
+    policy_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state: dict[str, Any] = {"error": None, "calls": 0}
+
+    def overrides() -> tuple[str, dict[str, Any]]:
+        state["calls"] += 1
+        if state["error"] is not None:
+            raise state["error"]
+        return "1", {}
+
+    store = PolicyStore(policy_file, overrides=overrides, check_interval_s=0, override_retry_s=0)
+    good = store.current()
+    state["error"] = RuntimeError("db://auterity:hunter2hunter2@db/ledger is down\ndetails")
+    with caplog.at_level(logging.INFO, logger="auterity_ai_step.policy"):
+        for _ in range(20):
+            assert store.current() is good
+        state["error"] = RuntimeError("db://auterity:hunter2hunter2@db/ledger: disk full")
+        for _ in range(20):
+            assert store.current() is good
+        state["error"] = None
+        assert store.current() is good
+        assert store.current() is good
+    assert state["calls"] == 2 + 20 + 20 + 2  # no back-off asked for: every check reads
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            logging.WARNING,
+            f"cannot read model configuration overrides (keeping policy version "
+            f"{good.version}): db://auterity:***@db/ledger is down",
+        ),
+        (
+            logging.WARNING,
+            f"cannot read model configuration overrides (keeping policy version "
+            f"{good.version}): db://auterity:***@db/ledger: disk full",
+        ),
+        (
+            logging.INFO,
+            f"model configuration overrides can be read again (policy version {good.version})",
+        ),
+    ]
+    assert store.last_error is None and store.overrides_error is None
+
+
+def test_store_starts_without_overrides_and_backs_off(
+    policy_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state: dict[str, Any] = {"down": True, "calls": 0}
+
+    def overrides() -> tuple[str, dict[str, Any]]:
+        state["calls"] += 1
+        if state["down"]:
+            raise RuntimeError("database is down")
+        return "2", {"gpt-4": {"cost_per_1k_tokens": 0.05}}
+
+    with caplog.at_level(logging.WARNING, logger="auterity_ai_step.policy"):
+        store = PolicyStore(policy_file, overrides=overrides, check_interval_s=0)
+        for _ in range(100):
+            store.current()
+    assert state["calls"] == 1  # the default 5 s back-off: no read at every check
+    assert len(caplog.records) == 1
+    assert (
+        caplog.records[0]
+        .getMessage()
+        .startswith("cannot read model configuration overrides at start (using policy version ")
+    )
+    assert store.current().model("gpt-4").input_cost_per_1k != Decimal("0.05")
+    state["down"] = False
+    assert store.reload().model("gpt-4").input_cost_per_1k == Decimal("0.05")
+    assert state["calls"] == 2 and store.last_error is None
+
+
 def test_fixed_store_never_reloads() -> None:
     policy = load_policy(SEED)
     store = PolicyStore.fixed(policy)
@@ -559,3 +630,28 @@ def test_override_that_is_not_a_mapping_is_a_policy_error() -> None:
     with pytest.raises(PolicyError) as info:
         parse_policy(data, overrides={"gpt-4o-mini": "cheap"})  # type: ignore[dict-item]
     assert "overrides.gpt-4o-mini: must be a mapping of model settings" in info.value.errors
+
+
+@pytest.mark.parametrize(
+    "zone", ["Mars/Olympus", "utc", "Etc", "../etc/passwd", "/etc/localtime", ""]
+)
+def test_unknown_timezone_is_refused_when_the_policy_is_read(zone: str) -> None:
+    data = seed()
+    data["cost_controls"]["timezone"] = zone
+    assert errors_of(data) == [
+        f"cost_controls.timezone: unknown time zone {zone!r} "
+        "(use an IANA name such as UTC or America/Chicago)"
+    ]
+
+
+def test_timezone_of_another_type_is_pydantics_error() -> None:
+    data = seed()
+    data["cost_controls"]["timezone"] = 5
+    assert errors_of(data) == ["cost_controls.timezone: Input should be a valid string"]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Chicago", "Asia/Kolkata", "Etc/GMT+5"])
+def test_known_timezones_load(zone: str) -> None:
+    data = seed()
+    data["cost_controls"]["timezone"] = zone
+    assert parse_policy(data).cost_controls.timezone == zone

@@ -351,3 +351,27 @@ async def test_an_unexpected_prober_error_is_reported_not_raised(simulator: Simu
     assert status.error is not None and status.error.startswith("RuntimeError: boom")
     assert "sk-abcdefghijklmnop" not in status.error
     assert HealthStatus("x", "unknown").to_dict()["checked_at"] is None
+
+
+@pytest.mark.parametrize(
+    ("circuit", "expected"),
+    [({"failure_threshold": 1, "cooldown_s": 7.5}, (1, 7.5)), (None, (3, 30.0))],
+)
+def test_a_monitor_for_a_policy_follows_its_circuit_settings(
+    circuit: dict[str, Any] | None, expected: tuple[int, float]
+) -> None:
+    """As ``health`` and the API build it: the breaker the policy's circuit section asks for."""
+    document: dict[str, Any] = {
+        "models": {"openai": {"m": openai_model("http://127.0.0.1:9/v1")}},
+        "routing_rules": {"default_model": "m"},
+    }
+    if circuit is not None:
+        document["circuit"] = circuit
+    monitor = HealthMonitor.for_policy(PolicyStore.fixed(parse_policy(document)))
+    breaker = monitor.breaker
+    assert (breaker.failure_threshold, breaker.cooldown_s) == expected
+    for _ in range(expected[0]):
+        assert monitor.status()["m"].circuit == "closed"
+        breaker.record_failure("m")
+    assert monitor.status()["m"].status == "unavailable"
+    assert monitor.status()["m"].circuit == "open"

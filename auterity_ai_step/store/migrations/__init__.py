@@ -6,6 +6,10 @@
     from alembic import command
     from auterity_ai_step.store.migrations import alembic_config
     command.upgrade(alembic_config("postgresql+psycopg://..."), "head")
+
+The revision is kept in a version table of its own, :data:`VERSION_TABLE`, not Alembic's
+default ``alembic_version``: a host whose own migrations use that table in the same database
+keeps its history, and ours never collides with it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,13 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+#: Where the ledger's Alembic revision is kept (the host's ``alembic_version`` is left alone).
+VERSION_TABLE = "auterity_ai_step_alembic_version"
+
+#: The PostgreSQL advisory lock taken while the ledger's schema is created or migrated, so
+#: that workers starting together and a concurrent ``alembic upgrade`` run one at a time.
+SCHEMA_LOCK_KEY = 0x4155_5445_5249_5459  # "AUTERITY"
 
 
 def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]

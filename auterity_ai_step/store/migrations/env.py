@@ -1,11 +1,16 @@
-"""Alembic environment: the package's metadata, the URL from config or environment."""
+"""Alembic environment: the package's metadata, the URL from config or environment.
+
+The revision lives in ``VERSION_TABLE`` (not ``alembic_version``, which may be the host's).
+On PostgreSQL the migration holds the same advisory lock as a ledger creating its tables.
+"""
 
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
 
+from auterity_ai_step.store.migrations import SCHEMA_LOCK_KEY, VERSION_TABLE
 from auterity_ai_step.store.tables import Base
 
 config = context.config
@@ -31,6 +36,7 @@ def run_migrations_offline() -> None:
     context.configure(
         url=url,
         target_metadata=target_metadata,
+        version_table=VERSION_TABLE,
         literal_binds=True,
         render_as_batch=url.startswith("sqlite"),
     )
@@ -56,10 +62,14 @@ def _run(connection, url: str) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        version_table=VERSION_TABLE,
         render_as_batch=url.startswith("sqlite"),
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Wait for a ledger that is creating the tables right now (store/schema.py).
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
         context.run_migrations()
 
 

@@ -1,0 +1,111 @@
+"""The ledger's tables on first use, recorded where Alembic looks for them.
+
+A ledger that finds no revision in its version table (``migrations.VERSION_TABLE``: a fresh
+database, one whose tables an older build created without Alembic, or one migrated down to
+``base``) creates the missing tables and stamps the head revision, in one transaction. A
+later ``alembic ... upgrade head`` then has nothing to do, and ``downgrade`` and future
+upgrades start from the right revision. Once the version table holds a revision, Alembic
+owns the schema and the ledger creates nothing.
+
+Concurrent first uses run one at a time: SQLite transactions begin IMMEDIATE (one writer),
+and on PostgreSQL the transaction takes an advisory lock, the same one the shipped
+``env.py`` takes around a migration.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from .connect import unreachable
+from .migrations import SCHEMA_LOCK_KEY, VERSION_TABLE, alembic_config
+from .tables import Base
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
+
+__all__ = ["ensure_schema"]
+
+log = logging.getLogger("auterity_ai_step.store")
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the ledger's missing tables and stamp the head revision, unless Alembic
+    already manages the schema (the version table holds a revision)."""
+    with engine.begin() as conn:
+        _ensure(conn)
+
+
+def _ensure(conn: Connection) -> None:
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+    script = ScriptDirectory.from_config(alembic_config())
+    try:
+        with conn.begin_nested():
+            current = context.get_current_heads()
+    except DBAPIError as exc:
+        if unreachable(exc) or not _has_tables(conn):
+            raise
+        # A role that may use the tables but not read the version table: use them as is.
+        log.warning(
+            "cannot read the ledger's revision in %s (%s); its tables exist, so they are "
+            "used as they are: grant this role SELECT on %s",
+            VERSION_TABLE,
+            exc.__class__.__name__,
+            VERSION_TABLE,
+        )
+        return
+    if current:
+        heads = script.get_heads()
+        if set(current) != set(heads):
+            known = all(_known(script, revision) for revision in current)
+            log.warning(
+                "the ledger schema is at revision %s, this version of auterity-ai-step "
+                "expects %s: %s",
+                ", ".join(current),
+                ", ".join(heads),
+                "run the shipped Alembic migration (upgrade head)"
+                if known
+                else "it was migrated by a newer version",
+            )
+        return
+    if _has_tables(conn):
+        # An older build's tables: only the revision is missing. A role that may use the
+        # tables but not create one (the version table) still gets a working ledger.
+        try:
+            with conn.begin_nested():
+                context.stamp(script, "head")
+        except DBAPIError as exc:
+            if unreachable(exc):
+                raise
+            log.warning(
+                "the ledger's tables exist but their revision could not be recorded in %s "
+                "(%s): run the shipped Alembic migration's stamp head as a role that may "
+                "create tables",
+                VERSION_TABLE,
+                exc.__class__.__name__,
+            )
+        return
+    Base.metadata.create_all(conn)
+    context.stamp(script, "head")
+
+
+def _has_tables(conn: Connection) -> bool:
+    """Whether every table of the ledger exists already."""
+    return set(Base.metadata.tables) <= set(inspect(conn).get_table_names())
+
+
+def _known(script: ScriptDirectory, revision: str) -> bool:
+    from alembic.util import CommandError
+
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:
+        return False
