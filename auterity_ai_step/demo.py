@@ -175,16 +175,15 @@ def run_demo(
     from .executor import AIStepExecutor
     from .store.ledger import Ledger
 
-    path = bundled_policy_path()
+    store = PolicyStore(bundled_policy_path())
+    policy = store.current()
     custom = os.environ.get(POLICY_ENV, "").strip()
     ignored = f"; ${POLICY_ENV} ({custom}) is not used" if custom else ""
     console.print(  # one line however long the paths: the first line says what runs
-        f"Demo workflow on the bundled model policy {path}{ignored}.",
+        f"Demo workflow on the bundled model policy (version {policy.version}){ignored}.",
         highlight=False,
         soft_wrap=True,
     )
-    store = PolicyStore(path)
-    policy = store.current()
     real = [] if force_simulator else available_real_models(policy)
     stop = None
     own = ledger is None

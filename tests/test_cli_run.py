@@ -13,6 +13,7 @@ from sim_policy import sim_policy_file
 from typer.testing import CliRunner
 
 from auterity_ai_step.cli import app
+from auterity_ai_step.contract.policy import load_policy
 from auterity_ai_step.resources import bundled_policy_path
 from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
 
@@ -311,7 +312,8 @@ def test_demo_runs_on_the_bundled_policy_whatever_the_environment_says(
     result = runner.invoke(app, ["demo", "--simulator"])
     assert result.exit_code == 0, result.output
     first = result.output.splitlines()[0]
-    assert first.startswith(f"Demo workflow on the bundled model policy {bundled_policy_path()}")
+    bundled = load_policy(bundled_policy_path()).version
+    assert first.startswith(f"Demo workflow on the bundled model policy (version {bundled})")
     assert f"$AUTERITY_AI_POLICY ({custom}) is not used" in first
     assert "claude-haiku-4-5 (fallback)" in result.output
     assert "7 attempts recorded" in result.output
@@ -323,7 +325,8 @@ def test_demo_first_line_names_the_bundled_policy(monkeypatch: pytest.MonkeyPatc
     result = runner.invoke(app, ["demo", "--simulator"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == f"Demo workflow on the bundled model policy {bundled_policy_path()}."
+    bundled = load_policy(bundled_policy_path()).version
+    assert lines[0] == f"Demo workflow on the bundled model policy (version {bundled})."
     assert lines[1].startswith("No provider credentials found: using the built-in provider")
 
 

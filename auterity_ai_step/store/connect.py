@@ -20,6 +20,18 @@ from ..errors import StoreError
 __all__ = ["default_spool", "ledger_engine", "ledger_url", "sqlite_engine", "unreachable"]
 
 
+def db_reason(exc: BaseException) -> str:
+    """The database's own reason in one line: ``OperationalError: connection ... refused``.
+
+    SQLAlchemy's text repeats the driver's class, adds hints on further lines and a link to
+    its docs; users and logs need the first line of the driver's message only.
+    """
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line for line in str(orig).splitlines() if line.strip()]
+    first = lines[0].strip() if lines else ""
+    return f"{type(orig).__name__}: {first}" if first else type(orig).__name__
+
+
 def unreachable(exc: BaseException) -> bool:
     """A connection-level failure (worth spooling), not a bug in the statement."""
     return isinstance(exc, OperationalError) or (

@@ -31,7 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..errors import LimitExceeded, StoreError
 from ..money.prices import money_text
 from . import queries
-from .connect import default_spool, ledger_engine, ledger_url, unreachable
+from .connect import db_reason, default_spool, ledger_engine, ledger_url, unreachable
 from .outbox import Outbox
 from .records import UsageRecord, usage_dict
 from .schema import ensure_schema
@@ -120,7 +120,7 @@ class Ledger:
         try:
             return self._transaction(work)
         except SQLAlchemyError as exc:
-            raise StoreError(f"ledger database failed ({self.url}): {exc}") from exc
+            raise StoreError(f"ledger database failed ({self.url}): {db_reason(exc)}") from exc
 
     def _insert(self) -> Callable[..., Any]:
         return pg_insert if self.backend == "postgresql" else sqlite_insert
@@ -185,9 +185,7 @@ class Ledger:
         try:
             return self._transaction(work)
         except SQLAlchemyError as exc:
-            raise StoreError(
-                f"could not reserve budget ({self.url}): {exc.__class__.__name__}"
-            ) from exc
+            raise StoreError(f"could not reserve budget ({self.url}): {db_reason(exc)}") from exc
 
     def _take_reservation(
         self, conn: Connection, reservation_id: int | None
@@ -405,11 +403,6 @@ class Ledger:
         self._run(lambda conn: queries.put_model_configurations(conn, configs))
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{exc.__class__.__name__}: {lines[0]}" if lines else exc.__class__.__name__
-
-
 def stored_model_configurations(
     url: str | None = None,
 ) -> tuple[str, dict[str, dict[str, Any]]] | None:
@@ -438,13 +431,13 @@ def stored_model_configurations(
     try:
         engine = ledger_engine(parsed)
     except (SQLAlchemyError, ImportError) as exc:  # e.g. the driver is not installed
-        raise StoreError(f"cannot open the ledger database {shown}: {_first_line(exc)}") from exc
+        raise StoreError(f"cannot open the ledger database {shown}: {db_reason(exc)}") from exc
     try:
         with engine.connect() as conn:
             if not inspect(conn).has_table(ModelConfiguration.__tablename__):
                 return None
             return queries.model_configurations(conn)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot read the ledger database {shown}: {_first_line(exc)}") from exc
+        raise StoreError(f"cannot read the ledger database {shown}: {db_reason(exc)}") from exc
     finally:
         engine.dispose()
