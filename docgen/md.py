@@ -13,7 +13,33 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["cell", "code", "fence", "header", "json_value", "prose", "rst", "table"]
+__all__ = [
+    "SCHEMA_RULES",
+    "cell",
+    "code",
+    "fence",
+    "header",
+    "json_value",
+    "prose",
+    "rst",
+    "table",
+]
+
+# How a JSON Schema constraint keyword reads on a page ("{}" is the keyword's value).
+SCHEMA_RULES: dict[str, str] = {
+    "minimum": "≥ {}",
+    "maximum": "≤ {}",
+    "exclusiveMinimum": "> {}",
+    "exclusiveMaximum": "< {}",
+    "minLength": "at least {} character(s)",
+    "maxLength": "at most {} characters",
+    "minItems": "at least {} item(s)",
+    "maxItems": "at most {} items",
+    "uniqueItems": "items unique: {}",
+    "pattern": "matches the regular expression {}",
+    "format": "format {}",
+    "multipleOf": "a multiple of {}",
+}
 
 _CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.S)
 _ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")

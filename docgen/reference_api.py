@@ -19,17 +19,7 @@ __all__ = ["openapi", "render", "render_openapi_json", "schema_type"]
 SOURCE = "the OpenAPI document of auterity_ai_step.api.create_app"
 _METHODS = ("get", "put", "post", "patch", "delete")
 _SCHEMA_REF = "#/components/schemas/"
-_RULES = {
-    "minimum": "≥ {}",
-    "maximum": "≤ {}",
-    "exclusiveMinimum": "> {}",
-    "exclusiveMaximum": "< {}",
-    "minLength": "at least {} character(s)",
-    "maxLength": "at most {} characters",
-    "minItems": "at least {} item(s)",
-    "maxItems": "at most {} items",
-    "pattern": "matches {}",
-}
+_RULES = md.SCHEMA_RULES
 
 
 @cache

@@ -24,20 +24,7 @@ SOURCE = "schemas/ai_step.schema.json"
 _DESCRIPTIVE = frozenset(
     {"type", "title", "description", "default", "examples", "items", "properties", "$ref"}
 )
-_RULES: dict[str, str] = {
-    "minimum": "≥ {}",
-    "maximum": "≤ {}",
-    "exclusiveMinimum": "> {}",
-    "exclusiveMaximum": "< {}",
-    "minLength": "at least {} character(s)",
-    "maxLength": "at most {} characters",
-    "minItems": "at least {} item(s)",
-    "maxItems": "at most {} items",
-    "uniqueItems": "items unique: {}",
-    "pattern": "matches the regular expression {}",
-    "format": "format {}",
-    "multipleOf": "a multiple of {}",
-}
+_RULES = md.SCHEMA_RULES
 
 
 def _schema() -> dict[str, Any]:
