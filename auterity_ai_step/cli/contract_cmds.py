@@ -45,7 +45,10 @@ DbOption = Annotated[
     ),
 ]
 StepArgument = Annotated[
-    Path, typer.Argument(help="AI step config (node.data, or a whole node) as JSON or YAML.")
+    Path,
+    typer.Argument(
+        metavar="STEP_FILE", help="AI step config (node.data, or a whole node) as JSON or YAML."
+    ),
 ]
 
 
