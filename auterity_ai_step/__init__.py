@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from .contract.templates import DEFAULT_TEMPLATES, PromptTemplate
     from .errors import (
         AIServiceError,
-        AllCandidatesFailed,
         AuterityAIError,
         LimitExceeded,
         PolicyError,
@@ -38,7 +37,6 @@ _LAZY = {
     "DEFAULT_TEMPLATES": ".contract.templates",
     "PromptTemplate": ".contract.templates",
     "AIServiceError": ".errors",
-    "AllCandidatesFailed": ".errors",
     "AuterityAIError": ".errors",
     "LimitExceeded": ".errors",
     "PolicyError": ".errors",
@@ -79,7 +77,6 @@ __all__ = [
     "AIService",
     "AIServiceError",
     "AIStepExecutor",
-    "AllCandidatesFailed",
     "AuterityAIError",
     "LimitExceeded",
     "Policy",

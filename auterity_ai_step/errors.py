@@ -20,7 +20,6 @@ one module that talks to that library, keeping the original as ``__cause__``::
     │   ├── BadRequest             any other 4xx the provider rejected
     │   ├── MalformedResponse      non-JSON body, no choices, empty content cut by length
     │   └── InvalidOutput          the answer is not JSON / breaks the step's output_schema
-    ├── AllCandidatesFailed        every candidate model failed; ``failures`` holds each
     └── AIServiceError             the back-compatible AIService's own error
 
 Messages never contain secrets: provider messages are passed through ``redact`` first.
@@ -34,7 +33,6 @@ from decimal import Decimal
 
 __all__ = [
     "AIServiceError",
-    "AllCandidatesFailed",
     "AuterityAIError",
     "AuthenticationFailed",
     "BadRequest",
@@ -200,15 +198,6 @@ class MalformedResponse(ProviderError):
 
 class InvalidOutput(ProviderError):
     kind = "invalid_output"
-
-
-class AllCandidatesFailed(AuterityAIError):
-    """Every candidate model failed; ``failures`` maps each model to why."""
-
-    def __init__(self, failures: Sequence[tuple[str, str]]) -> None:
-        self.failures = list(failures)
-        detail = "; ".join(f"{model}: {why}" for model, why in self.failures) or "no candidates"
-        super().__init__(f"all candidate models failed ({detail})")
 
 
 class AIServiceError(AuterityAIError):

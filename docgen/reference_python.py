@@ -39,7 +39,6 @@ _GROUPS = (
             "TemplateError",
             "LimitExceeded",
             "ProviderError",
-            "AllCandidatesFailed",
             "AIServiceError",
         ),
     ),

@@ -17,7 +17,6 @@ EXPECTED = {
     "AIService",
     "AIServiceError",
     "AIStepExecutor",
-    "AllCandidatesFailed",
     "AuterityAIError",
     "DEFAULT_TEMPLATES",
     "LimitExceeded",
