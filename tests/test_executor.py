@@ -449,3 +449,20 @@ async def test_unpriced_model_runs_at_zero_cost_and_warns_once_per_model(
     assert len(warnings) == 2, warnings
     assert first in warnings[0] and second in warnings[1]
     assert "no known price" in warnings[0] and "recorded at $0" in warnings[0]
+
+
+async def test_a_step_can_keep_to_its_own_models(harness: Harness) -> None:
+    """``policy_fallbacks: false``: after the step's own models fail, the policy's task
+    preferences and fallback chain (gpt-4.1-mini here) are not called."""
+    harness.script("gpt-4o-mini", 500)
+    harness.script("claude-haiku-4-5", 500)
+    step = {**STEP, "task_type": "customer_inquiry", "policy_fallbacks": False}
+    result = await harness.run(step, INPUT)
+    assert not result.success
+    tried = {a["model"] for a in result.output_data["ai_attempts"]}
+    assert tried == {"gpt-4o-mini", "claude-haiku-4-5"}
+    assert harness.sim.count("gpt-4.1-mini") == 0
+    # The default is true: the same step without the switch reaches the policy's chain.
+    result = await harness.run({**step, "policy_fallbacks": True}, INPUT)
+    assert result.success
+    assert result.output_data["ai_model"] == "gpt-4.1-mini"

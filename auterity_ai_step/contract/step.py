@@ -76,6 +76,7 @@ class StepConfig(BaseModel):
     system: str | None = None
     model: str | None = None
     fallback_models: tuple[str, ...] = ()
+    policy_fallbacks: bool = True
     cost_limit: Decimal | None = None
     task_type: str | None = None
     cost_preference: Literal["cheapest", "balanced", "quality"] = "balanced"

@@ -229,7 +229,8 @@ def build_chain(
     schema's default is ``auto``); a legacy node uses the policy's ``default_model``, as
     today's service used its default. The open-circuit check reads the state only, so the
     half-open probe is left for the executor's ``breaker.allow()``. With
-    ``use_policy_fallbacks=False`` only the step's own models are tried.
+    ``use_policy_fallbacks=False`` (the caller) or ``policy_fallbacks: false`` (the step)
+    only the step's own models are tried.
     """
     skipped: list[Skipped] = []
     auto_pick = None
@@ -244,7 +245,7 @@ def build_chain(
     candidates: list[Candidate] = []
     seen: set[str] = set()
     for position, (name, reason) in enumerate(
-        _ordered_names(config, policy, auto_pick, use_policy_fallbacks)
+        _ordered_names(config, policy, auto_pick, use_policy_fallbacks and config.policy_fallbacks)
     ):
         if name in seen:
             continue

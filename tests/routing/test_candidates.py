@@ -128,6 +128,12 @@ def test_use_policy_fallbacks_false_keeps_only_the_steps_models() -> None:
     assert names(chain) == ["b", "c"]
 
 
+def test_a_step_with_policy_fallbacks_false_keeps_only_its_own_models() -> None:
+    step = config(model="b", fallback_models=["c"], task_type="summary", policy_fallbacks=False)
+    chain, _ = build_chain(step, small_policy(), prompt_tokens=1, breaker=None)
+    assert names(chain) == ["b", "c"]
+
+
 def test_output_reserve() -> None:
     spec = small_policy().model("a")
     assert output_reserve(config(max_tokens=77), spec) == 77
