@@ -48,9 +48,9 @@ def test_validate_prints_every_error(tmp_path: Path) -> None:
     assert code == 1 and out == ""
     assert err.splitlines()[:2] == [
         "extra: unknown key (allowed: config_version, prompt, template, messages, "
-        "template_variables, system, model, fallback_models, cost_limit, task_type, "
-        "cost_preference, temperature, max_tokens, timeout_s, response_format, output_schema, "
-        "label, description, name, type, id, icon, color, notes)",
+        "template_variables, system, model, fallback_models, policy_fallbacks, cost_limit, "
+        "task_type, cost_preference, temperature, max_tokens, timeout_s, response_format, "
+        "output_schema, label, description, name, type, id, icon, color, notes)",
         "max_tokens: must be >= 1 (got 0)",
     ]
     assert err.splitlines()[2:] == ["temperature: must be <= 2 (got 3)"]
