@@ -51,7 +51,8 @@ def read_policy_file(path: str | os.PathLike[str]) -> Mapping[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise PolicyError(f"model policy {path} is not valid YAML: {exc}") from exc
+        # The parser quotes the offending line, which may hold a pasted key.
+        raise PolicyError(f"model policy {path} is not valid YAML: {redact(str(exc))}") from exc
     if not isinstance(data, Mapping):
         raise PolicyError(f"model policy {path} must be a mapping at the top level")
     return data

@@ -385,6 +385,11 @@ def test_read_policy_file_errors(tmp_path: Path) -> None:
     bad.write_text("models: [unclosed\n")
     with pytest.raises(PolicyError, match="is not valid YAML"):
         read_policy_file(bad)
+    key = "sk-proj-" + "Q" * 24  # built here so no key-like literal is committed
+    bad.write_text(f"models:\n  api_key: {key}: oops\n")
+    with pytest.raises(PolicyError, match="is not valid YAML") as caught:
+        read_policy_file(bad)
+    assert key not in str(caught.value)
     bad.write_text("- a list\n")
     with pytest.raises(PolicyError, match="must be a mapping at the top level"):
         read_policy_file(bad)
