@@ -12,7 +12,6 @@ database there are none, and a database that cannot be read is a warning, not an
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -57,34 +56,6 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-# ``scheme://user:password@``: the password of a database URL quoted in an error message.
-_URL_PASSWORD = re.compile(r"(://[^/:@\s]*:)[^@\s]*@")
-
-
-def ledger_problem(exc: BaseException) -> str:
-    """What is wrong with a ledger URL, from what opening it raised; never the password.
-
-    SQLAlchemy's own errors are told apart by name: only ``store/`` imports SQLAlchemy.
-    """
-    from ..errors import StoreError, redact
-
-    def said(value: object) -> str:  # the exception's own words, any URL password hidden
-        return redact(_URL_PASSWORD.sub(r"\1***@", " ".join(str(value).split())))
-
-    if isinstance(exc, StoreError):
-        return said(exc)
-    if isinstance(exc, ImportError) or type(exc).__name__ == "NoSuchModuleError":
-        return f"cannot open the ledger database: {said(exc)}"  # a driver not installed
-    if isinstance(exc, OSError):  # e.g. the SQLite file's directory cannot be created
-        where = f": {exc.filename}" if exc.filename else ""
-        return f"cannot open the ledger database: {said(exc.strerror or exc)}{said(where)}"
-    # SQLAlchemy's ArgumentError or a ValueError (a bad port): their text may repeat the URL.
-    return (
-        "the ledger database URL is not a valid SQLAlchemy URL (expected "
-        "sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DATABASE)"
-    )
-
-
 def open_ledger(db: str | None) -> Ledger:
     """The ledger at ``db`` (else ``$AUTERITY_AI_DATABASE_URL``, else the default file).
 
@@ -92,12 +63,13 @@ def open_ledger(db: str | None) -> Ledger:
     cannot be created) prints ``error: <problem>`` and exits 1: no traceback, no password.
     Opening connects to nothing; the first read or write does.
     """
+    from ..errors import StoreError
     from ..store.ledger import Ledger
 
     try:
         return Ledger(db)
-    except Exception as exc:  # opening only parses the URL and builds an engine
-        _fail(f"error: {ledger_problem(exc)}")
+    except StoreError as exc:
+        _fail(f"error: {exc}")
 
 
 def _read_document(path: Path | None, what: str) -> Any:

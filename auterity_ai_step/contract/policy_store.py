@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -259,12 +258,9 @@ class PolicyStore:
         )
 
 
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
-
-
 def _reason(exc: BaseException) -> str:
     """One line saying why a read failed, without credentials (API keys, URL passwords)."""
     lines = str(exc).strip().splitlines()
     if not lines:
         return exc.__class__.__name__
-    return redact(_URL_PASSWORD.sub(r"\1***@", lines[0].strip()))
+    return redact(lines[0].strip())

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
-from ..errors import StoreError
+from ..errors import StoreError, redact
 
 __all__ = ["default_spool", "ledger_engine", "ledger_url", "sqlite_engine", "unreachable"]
 
@@ -40,21 +40,41 @@ def unreachable(exc: BaseException) -> bool:
 
 
 def ledger_url(url: str) -> URL:
-    """A ledger URL parsed, ``postgresql://`` meaning the psycopg (3) driver."""
-    parsed = make_url(url)
+    """A ledger URL parsed, ``postgresql://`` meaning the psycopg (3) driver.
+
+    StoreError when it is not a URL; the message never repeats it (it may hold a password).
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise StoreError(
+            "the ledger database URL is not a valid SQLAlchemy URL (expected "
+            "sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DATABASE)"
+        ) from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
 
 
 def ledger_engine(url: URL) -> Engine:
-    """The engine for a parsed ledger URL; StoreError for a backend other than these two."""
+    """The engine for a parsed ledger URL (it connects to nothing yet).
+
+    StoreError for a backend other than these two, a driver that is not installed, or a
+    SQLite directory that cannot be created.
+    """
     backend = url.get_backend_name()
-    if backend == "sqlite":
-        return sqlite_engine(url)
-    if backend == "postgresql":
+    if backend not in ("sqlite", "postgresql"):
+        raise StoreError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
+    try:
+        if backend == "sqlite":
+            return sqlite_engine(url)
         return create_engine(url, connect_args={"connect_timeout": 5})
-    raise StoreError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
+    except (SQLAlchemyError, ImportError) as exc:  # e.g. the driver is not installed
+        said = redact(" ".join(str(exc).split()))  # the driver's words, any password hidden
+        raise StoreError(f"cannot open the ledger database: {said}") from exc
+    except OSError as exc:  # the SQLite file's directory cannot be created
+        where = f": {exc.filename}" if exc.filename else ""
+        raise StoreError(f"cannot open the ledger database: {exc.strerror or exc}{where}") from exc
 
 
 def sqlite_engine(url: Any) -> Engine:

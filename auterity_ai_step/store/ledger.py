@@ -25,7 +25,7 @@ from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import LimitExceeded, StoreError
@@ -419,19 +419,13 @@ def stored_model_configurations(
         from ..settings import database_url
 
         url = database_url(create_dir=False)
-    try:
-        parsed = ledger_url(url)
-    except ArgumentError as exc:  # its text repeats the URL, which may hold a password
-        raise StoreError("the ledger database URL is not a valid SQLAlchemy URL") from exc
+    parsed = ledger_url(url)
     shown = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if not database or database == ":memory:" or not Path(database).is_file():
             return None
-    try:
-        engine = ledger_engine(parsed)
-    except (SQLAlchemyError, ImportError) as exc:  # e.g. the driver is not installed
-        raise StoreError(f"cannot open the ledger database {shown}: {db_reason(exc)}") from exc
+    engine = ledger_engine(parsed)
     try:
         with engine.connect() as conn:
             if not inspect(conn).has_table(ModelConfiguration.__tablename__):
