@@ -5,6 +5,10 @@ The breaker makes fallback immediate for a model known to be down: after
 exactly one caller is let through as a probe (half-open) and its outcome closes or reopens
 the circuit. Only failures that say the model is down count (see
 :func:`counts_as_failure`); a content refusal or a bad answer says nothing about health.
+:meth:`CircuitBreaker.quarantine` opens a circuit at once, for a cooldown of its own and
+with a reason that health output shows: for a model that misbehaves in a way waiting a few
+seconds cannot fix (a billing error, usage it reports that cannot be true). Listeners
+registered with :meth:`CircuitBreaker.on_quarantine` hear of each quarantine once.
 
 Breaker state is per process: a speed-up, never needed for correctness across workers.
 """
@@ -12,6 +16,7 @@ Breaker state is per process: a speed-up, never needed for correctness across wo
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -29,7 +34,15 @@ from auterity_ai_step.errors import (
 if TYPE_CHECKING:
     from auterity_ai_step.contract.policy import CircuitSettings, ModelSpec, PolicyStore
 
-__all__ = ["CircuitBreaker", "HealthMonitor", "HealthStatus", "counts_as_failure"]
+__all__ = [
+    "CircuitBreaker",
+    "HealthMonitor",
+    "HealthStatus",
+    "Quarantine",
+    "counts_as_failure",
+]
+
+log = logging.getLogger("auterity_ai_step.health")
 
 CircuitState = Literal["closed", "open", "half_open"]
 Status = Literal["available", "slow", "unavailable", "unknown"]
@@ -50,6 +63,18 @@ class _Circuit:
     failures: int = 0
     opened_at: float | None = None
     probe_started: float | None = None
+    # Set by quarantine(): why the circuit opened and for how long (else the breaker's).
+    reason: str | None = None
+    cooldown_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    """A model taken out of routing at once: which, why, and for how many seconds."""
+
+    model: str
+    reason: str
+    cooldown_s: float
 
 
 class CircuitBreaker:
@@ -68,6 +93,7 @@ class CircuitBreaker:
         self._clock = clock
         self._lock = threading.Lock()
         self._circuits: dict[str, _Circuit] = {}
+        self._listeners: list[Callable[[Quarantine], None]] = []
 
     @classmethod
     def from_settings(
@@ -80,12 +106,60 @@ class CircuitBreaker:
         """See :func:`counts_as_failure`; here so callers holding a breaker need no import."""
         return counts_as_failure(exc)
 
+    def _cooldown(self, circuit: _Circuit) -> float:
+        return self.cooldown_s if circuit.cooldown_s is None else circuit.cooldown_s
+
     def _state(self, circuit: _Circuit | None, now: float) -> CircuitState:
         if circuit is None or circuit.opened_at is None:
             return "closed"
-        if now - circuit.opened_at < self.cooldown_s:
+        if now - circuit.opened_at < self._cooldown(circuit):
             return "open"
         return "half_open"
+
+    def on_quarantine(self, callback: Callable[[Quarantine], None]) -> Callable[[], None]:
+        """Call ``callback`` on every quarantine; returns a function that unsubscribes.
+
+        A listener that raises is logged and skipped: it never stops the quarantine.
+        """
+        with self._lock:
+            self._listeners.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._listeners:
+                    self._listeners.remove(callback)
+
+        return unsubscribe
+
+    def quarantine(self, model: str, reason: str, cooldown_s: float | None = None) -> Quarantine:
+        """Open ``model``'s circuit now, for ``cooldown_s`` (default: the breaker's), saying why.
+
+        After the cooldown one probe is let through as for any open circuit; its success
+        closes the circuit and clears the reason. The reason is redacted before it is kept.
+        """
+        event = Quarantine(
+            model, redact(reason), self.cooldown_s if cooldown_s is None else cooldown_s
+        )
+        with self._lock:
+            circuit = self._circuits.setdefault(model, _Circuit())
+            circuit.opened_at, circuit.probe_started = self._clock(), None
+            circuit.reason, circuit.cooldown_s = event.reason, event.cooldown_s
+            listeners = list(self._listeners)
+        log.warning("model %s quarantined for %g s: %s", model, event.cooldown_s, event.reason)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("quarantine listener %r failed", listener)
+        return event
+
+    def reason(self, model: str) -> str | None:
+        """Why ``model``'s circuit was quarantined, while it is not closed; else None."""
+        with self._lock:
+            circuit = self._circuits.get(model)
+            if circuit is None or self._state(circuit, self._clock()) == "closed":
+                return None
+            return circuit.reason
 
     def allow(self, model: str) -> bool:
         """May a request go to ``model`` now? In half-open state only one caller gets True.
@@ -133,12 +207,14 @@ class CircuitBreaker:
             for model, circuit in self._circuits.items():
                 left = 0.0
                 if circuit.opened_at is not None:
-                    left = max(self.cooldown_s - (now - circuit.opened_at), 0.0)
+                    left = max(self._cooldown(circuit) - (now - circuit.opened_at), 0.0)
                 out[model] = {
                     "state": self._state(circuit, now),
                     "consecutive_failures": circuit.failures,
                     "cooldown_remaining_s": round(left, 3),
                 }
+                if circuit.reason is not None:
+                    out[model]["reason"] = circuit.reason
             return out
 
 
@@ -269,10 +345,15 @@ class HealthMonitor:
             known = last.get(name) or HealthStatus(model=name, status="unknown")
             known = replace(known, circuit=circuit)
             if circuit == "open":
+                quarantined = self._breaker.reason(name)
                 known = replace(
                     known,
                     status="unavailable",
-                    error=known.error or "circuit open after repeated failures",
+                    error=(
+                        f"quarantined: {quarantined}"
+                        if quarantined
+                        else known.error or "circuit open after repeated failures"
+                    ),
                 )
             out[name] = known
         return out

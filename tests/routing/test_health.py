@@ -57,6 +57,44 @@ def test_opens_after_consecutive_failures_and_blocks_during_cooldown() -> None:
     assert breaker.state("other") == "closed"
 
 
+def test_quarantine_opens_at_once_for_its_own_cooldown_with_a_reason() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failure_threshold=3, cooldown_s=30, clock=clock)
+    heard: list[Any] = []
+    unsubscribe = breaker.on_quarantine(heard.append)
+    breaker.on_quarantine(lambda event: 1 / 0)  # a broken listener never stops it
+    event = breaker.quarantine("m", "reported 100x max_tokens", cooldown_s=600)
+    assert heard == [event] and event.cooldown_s == 600
+    assert breaker.state("m") == "open" and not breaker.allow("m")
+    assert breaker.reason("m") == "reported 100x max_tokens"
+    assert breaker.snapshot()["m"]["reason"] == "reported 100x max_tokens"
+    clock.now = 599
+    assert breaker.state("m") == "open"  # the breaker's own 30 s do not apply
+    clock.now = 600
+    assert breaker.allow("m")  # one probe after the quarantine's cooldown
+    breaker.record_success("m")
+    assert breaker.state("m") == "closed" and breaker.reason("m") is None
+    unsubscribe()
+    breaker.quarantine("m", "again")
+    assert len(heard) == 1 and breaker.snapshot()["m"]["cooldown_remaining_s"] == 30
+
+
+def test_quarantine_reason_is_redacted_and_shown_by_status() -> None:
+    breaker = CircuitBreaker()
+    monitor = HealthMonitor(
+        store_for({"m": {"context_window": 8000}}), breaker, prober=_never_called
+    )
+    breaker.quarantine("m", "quota exhausted for sk-proj-abcdefghijklmnopqrstuvwxyz123456")
+    status = monitor.status()["m"]
+    assert status.status == "unavailable"
+    assert status.error is not None and status.error.startswith("quarantined: quota exhausted")
+    assert "abcdefghijklmnop" not in status.error
+
+
+async def _never_called(spec: Any, timeout: float) -> float:
+    raise AssertionError("no probe expected")
+
+
 def test_success_resets_the_failure_count() -> None:
     breaker = CircuitBreaker(failure_threshold=2, cooldown_s=30, clock=Clock())
     breaker.record_failure("m")
