@@ -32,6 +32,7 @@ from .errors import (
 from .host import StepExecutionResult, StepExecutor, WorkflowNode
 from .money.limits import BudgetAlert
 from .money.prices import money_text
+from .replay import StepReplay, step_key
 from .routing.health import CircuitBreaker
 from .run_types import RunOutcome, RunRequest
 from .store.ledger import Ledger
@@ -150,9 +151,14 @@ class AIStepExecutor(StepExecutor):
         - before any candidate was tried: ``invalid_input`` (``input_data`` is not a
           mapping), ``invalid_config`` (``node.data`` breaks the step schema),
           ``template_error`` (the prompt could not be rendered), ``policy_error``,
-          ``store_error`` (the usage ledger failed), ``internal_error`` (anything else).
+          ``store_error`` (the usage ledger failed), ``internal_error`` (anything else);
+        - ``in_progress``: another worker is still running this very step (same execution,
+          node, config and input) after the step time budget; nothing was called.
 
-        ``ai_error_type`` is absent when the step succeeds.
+        ``ai_error_type`` is absent when the step succeeds. A step that already succeeded
+        for the same execution id (given, not generated), node, config and input returns
+        its recorded answer with ``ai_replayed: true`` and calls no model (see
+        :mod:`auterity_ai_step.replay`; ``idempotent: false`` turns this off).
         """
         started = time.perf_counter()
         if input_data is not None and not isinstance(input_data, Mapping):
@@ -163,17 +169,31 @@ class AIStepExecutor(StepExecutor):
         data = dict(input_data or {})
         exec_id, source = resolve_execution_id(execution_id, data)
         ids = {"ai_execution_id": exec_id, "ai_execution_id_source": source}
+        replay: StepReplay | None = None
         try:
-            outcome = await self._run(node, data, exec_id)
+            request = self._prepare(node, data, exec_id)
+            replay = self._replay(node, data, exec_id, source, request)
+            if replay is not None:
+                begun = await replay.begin()
+                if begun.output is not None:
+                    replayed = {**begun.output, "processed_data": data, **ids}
+                    return _result(True, {**replayed, "ai_replayed": True}, None, started)
+                if begun.busy is not None:
+                    busy = {**ids, "ai_error_type": "in_progress"}
+                    return _result(False, busy, f"AI step not run: {begun.busy}", started)
+            outcome = await self.engine.run(request)
         except AuterityAIError as exc:
+            await _abandon(replay)
             failed = {**ids, "ai_error_type": _error_type(exc)}
             return _result(False, failed, f"AI step failed: {exc}", started)
         except Exception as exc:  # the host contract: executors never raise
+            await _abandon(replay)
             detail = redact(f"{type(exc).__name__}: {exc}")
             failed = {**ids, "ai_error_type": "internal_error"}
             return _result(False, failed, f"AI step execution failed: {detail}", started)
         output = {**_attempt_keys(outcome), **ids}
         if not outcome.success:
+            await _abandon(replay)
             output["ai_error_type"] = outcome.error_type or "all_failed"
             return _result(False, output, f"AI processing failed: {outcome.error}", started)
         assert outcome.model is not None
@@ -193,16 +213,46 @@ class AIStepExecutor(StepExecutor):
         }
         if outcome.parsed is not None:
             output["ai_json"] = outcome.parsed
+        if replay is not None:
+            await replay.finish(output)
         return _result(True, output, None, started)
 
-    async def _run(self, node: WorkflowNode, data: dict[str, Any], exec_id: str) -> RunOutcome:
+    def _prepare(self, node: WorkflowNode, data: dict[str, Any], exec_id: str) -> RunRequest:
+        """Validate the config and render the messages: every check before any claim."""
         policy = self.engine.policy_store.current()
         config = validate_step_config(node.data or {}, policy)
         messages = build_messages(config, data)
-        request = RunRequest(
+        return RunRequest(
             config=config, messages=messages, execution_id=exec_id, node_id=str(node.id)
         )
-        return await self.engine.run(request)
+
+    def _replay(
+        self,
+        node: WorkflowNode,
+        data: dict[str, Any],
+        exec_id: str,
+        source: str,
+        request: RunRequest,
+    ) -> StepReplay | None:
+        """The step's replay claim, when it can have one (a known execution id, a config
+        and input with a stable form, and ``idempotent`` left on)."""
+        if source == "generated" or not request.config.idempotent:
+            return None
+        key = step_key(exec_id, str(node.id), node.data or {}, data)
+        if key is None:
+            return None
+        return StepReplay(
+            self.engine.ledger,
+            key,
+            execution_id=exec_id,
+            node_id=str(node.id),
+            policy=self.engine.policy_store.current(),
+        )
+
+
+async def _abandon(replay: StepReplay | None) -> None:
+    if replay is not None:
+        await replay.abandon()
 
 
 _ERROR_TYPES: tuple[tuple[type[AuterityAIError], str], ...] = (

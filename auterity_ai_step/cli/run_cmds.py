@@ -115,6 +115,12 @@ def print_result(console: Console, result: StepExecutionResult) -> None:
             f"[bold green]answer[/] from [bold]{out['ai_model']}[/] ({out['ai_provider']}):"
         )
         console.print(out["ai_response"], markup=False, highlight=False)
+        if out.get("ai_replayed"):
+            console.print(
+                "replayed: this step already succeeded in this execution, so its recorded "
+                "answer was returned and no model was called",
+                markup=False,
+            )
     else:
         console.print(f"[bold red]failed:[/] {result.error_message}", markup=True, highlight=False)
     if out.get("ai_attempts"):

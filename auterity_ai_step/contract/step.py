@@ -85,6 +85,7 @@ class StepConfig(BaseModel):
     timeout_s: float | None = None
     response_format: Literal["text", "json"] = "text"
     output_schema: Mapping[str, Any] | None = None
+    idempotent: bool = True
 
     def to_data(self) -> dict[str, Any]:
         """The step as ``node.data`` again; ``validate_step_config(to_data())`` equals self."""

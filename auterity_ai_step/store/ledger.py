@@ -30,10 +30,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import LimitExceeded, StoreError
 from ..money.prices import money_text
-from . import queries
+from . import queries, replays
 from .connect import db_reason, default_spool, ledger_engine, ledger_url, unreachable
 from .outbox import Outbox
 from .records import UsageRecord, usage_dict
+from .replays import Claim
 from .schema import ensure_schema
 from .tables import (
     BudgetDay,
@@ -401,6 +402,46 @@ class Ledger:
     def put_model_configurations(self, configs: Mapping[str, Mapping[str, Any]]) -> None:
         """Replace all model configurations in one transaction (validate them first)."""
         self._run(lambda conn: queries.put_model_configurations(conn, configs))
+
+    # -- step replays (see replays.py) -----------------------------------------------------
+
+    def claim_step(
+        self,
+        key: str,
+        *,
+        owner: str,
+        execution_id: str | None,
+        node_id: str | None,
+        stale_after_s: float,
+    ) -> Claim:
+        """Claim a step's key before running it: ours, a recorded answer, or busy."""
+        return self._run(
+            lambda conn: replays.claim(
+                conn,
+                key,
+                owner=owner,
+                execution_id=execution_id,
+                node_id=node_id,
+                stale_after_s=stale_after_s,
+            )
+        )
+
+    def finish_step(self, key: str, *, owner: str, output: dict[str, Any]) -> bool:
+        """Keep a succeeded step's answer for re-runs; False if the claim was lost."""
+        return self._run(lambda conn: replays.finish(conn, key, owner=owner, output=output))
+
+    def abandon_step(self, key: str, *, owner: str) -> None:
+        """Give up a failed step's claim so that a retry runs it again."""
+        self._run(lambda conn: replays.abandon(conn, key, owner=owner))
+
+    def record_replay(self, key: str, record: UsageRecord) -> None:
+        """Count a re-run answered from ``key`` and write its usage row (cost 0), together."""
+
+        def work(conn: Connection) -> None:
+            replays.note_replay(conn, key)
+            self._insert_usage(conn, record)
+
+        self._run(work)
 
 
 def stored_model_configurations(

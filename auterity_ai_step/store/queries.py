@@ -25,14 +25,17 @@ def _utc_day(backend: str) -> ColumnElement[Any]:
 
 
 def totals(conn: Connection, backend: str, days: int, model: str | None) -> dict[str, Any]:
-    """Calls, tokens, errors and cost by model and by UTC day since ``days`` days ago."""
+    """Calls, tokens, errors and cost by model and by UTC day since ``days`` days ago.
+
+    ``calls`` counts provider calls: the usage rows of replayed steps are not calls."""
     today = utcnow().date()
     since = datetime.combine(today - timedelta(days=days - 1), time(), tzinfo=UTC)
     where = [ModelUsage.created_at >= since]
     if model is not None:
         where.append(ModelUsage.model_name == model)
+    # A replayed step (status "replayed", see replays.py) is a row but no provider call.
     measures = (
-        func.count().label("calls"),
+        func.sum(case((ModelUsage.status == "replayed", 0), else_=1)).label("calls"),
         func.sum(case((ModelUsage.status == "error", 1), else_=0)).label("errors"),
         func.sum(ModelUsage.prompt_tokens).label("prompt_tokens"),
         func.sum(ModelUsage.completion_tokens).label("completion_tokens"),

@@ -4,8 +4,10 @@ A ledger that finds no revision in its version table (``migrations.VERSION_TABLE
 database, one whose tables an older build created without Alembic, or one migrated down to
 ``base``) creates the missing tables and stamps the head revision, in one transaction. A
 later ``alembic ... upgrade head`` then has nothing to do, and ``downgrade`` and future
-upgrades start from the right revision. Once the version table holds a revision, Alembic
-owns the schema and the ledger creates nothing.
+upgrades start from the right revision. A ledger whose version table holds an older
+revision of this package is upgraded to the head revision, the shipped migrations run in
+the same transaction. A revision this version does not know (a newer build migrated the
+database) is left alone, with a warning.
 
 Concurrent first uses run one at a time: SQLite transactions begin IMMEDIATE (one writer),
 and on PostgreSQL the transaction takes an advisory lock, the same one the shipped
@@ -66,6 +68,9 @@ def _ensure(conn: Connection) -> None:
         heads = script.get_heads()
         if set(current) != set(heads):
             known = all(_known(script, revision) for revision in current)
+            if known:
+                _upgrade(conn, current)
+                return
             log.warning(
                 "the ledger schema is at revision %s, this version of auterity-ai-step "
                 "expects %s: %s",
@@ -95,6 +100,17 @@ def _ensure(conn: Connection) -> None:
         return
     Base.metadata.create_all(conn)
     context.stamp(script, "head")
+
+
+def _upgrade(conn: Connection, current: tuple[str, ...]) -> None:
+    """Bring a ledger an older version created up to this version's head, in the same
+    transaction (and, on PostgreSQL, under the same advisory lock) as the check."""
+    from alembic import command
+
+    config = alembic_config(conn.engine.url.render_as_string(hide_password=False))
+    config.attributes["connection"] = conn
+    command.upgrade(config, "head")
+    log.info("upgraded the ledger schema from revision %s to head", ", ".join(current))
 
 
 def _has_tables(conn: Connection) -> bool:

@@ -34,6 +34,7 @@ __all__ = [
     "ModelConfiguration",
     "ModelUsage",
     "Money",
+    "StepResult",
     "UTCDateTime",
     "utcnow",
 ]
@@ -176,3 +177,27 @@ class BudgetReservation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_budget_reservations_created_at", "created_at"),)
+
+
+class StepResult(Base):
+    """A step's claim and, once it succeeded, its answer: what a re-run replays.
+
+    ``key`` is a hash of the execution id, node id, step config and input (see
+    ``auterity_ai_step.replay``). ``status`` is ``running`` while one worker holds the
+    claim (``owner``, since ``claimed_at``) and ``succeeded`` once ``output`` is kept;
+    ``replays`` counts the re-runs that were answered from it.
+    """
+
+    __tablename__ = "step_results"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    execution_id: Mapped[str | None] = mapped_column(String(255))
+    node_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column(String(36))
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    replays: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_step_results_execution_id", "execution_id"),)

@@ -25,8 +25,14 @@ from auterity_ai_step.store import Ledger, UsageRecord
 from auterity_ai_step.store.migrations import HERE, VERSION_TABLE, alembic_config
 from auterity_ai_step.store.tables import Base
 
-TABLES = {"model_usage", "model_configurations", "budget_days", "budget_reservations"}
-HEAD = "0001_model_tracking"
+TABLES = {
+    "model_usage",
+    "model_configurations",
+    "budget_days",
+    "budget_reservations",
+    "step_results",
+}
+HEAD = "0003_step_results"
 HOST_REVISION = "f00dcafe1234"
 
 
@@ -175,6 +181,24 @@ def test_ledger_stamps_tables_an_older_build_created(db_url: str) -> None:
     command.upgrade(alembic_config(db_url), "head")  # nothing to do
     command.downgrade(alembic_config(db_url), "base")
     assert _tables(db_url) == {VERSION_TABLE}
+
+
+def test_ledger_upgrades_a_ledger_an_older_version_migrated(db_url: str) -> None:
+    config = alembic_config(db_url)
+    command.upgrade(config, "0001_model_tracking")
+    assert "step_results" not in _tables(db_url)
+    older = Ledger(db_url, create_tables=False)
+    older.record(_usage("before-upgrade"))
+    older.close()
+    ledger = Ledger(db_url)
+    ledger.record(_usage("after-upgrade"))
+    assert sorted(r["node_id"] for r in ledger.execution_usage("e")) == [
+        "after-upgrade",
+        "before-upgrade",
+    ]
+    ledger.close()
+    assert _tables(db_url) == TABLES | {VERSION_TABLE}
+    assert _versions(db_url, VERSION_TABLE) == [HEAD]
 
 
 def test_ledger_creates_nothing_once_alembic_manages_the_schema(db_url: str) -> None:
