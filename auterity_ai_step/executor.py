@@ -9,10 +9,12 @@ kind of failure (see :meth:`AIStepExecutor.execute_step`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any
 
@@ -38,6 +40,9 @@ from .store.ledger import Ledger
 
 __all__ = ["AIStepExecutor", "current_execution_id", "default_engine", "execution_context"]
 
+# Prompts render off the event loop: a template that spends its whole render budget takes
+# up to RenderLimits.max_seconds of CPU, and the loop must keep serving other steps.
+_RENDER_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="auterity-render")
 _EXECUTION_ID: ContextVar[str | None] = ContextVar("auterity_ai_execution_id", default=None)
 _INPUT_ID_KEYS = ("execution_id", "workflow_execution_id")
 
@@ -61,6 +66,14 @@ def current_execution_id() -> str | None:
     return _EXECUTION_ID.get()
 
 
+def _id_text(key: str, value: str | int) -> str:
+    """``str(value)``; an integer too long for ``str`` is bad input, not a crash."""
+    try:
+        return str(value)
+    except ValueError:
+        raise ValueError(f"input_data[{key!r}] is an integer too long to use as an id") from None
+
+
 def resolve_execution_id(explicit: str | None, input_data: Mapping[str, Any]) -> tuple[str, str]:
     """The id to record against and where it came from: argument, context, input, new."""
     if explicit:
@@ -70,8 +83,8 @@ def resolve_execution_id(explicit: str | None, input_data: Mapping[str, Any]) ->
         return from_context, "context"
     for key in _INPUT_ID_KEYS:
         value = input_data.get(key)
-        if isinstance(value, str | int) and str(value):
-            return str(value), "input"
+        if isinstance(value, str | int) and _id_text(key, value):
+            return _id_text(key, value), "input"
     return str(uuid.uuid4()), "generated"
 
 
@@ -161,7 +174,12 @@ class AIStepExecutor(StepExecutor):
             )
             return _result(False, {"ai_error_type": "invalid_input"}, message, started)
         data = dict(input_data or {})
-        exec_id, source = resolve_execution_id(execution_id, data)
+        try:
+            exec_id, source = resolve_execution_id(execution_id, data)
+        except ValueError as exc:
+            return _result(
+                False, {"ai_error_type": "invalid_input"}, f"AI step failed: {exc}", started
+            )
         ids = {"ai_execution_id": exec_id, "ai_execution_id_source": source}
         try:
             outcome = await self._run(node, data, exec_id)
@@ -198,7 +216,8 @@ class AIStepExecutor(StepExecutor):
     async def _run(self, node: WorkflowNode, data: dict[str, Any], exec_id: str) -> RunOutcome:
         policy = self.engine.policy_store.current()
         config = validate_step_config(node.data or {}, policy)
-        messages = build_messages(config, data)
+        loop = asyncio.get_running_loop()
+        messages = await loop.run_in_executor(_RENDER_THREADS, build_messages, config, data)
         request = RunRequest(
             config=config, messages=messages, execution_id=exec_id, node_id=str(node.id)
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import string
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -142,10 +143,16 @@ def legacy_context(input_data: Mapping[str, Any], *, max_chars: int = MAX_LEGACY
         raise
     except RecursionError:
         raise TemplateError("input_data nests too deeply to be sent as JSON context") from None
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):
+            digits = sys.get_int_max_str_digits()
+            raise TemplateError(
+                f"input_data holds an integer with more than {digits} digits, which cannot be "
+                "sent as JSON context"
+            ) from None
+        raise TemplateError(f"input_data cannot be sent as JSON context: {exc}") from exc
     except Exception as exc:
-        raise TemplateError(
-            f"input_data cannot be sent as JSON context: {_failure(exc)}"
-        ) from exc
+        raise TemplateError(f"input_data cannot be sent as JSON context: {_failure(exc)}") from exc
     return "".join(chunks)
 
 

@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from auterity_ai_step.contract.text_size import text_size
+from auterity_ai_step.contract.text_size import text_shape
 from auterity_ai_step.errors import TemplateError
 
 __all__ = ["RenderLimits", "budget", "finished", "rendering"]
@@ -38,7 +38,7 @@ class RenderLimits:
     max_work: int = 1_000_000  # loop iterations + calls + filters + operators + lookups
     max_produced_chars: int = 1024 * 1024  # all text built, in any buffer (macros, blocks)
     max_depth: int = 32  # nested macro / recursive-loop calls
-    max_seconds: float = 5.0
+    max_seconds: float = 1.0
     max_int_bits: int = 65_536  # integers built by '*' and '**'
 
 
@@ -55,11 +55,10 @@ class _Budget:
         self.work += units
         if self.work > self.limits.max_work:
             raise TemplateError(
-                f"template does too much work (more than {self.limits.max_work} steps, "
-                "max_work)"
+                f"template does too much work (more than {self.limits.max_work} steps, max_work)"
             )
         self._ticks += 1
-        if self._ticks % 256 == 0 and time.monotonic() > self.deadline:
+        if self._ticks % 16 == 0 and time.monotonic() > self.deadline:
             raise TemplateError(
                 f"template took longer than {self.limits.max_seconds} s (max_seconds)"
             )
@@ -85,13 +84,15 @@ class _Budget:
         ``limit`` is the room left (default: ``max_output_chars``); the message names the
         render limit it comes from.
         """
-        name = "max_output_chars" if limit is None or limit <= self.limits.max_output_chars else (
-            "max_produced_chars"
+        name = (
+            "max_output_chars"
+            if limit is None or limit <= self.limits.max_output_chars
+            else ("max_produced_chars")
         )
         bound = self.limits.max_output_chars if limit is None else max(limit, 0)
         label = f"{name}={getattr(self.limits, name)}"
-        size = text_size(value, limit=bound, what=what, as_repr=as_repr, label=label)
-        self.charge(size // 1024 + 1)
+        size, nodes = text_shape(value, limit=bound, what=what, as_repr=as_repr, label=label)
+        self.charge(nodes)
         return size
 
 
@@ -129,8 +130,7 @@ def limit_chars(size: int, what: str) -> None:
     limit = budget().limits.max_output_chars
     if size > limit:
         raise TemplateError(
-            f"{what} would build a string of {size} characters "
-            f"(limit max_output_chars={limit})"
+            f"{what} would build a string of {size} characters (limit max_output_chars={limit})"
         )
 
 

@@ -311,8 +311,7 @@ def render_template(
             size += len(chunk)
             if size > limits.max_output_chars:
                 raise TemplateError(
-                    f"output is longer than {limits.max_output_chars} characters "
-                    "(max_output_chars)"
+                    f"output is longer than {limits.max_output_chars} characters (max_output_chars)"
                 )
             out.append(chunk)
         return "".join(out)

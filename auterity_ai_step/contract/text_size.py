@@ -18,7 +18,7 @@ from typing import Any
 
 from auterity_ai_step.errors import TemplateError
 
-__all__ = ["text_size"]
+__all__ = ["text_shape", "text_size"]
 
 _CONTAINERS: tuple[type, ...] = (list, tuple, set, frozenset, dict)
 _EXIT = object()
@@ -73,10 +73,15 @@ def _container_overhead(item: Any) -> int:
     return 2 + separators + (1 if isinstance(item, tuple) and n == 1 else 0)
 
 
-def text_size(
+def text_size(value: Any, *, limit: int, what: str, as_repr: bool = False, label: str = "") -> int:
+    """``len(str(value))`` (or ``repr``), computed without building it; see :func:`text_shape`."""
+    return text_shape(value, limit=limit, what=what, as_repr=as_repr, label=label)[0]
+
+
+def text_shape(
     value: Any, *, limit: int, what: str, as_repr: bool = False, label: str = ""
-) -> int:
-    """``len(str(value))`` (or ``repr`` with ``as_repr``), computed without building it.
+) -> tuple[int, int]:
+    """The length of ``str(value)`` (``repr`` with ``as_repr``) and the nodes walked.
 
     Raises :class:`TemplateError` naming ``what`` as soon as the size passes ``limit``, and
     for callables and integers over Python's digit limit anywhere inside ``value``
@@ -97,7 +102,9 @@ def text_size(
         return _container_overhead(item)
 
     total = visit(value, as_repr)
+    nodes = 1
     while total <= limit and stack:
+        nodes += 1
         ident, children = stack[-1]
         child = next(children, _EXIT)
         if child is _EXIT:
@@ -108,4 +115,4 @@ def text_size(
     if total > limit:
         named = label or f"{limit} characters"
         raise TemplateError(f"{what} would build more text than the limit allows ({named})")
-    return total
+    return total, nodes
