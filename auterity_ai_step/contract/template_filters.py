@@ -101,6 +101,14 @@ def _value_text_size(name: str, value: Any, extra: Iterable[Any]) -> None:
         raise too_big(size * growth, f"{what} result", "max_produced_chars")
 
 
+def _work(value: Any) -> int:
+    """A filter's cost grows with its value: per item for collections (``sort`` calls a key
+    per item), per 256 characters for text (C-speed scans)."""
+    if isinstance(value, str):
+        return len(value) // 256 + 1
+    return len(value) + 1 if isinstance(value, Sized) else 1
+
+
 def guard(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     """``func`` charged to the budget, its size arguments and value text checked first."""
     checks_numbers = name not in _NUMBER_ARGS_UNCHECKED
@@ -111,8 +119,7 @@ def guard(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     def guarded(*args: Any, **kwargs: Any) -> Any:
         current = budget()
         value = args[first_arg - 1] if len(args) >= first_arg else None
-        # A filter's C-level work (sort, unique, list, ...) grows with its value's size.
-        current.charge(len(value) // 64 + 1 if isinstance(value, Sized) else 1)
+        current.charge(_work(value))
         extra = [*args[first_arg:], *kwargs.values()]
         if checks_numbers:
             check_numbers(extra, f"filter '{name}'")

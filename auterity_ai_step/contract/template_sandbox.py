@@ -103,7 +103,7 @@ def _text_size(value: Any, what: str, room: int) -> int:
 def _safe_range(*args: int) -> range:
     result = range(*args)
     limit_items(len(result), "range()")
-    budget().charge(len(result) // 64 + 1)
+    budget().charge(len(result) // 16 + 1)
     return result
 
 
