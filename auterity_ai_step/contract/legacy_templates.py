@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from auterity_ai_step.contract.text_size import text_size
+from auterity_ai_step.contract.text_size import format_growth, text_size
 from auterity_ai_step.errors import AIServiceError, TemplateError
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
 DEFAULT_SYSTEM_PROMPT = "You are a helpful AI assistant for automotive dealership workflows."
 MAX_LEGACY_CHARS = 1_000_000  # a legacy prompt, or its context message, once filled in
 _MAX_WIDTH = 10_000
-_FLOAT_DIGITS = 320  # 'f' formatting of the largest float, before any precision
 _PRIVATE_WALK = re.compile(r"[.\[]\s*_")
 _DIGITS = re.compile(r"\d+")
 
@@ -65,8 +64,9 @@ class _LegacyFormatter(string.Formatter):
             raise TemplateError(f"placeholder would build more text than the {label} allows")
 
     def convert_field(self, value: Any, conversion: str | None) -> Any:
-        if conversion in ("r", "a"):  # ascii() can turn one character into ten
-            self._spend(value, 0, as_repr=True, growth=10 if conversion == "a" else 1)
+        if conversion is not None:  # ascii() can turn one character into ten
+            as_repr = conversion in ("r", "a")
+            self._spend(value, 0, as_repr=as_repr, growth=10 if conversion == "a" else 1)
         return super().convert_field(value, conversion)
 
     def format_field(self, value: Any, format_spec: str) -> Any:
@@ -75,8 +75,7 @@ class _LegacyFormatter(string.Formatter):
             if int(digits) > _MAX_WIDTH:
                 raise TemplateError(f"format spec {format_spec!r}: width over {_MAX_WIDTH}")
             extra += int(digits)
-        if not isinstance(value, str):
-            extra += _FLOAT_DIGITS
+        extra += format_growth(value)
         self._spend(value, extra)
         text = super().format_field(value, format_spec)
         self.room -= len(text)

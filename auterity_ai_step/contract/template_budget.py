@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from auterity_ai_step.contract.text_size import text_shape
+from auterity_ai_step.contract.text_size import format_growth, text_shape
 from auterity_ai_step.errors import TemplateError
 
 __all__ = ["RenderLimits", "budget", "finished", "rendering"]
@@ -99,7 +99,6 @@ class _Budget:
 _BUDGET: ContextVar[_Budget] = ContextVar("auterity_template_budget")
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +\-]*(\*|\d+)?(?:\.(\*|\d+))?([a-zA-Z%])?")
 _DIGITS = re.compile(r"\d+")
-_FLOAT_DIGITS = 320  # 'f' formatting of the largest float, before any precision
 
 
 def budget() -> _Budget:
@@ -166,7 +165,6 @@ def format_spec_size(fmt: str, what: str) -> tuple[int, int]:
                 raise too_big(int(digits), f"{what} width", "max_items")
             size += int(digits)
         if name is not None:
-            size += _FLOAT_DIGITS
             fields += 1
     return size, fields
 
@@ -183,7 +181,6 @@ def percent_spec_size(fmt: str, what: str) -> tuple[int, int]:
             if group and int(group) > limit:
                 raise too_big(int(group), f"{what} width", "max_items")
             size += int(group) if group else 0
-        size += _FLOAT_DIGITS
         fields += 1
     return size, fields
 
@@ -198,5 +195,15 @@ def check_formatting(spec: tuple[int, int], args: Any, what: str) -> None:
     current = budget()
     room = current.limits.max_produced_chars
     size = current.text_size(args, what, limit=room, as_repr=True) if fields else 0
+    size += max(map(format_growth, _top_level(args)), default=0)
     if fixed + fields * size > room:
         raise too_big(fixed + fields * size, f"{what} result", "max_produced_chars")
+
+
+def _top_level(args: Any) -> list[Any]:
+    """The values a formatting can show: ``(args, kwargs)``, a tuple, a mapping or one."""
+    if isinstance(args, tuple) and len(args) == 2 and isinstance(args[1], dict):
+        return [*args[0], *args[1].values()]
+    if isinstance(args, tuple):
+        return list(args)
+    return list(args.values()) if isinstance(args, dict) else [args]

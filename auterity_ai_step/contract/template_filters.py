@@ -41,6 +41,7 @@ _GROWING = {
     "forceescape": 6,
     "lower": 3,
     "pprint": 8,
+    "safe": 1,
     "string": 1,
     "title": 3,
     "upper": 3,

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from itertools import chain
 from typing import Any
 
 from auterity_ai_step.errors import TemplateError
 
-__all__ = ["text_shape", "text_size"]
+__all__ = ["format_growth", "text_shape", "text_size"]
 
 _CONTAINERS: tuple[type, ...] = (list, tuple, set, frozenset, dict)
 _EXIT = object()
@@ -116,3 +117,20 @@ def text_shape(
         named = label or f"{limit} characters"
         raise TemplateError(f"{what} would build more text than the limit allows ({named})")
     return total, nodes
+
+
+def format_growth(value: Any) -> int:
+    """How much longer than ``str(value)`` a format spec can make a number, at most.
+
+    ``format(1e308, 'f')`` is 309 digits where ``str`` gives 6; ``format(Decimal('1E+9'),
+    'f')`` is a billion; ``format(n, ',')`` adds a separator per three digits.
+    """
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, float):
+        return 320
+    if isinstance(value, int):
+        return value.bit_length() // 9 + 2
+    if isinstance(value, Decimal) and value.is_finite():
+        return abs(value.adjusted()) * 4 // 3 + 2
+    return 0
