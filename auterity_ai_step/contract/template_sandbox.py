@@ -1,11 +1,15 @@
-"""The Jinja2 sandbox behind :func:`render_template` (the only module importing Jinja2).
+"""The Jinja2 sandbox behind :func:`render_template` (with its filters, the only Jinja2 user).
 
 Prompts are written by workflow authors and filled with data from earlier steps, so a
 template is untrusted code. Jinja2 runs in an immutable sandbox with ``StrictUndefined``
-and a per-render :class:`RenderLimits` budget: every loop iteration, call, filter, operator
-and emitted chunk is charged, sizes are checked before anything large is allocated, and
-the output is streamed and cut at ``max_output_chars``. Whatever goes wrong surfaces as a
-:class:`TemplateError` naming the problem (and the template line when known).
+and a per-render :class:`RenderLimits` budget (:mod:`.template_budget`): every loop
+iteration, call, filter, operator and emitted chunk is charged, and every value is sized
+from its inputs *before* it is built (repetition, ``+``, ``~``, ``%``, ``str.format``,
+``str.join``, the value shown by ``{{ }}``; the filters in :mod:`.template_filters`), because
+one C-level operation such as ``str([big] * 10000)`` cannot be stopped once it starts. A
+function or method is never shown. The output is streamed and cut at ``max_output_chars``.
+Whatever goes wrong surfaces as a :class:`TemplateError` naming the problem and the limit
+(and the template line when known).
 
 Public names are re-exported by :mod:`auterity_ai_step.contract.templates`.
 """
