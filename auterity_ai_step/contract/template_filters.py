@@ -10,7 +10,7 @@ costs microseconds instead of the gigabytes the plain filter would allocate.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Callable, Iterable, Iterator, Sized
 from typing import Any
 
 import jinja2
@@ -52,6 +52,7 @@ _GROWING = {
 # Filters that read the value's text but return less of it.
 _SHRINKING = frozenset({"striptags", "trim", "truncate", "wordcount"})
 _NUMBER_ARGS_UNCHECKED = frozenset({"format", "default", "d", "select", "reject", "map"})
+_END = object()
 _HTML_SAFE_JSON = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"}
 
 
@@ -251,21 +252,22 @@ def _tojson(
 
 
 def _depth(value: Any, limit: int) -> int:
-    """Nesting depth of lists/dicts in ``value`` (what multiplies a JSON indent)."""
+    """Nesting depth of lists/dicts in ``value`` (what multiplies a JSON indent).
+
+    Walks at most ``limit`` nodes, lazily, so a huge input costs no more than that.
+    """
     deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
     seen = 0
-    while stack:
-        item, level = stack.pop()
+    stack: list[Iterator[Any]] = [iter((value,))]
+    while stack and seen < limit:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+            continue
         seen += 1
-        if seen > limit:
-            break
-        if isinstance(item, dict):
-            deepest = max(deepest, level)
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list | tuple):
-            deepest = max(deepest, level)
-            stack.extend((v, level + 1) for v in item)
+        if isinstance(item, dict | list | tuple):
+            deepest = max(deepest, len(stack))
+            stack.append(iter(item.values() if isinstance(item, dict) else item))
     return deepest
 
 

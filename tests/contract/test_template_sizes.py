@@ -129,3 +129,18 @@ def test_legacy_output_cap_is_checked_per_field() -> None:
         legacy_format("{x}", {"x": ["y" * 600] * 2}, max_chars=1_100)
     with pytest.raises(TemplateError, match="legacy limit of 1000000 characters"):
         legacy_format("{x:f}", {"x": Decimal("1E+999999999")})
+
+
+def test_tojson_indent_is_sized_by_the_nesting_before_encoding() -> None:
+    deep: Any = 1
+    for _ in range(50):
+        deep = [deep]
+    assert render_template("{{ x|tojson(indent=1)|length }}", {"x": deep}) == str(
+        len(PLAIN.from_string("{{ x|tojson(indent=1) }}").render(x=deep))
+    )
+    with pytest.raises(TemplateError, match="tojson' indent times nesting would build a string"):
+        render_template("{{ x|tojson(indent=9999) }}", {"x": deep})
+    with pytest.raises(
+        TemplateError, match="tojson' argument: size 20000 is over the limit \\(max_items"
+    ):
+        render_template("{{ 1|tojson(indent=20000) }}", {})
