@@ -51,6 +51,9 @@ _GROWING = {
 }
 # Filters that read the value's text but return less of it.
 _SHRINKING = frozenset({"striptags", "trim", "truncate", "wordcount"})
+_CONSTANT_TIME = frozenset(
+    {"abs", "attr", "count", "d", "default", "first", "float", "int", "last", "length", "random"}
+)
 _NUMBER_ARGS_UNCHECKED = frozenset({"format", "default", "d", "select", "reject", "map"})
 _END = object()
 _HTML_SAFE_JSON = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"}
@@ -103,9 +106,11 @@ def _value_text_size(name: str, value: Any, extra: Iterable[Any]) -> None:
         raise too_big(size * growth, f"{what} result", "max_produced_chars")
 
 
-def _work(value: Any) -> int:
+def _work(name: str, value: Any) -> int:
     """A filter's cost grows with its value: per item for collections (``sort`` calls a key
-    per item), per 256 characters for text (C-speed scans)."""
+    per item), per 256 characters for text (C-speed scans); ``length`` and the like are 1."""
+    if name in _CONSTANT_TIME:
+        return 1
     if isinstance(value, str):
         return len(value) // 256 + 1
     return len(value) + 1 if isinstance(value, Sized) else 1
@@ -121,7 +126,7 @@ def guard(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     def guarded(*args: Any, **kwargs: Any) -> Any:
         current = budget()
         value = args[first_arg - 1] if len(args) >= first_arg else None
-        current.charge(_work(value))
+        current.charge(_work(name, value))
         extra = [*args[first_arg:], *kwargs.values()]
         if checks_numbers:
             check_numbers(extra, f"filter '{name}'")
