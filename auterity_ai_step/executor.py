@@ -9,10 +9,12 @@ kind of failure (see :meth:`AIStepExecutor.execute_step`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any
 
@@ -39,6 +41,9 @@ from .store.ledger import Ledger
 
 __all__ = ["AIStepExecutor", "current_execution_id", "default_engine", "execution_context"]
 
+# Prompts render off the event loop: a template that spends its whole render budget takes
+# up to RenderLimits.max_seconds of CPU, and the loop must keep serving other steps.
+_RENDER_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="auterity-render")
 _EXECUTION_ID: ContextVar[str | None] = ContextVar("auterity_ai_execution_id", default=None)
 _INPUT_ID_KEYS = ("execution_id", "workflow_execution_id")
 
@@ -62,6 +67,14 @@ def current_execution_id() -> str | None:
     return _EXECUTION_ID.get()
 
 
+def _id_text(key: str, value: str | int) -> str:
+    """``str(value)``; an integer too long for ``str`` is bad input, not a crash."""
+    try:
+        return str(value)
+    except ValueError:
+        raise ValueError(f"input_data[{key!r}] is an integer too long to use as an id") from None
+
+
 def resolve_execution_id(explicit: str | None, input_data: Mapping[str, Any]) -> tuple[str, str]:
     """The id to record against and where it came from: argument, context, input, new."""
     if explicit:
@@ -71,8 +84,8 @@ def resolve_execution_id(explicit: str | None, input_data: Mapping[str, Any]) ->
         return from_context, "context"
     for key in _INPUT_ID_KEYS:
         value = input_data.get(key)
-        if isinstance(value, str | int) and str(value):
-            return str(value), "input"
+        if isinstance(value, str | int) and _id_text(key, value):
+            return _id_text(key, value), "input"
     return str(uuid.uuid4()), "generated"
 
 
@@ -167,11 +180,16 @@ class AIStepExecutor(StepExecutor):
             )
             return _result(False, {"ai_error_type": "invalid_input"}, message, started)
         data = dict(input_data or {})
-        exec_id, source = resolve_execution_id(execution_id, data)
+        try:
+            exec_id, source = resolve_execution_id(execution_id, data)
+        except ValueError as exc:
+            return _result(
+                False, {"ai_error_type": "invalid_input"}, f"AI step failed: {exc}", started
+            )
         ids = {"ai_execution_id": exec_id, "ai_execution_id_source": source}
         replay: StepReplay | None = None
         try:
-            request = self._prepare(node, data, exec_id)
+            request = await self._prepare(node, data, exec_id)
             replay = self._replay(node, data, exec_id, source, request)
             if replay is not None:
                 begun = await replay.begin()
@@ -217,11 +235,13 @@ class AIStepExecutor(StepExecutor):
             await replay.finish(output)
         return _result(True, output, None, started)
 
-    def _prepare(self, node: WorkflowNode, data: dict[str, Any], exec_id: str) -> RunRequest:
-        """Validate the config and render the messages: every check before any claim."""
+    async def _prepare(self, node: WorkflowNode, data: dict[str, Any], exec_id: str) -> RunRequest:
+        """Validate the config and render the messages (off the event loop): every check
+        before any claim."""
         policy = self.engine.policy_store.current()
         config = validate_step_config(node.data or {}, policy)
-        messages = build_messages(config, data)
+        loop = asyncio.get_running_loop()
+        messages = await loop.run_in_executor(_RENDER_THREADS, build_messages, config, data)
         return RunRequest(
             config=config, messages=messages, execution_id=exec_id, node_id=str(node.id)
         )

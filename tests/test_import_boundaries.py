@@ -17,7 +17,7 @@ OWNERS = {
     "litellm": {"routing/gateway.py"},
     "sqlalchemy": {"store/"},
     "alembic": {"store/"},
-    "jinja2": {"contract/template_sandbox.py"},
+    "jinja2": {"contract/template_sandbox.py", "contract/template_filters.py"},
     "fastapi": {"api.py"},
 }
 

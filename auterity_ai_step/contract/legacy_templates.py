@@ -9,23 +9,43 @@ walks into private attributes and giant widths. Import these from
 
 from __future__ import annotations
 
+import json
 import re
 import string
+import sys
 from collections.abc import Mapping
 from typing import Any
 
+from auterity_ai_step.contract.text_size import format_growth, text_size
 from auterity_ai_step.errors import AIServiceError, TemplateError
 
-__all__ = ["DEFAULT_SYSTEM_PROMPT", "DEFAULT_TEMPLATES", "PromptTemplate", "legacy_format"]
+__all__ = [
+    "DEFAULT_SYSTEM_PROMPT",
+    "DEFAULT_TEMPLATES",
+    "MAX_LEGACY_CHARS",
+    "PromptTemplate",
+    "legacy_context",
+    "legacy_format",
+]
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful AI assistant for automotive dealership workflows."
+MAX_LEGACY_CHARS = 1_000_000  # a legacy prompt, or its context message, once filled in
 _MAX_WIDTH = 10_000
 _PRIVATE_WALK = re.compile(r"[.\[]\s*_")
 _DIGITS = re.compile(r"\d+")
 
 
 class _LegacyFormatter(string.Formatter):
-    """``str.format`` semantics, minus attribute/index walks into private attributes."""
+    """``str.format`` semantics, sized before each field is built.
+
+    Refuses walks into private attributes, widths over ``_MAX_WIDTH``, callables (a
+    forgotten ``()`` would show a method's repr) and output over ``max_chars``. One
+    formatter per call: it counts the characters that call has built so far.
+    """
+
+    def __init__(self, max_chars: int) -> None:
+        self.room = max_chars
+        self.max_chars = max_chars
 
     def get_field(self, field_name: str, args: Any, kwargs: Mapping[str, Any]) -> tuple[Any, str]:
         if _PRIVATE_WALK.search(field_name):
@@ -33,20 +53,59 @@ class _LegacyFormatter(string.Formatter):
         found: tuple[Any, str] = super().get_field(field_name, args, kwargs)
         return found
 
+    def _spend(self, value: Any, extra: int, *, as_repr: bool = False, growth: int = 1) -> None:
+        """Refuse a field whose text (times ``growth``, plus ``extra``) would not fit."""
+        label = f"legacy limit of {self.max_chars} characters"
+        room = max(self.room, 0)
+        size = text_size(
+            value, limit=room // growth, what="placeholder", as_repr=as_repr, label=label
+        )
+        if size * growth + extra > room:
+            raise TemplateError(f"placeholder would build more text than the {label} allows")
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if conversion is not None:  # ascii() can turn one character into ten
+            as_repr = conversion in ("r", "a")
+            self._spend(value, 0, as_repr=as_repr, growth=10 if conversion == "a" else 1)
+        return super().convert_field(value, conversion)
+
     def format_field(self, value: Any, format_spec: str) -> Any:
+        extra = 0
         for digits in _DIGITS.findall(format_spec):
             if int(digits) > _MAX_WIDTH:
                 raise TemplateError(f"format spec {format_spec!r}: width over {_MAX_WIDTH}")
-        return super().format_field(value, format_spec)
+            extra += int(digits)
+        extra += format_growth(value)
+        self._spend(value, extra)
+        text = super().format_field(value, format_spec)
+        self.room -= len(text)
+        return text
+
+    def vformat(self, format_string: str, args: Any, kwargs: Mapping[str, Any]) -> str:
+        text = super().vformat(format_string, args, kwargs)
+        if len(text) > self.max_chars:
+            raise TemplateError(
+                f"the filled-in prompt is longer than the legacy limit of {self.max_chars} "
+                "characters"
+            )
+        return text
 
 
-_LEGACY = _LegacyFormatter()
+def _failure(exc: Exception) -> str:
+    detail = f"{type(exc).__name__}: {exc}"
+    return detail if len(detail) <= 200 else detail[:200] + "..."
 
 
-def legacy_format(text: str, variables: Mapping[str, Any], *, where: str = "prompt") -> str:
+def legacy_format(
+    text: str,
+    variables: Mapping[str, Any],
+    *,
+    where: str = "prompt",
+    max_chars: int = MAX_LEGACY_CHARS,
+) -> str:
     """Today's ``text.format(**variables)``; errors become :class:`TemplateError`."""
     try:
-        return _LEGACY.vformat(text, (), variables)
+        return _LegacyFormatter(max_chars).vformat(text, (), variables)
     except TemplateError as exc:
         raise TemplateError(f"{where}: {exc}") from exc
     except KeyError as exc:
@@ -56,6 +115,44 @@ def legacy_format(text: str, variables: Mapping[str, Any], *, where: str = "prom
         ) from exc
     except (IndexError, ValueError, AttributeError, TypeError) as exc:
         raise TemplateError(f"{where}: formatting error: {exc}") from exc
+    except Exception as exc:  # a value's own __str__/__format__ failed
+        raise TemplateError(f"{where}: a value could not be formatted: {_failure(exc)}") from exc
+
+
+def legacy_context(input_data: Mapping[str, Any], *, max_chars: int = MAX_LEGACY_CHARS) -> str:
+    """Today's "Additional context" JSON (``indent=2``, ``default=str``), cut at ``max_chars``.
+
+    Streamed, so an input too big to send is refused before it is all built; an input JSON
+    cannot show (a circular reference, an integer over Python's digit limit, a value whose
+    ``__str__`` fails) is a :class:`TemplateError`, not a crash.
+    """
+    encoder = json.JSONEncoder(indent=2, default=str)
+    chunks: list[str] = []
+    size = 0
+    try:
+        for chunk in encoder.iterencode(dict(input_data)):
+            size += len(chunk)
+            if size > max_chars:
+                raise TemplateError(
+                    f"input_data as JSON is longer than the legacy limit of {max_chars} "
+                    "characters (legacy nodes send the whole input as context)"
+                )
+            chunks.append(chunk)
+    except TemplateError:
+        raise
+    except RecursionError:
+        raise TemplateError("input_data nests too deeply to be sent as JSON context") from None
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):
+            digits = sys.get_int_max_str_digits()
+            raise TemplateError(
+                f"input_data holds an integer with more than {digits} digits, which cannot be "
+                "sent as JSON context"
+            ) from None
+        raise TemplateError(f"input_data cannot be sent as JSON context: {exc}") from exc
+    except Exception as exc:
+        raise TemplateError(f"input_data cannot be sent as JSON context: {_failure(exc)}") from exc
+    return "".join(chunks)
 
 
 class PromptTemplate:
@@ -71,7 +168,7 @@ class PromptTemplate:
         if missing:
             raise AIServiceError(f"Missing required variables: {missing}")
         try:
-            return _LEGACY.vformat(self.template, (), kwargs)
+            return _LegacyFormatter(MAX_LEGACY_CHARS).vformat(self.template, (), kwargs)
         except KeyError as e:
             raise AIServiceError(f"Template formatting error: {e}") from e
 

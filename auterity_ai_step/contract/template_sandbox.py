@@ -1,23 +1,22 @@
-"""The Jinja2 sandbox behind :func:`render_template` (the only module importing Jinja2).
+"""The Jinja2 sandbox behind :func:`render_template` (with its filters, the only Jinja2 user).
 
 Prompts are written by workflow authors and filled with data from earlier steps, so a
 template is untrusted code. Jinja2 runs in an immutable sandbox with ``StrictUndefined``
-and a per-render :class:`RenderLimits` budget: every loop iteration, call, filter, operator
-and emitted chunk is charged, sizes are checked before anything large is allocated, and
-the output is streamed and cut at ``max_output_chars``. Whatever goes wrong surfaces as a
-:class:`TemplateError` naming the problem (and the template line when known).
+and a per-render :class:`RenderLimits` budget (:mod:`.template_budget`): every loop
+iteration, call, filter, operator and emitted chunk is charged, and every value is sized
+from its inputs *before* it is built (repetition, ``+``, ``~``, ``%``, ``str.format``,
+``str.join``, the value shown by ``{{ }}``; the filters in :mod:`.template_filters`), because
+one C-level operation such as ``str([big] * 10000)`` cannot be stopped once it starts. A
+function or method is never shown. The output is streamed and cut at ``max_output_chars``.
+Whatever goes wrong surfaces as a :class:`TemplateError` naming the problem and the limit
+(and the template line when known).
 
 Public names are re-exported by :mod:`auterity_ai_step.contract.templates`.
 """
 
 from __future__ import annotations
 
-import re
-import string
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,25 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
+from auterity_ai_step.contract.template_budget import (
+    RenderLimits,
+    budget,
+    check_formatting,
+    check_numbers,
+    finished,
+    format_spec_size,
+    limit_chars,
+    limit_items,
+    percent_spec_size,
+    rendering,
+    too_big,
+)
+from auterity_ai_step.contract.template_filters import (
+    as_text,
+    bounded_filters,
+    checked_replace,
+    join_text,
+)
 from auterity_ai_step.errors import TemplateError
 
 if TYPE_CHECKING:
@@ -34,56 +52,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RenderLimits", "render_template"]
 
-
-@dataclass(frozen=True)
-class RenderLimits:
-    """Bounds on one render; the defaults fit prompts, not documents."""
-
-    max_output_chars: int = 64 * 1024
-    max_source_chars: int = 256 * 1024
-    max_items: int = 10_000  # range() length, list repetition, numeric size arguments
-    max_work: int = 1_000_000  # loop iterations + calls + filters + operators + lookups
-    max_produced_chars: int = 1024 * 1024  # all text built, in any buffer (macros, blocks)
-    max_depth: int = 32  # nested macro / recursive-loop calls
-    max_seconds: float = 5.0
-
-
-@dataclass
-class _Budget:
-    limits: RenderLimits
-    deadline: float
-    work: int = 0
-    produced: int = 0
-    depth: int = 0
-    _ticks: int = field(default=0, repr=False)
-
-    def charge(self, units: int = 1) -> None:
-        self.work += units
-        if self.work > self.limits.max_work:
-            raise TemplateError(
-                f"template does too much work (more than {self.limits.max_work} steps)"
-            )
-        self._ticks += 1
-        if self._ticks % 256 == 0 and time.monotonic() > self.deadline:
-            raise TemplateError(f"template took longer than {self.limits.max_seconds} s")
-
-    def check_size(self, value: Any, what: str) -> Any:
-        if isinstance(value, str | bytes) and len(value) > self.limits.max_output_chars:
-            raise TemplateError(
-                f"{what} would build a string of {len(value)} characters "
-                f"(limit {self.limits.max_output_chars})"
-            )
-        if isinstance(value, list | tuple | dict | set) and len(value) > self.limits.max_items:
-            raise TemplateError(
-                f"{what} would build a collection of {len(value)} items "
-                f"(limit {self.limits.max_items})"
-            )
-        return value
-
-
-_BUDGET: ContextVar[_Budget] = ContextVar("auterity_template_budget")
-_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +\-]*(\*|\d+)?(?:\.(\*|\d+))?")
-_DIGITS = re.compile(r"\d+")
 # String methods a prompt may call; everything else (translate, expandtabs, ...) is refused.
 _STR_METHOD_NAMES = (
     "capitalize casefold center count endswith find format index isalnum isalpha isdigit "
@@ -92,100 +60,86 @@ _STR_METHOD_NAMES = (
     "startswith strip swapcase title upper zfill"
 )
 _STR_METHODS = frozenset(_STR_METHOD_NAMES.split())
+_STR_SIZE_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})  # their int is a width
 _REMOVED_GLOBALS = ("cycler", "joiner", "lipsum", "namespace")
-
-
-def _budget() -> _Budget:
-    try:
-        return _BUDGET.get()
-    except LookupError:
-        raise AssertionError("template rendered outside render_template()") from None
-
-
-def _too_big(size: int, what: str) -> TemplateError:
-    return TemplateError(f"{what}: size {size} is over the limit")
-
-
-def _limit_chars(size: int, what: str) -> None:
-    if size > _budget().limits.max_output_chars:
-        raise _too_big(size, what)
-
-
-def _check_numbers(args: Iterable[Any], what: str) -> None:
-    limit = _budget().limits.max_items
-    for arg in args:
-        if isinstance(arg, int) and not isinstance(arg, bool) and abs(arg) > limit:
-            raise _too_big(arg, f"{what} argument")
-
-
-def _check_format_spec(fmt: str, what: str) -> None:
-    """Refuse width/precision tricks (``{:>999999999}``, ``%999999999d``) before they allocate."""
-    limit = _budget().limits.max_items
-    try:
-        parts = list(string.Formatter().parse(fmt))
-    except ValueError as exc:
-        raise TemplateError(f"{what}: {exc}") from exc
-    for _, _, spec, _ in parts:
-        if spec and "{" in spec:
-            raise TemplateError(f"{what}: nested format fields are not allowed")
-        for digits in _DIGITS.findall(spec or ""):
-            if int(digits) > limit:
-                raise _too_big(int(digits), f"{what} width")
-
-
-def _check_percent(fmt: str, what: str) -> None:
-    limit = _budget().limits.max_items
-    for match in _PERCENT_SPEC.finditer(fmt):
-        for group in match.groups():
-            if group == "*":
-                raise TemplateError(f"{what}: '*' widths are not allowed")
-            if group and int(group) > limit:
-                raise _too_big(int(group), f"{what} width")
+_SEQUENCES = (str, bytes, list, tuple)
 
 
 def _loop_guard(iterable: Any) -> Iterator[Any]:
-    budget = _budget()
+    current = budget()
     for item in iterable:
-        budget.charge()
+        current.charge()
         yield item
 
 
 def _output_guard(value: Any) -> str:
-    budget = _budget()
-    text = str(value)
-    budget.produced += len(text)
-    budget.charge()
-    if budget.produced > budget.limits.max_produced_chars:
+    current = budget()
+    text = as_text(value, "output")
+    current.produced += len(text)
+    current.charge()
+    if current.produced > current.limits.max_produced_chars:
         raise TemplateError(
-            f"template builds more than {budget.limits.max_produced_chars} characters of text"
+            f"template builds more than {current.limits.max_produced_chars} characters of "
+            "text (max_produced_chars)"
         )
     return text
 
 
 def _concat_guard(*parts: Any) -> str:
-    texts = [str(p) for p in parts]
-    budget = _budget()
-    budget.charge()
-    return str(budget.check_size("".join(texts), "'~' concatenation"))
+    current = budget()
+    current.charge()
+    room = current.limits.max_output_chars
+    size = 0
+    for part in parts:
+        size += _text_size(part, "'~' concatenation", room - size)
+    if size > room:
+        limit_chars(size, "'~' concatenation")
+    return "".join(str(p) for p in parts)
+
+
+def _text_size(value: Any, what: str, room: int) -> int:
+    """Length of ``str(value)``, found without building it when it is not text."""
+    if isinstance(value, str | jinja2.Undefined):
+        return len(str(value))
+    return budget().text_size(value, what, limit=room)
 
 
 def _safe_range(*args: int) -> range:
-    budget = _budget()
     result = range(*args)
-    if len(result) > budget.limits.max_items:
-        raise _too_big(len(result), "range()")
-    budget.charge(len(result) // 64 + 1)
+    limit_items(len(result), "range()")
+    budget().charge(len(result) // 16 + 1)
     return result
 
 
-def _join_size(items: list[Any], sep: str) -> int:
-    return sum(len(str(i)) for i in items) + len(sep) * max(len(items) - 1, 0)
+def _repetition_size(left: Any, right: Any) -> None:
+    for seq, n in ((left, right), (right, left)):
+        if isinstance(seq, _SEQUENCES) and isinstance(n, int):
+            if isinstance(seq, str | bytes):
+                limit_chars(len(seq) * n, "'*' repetition")
+            else:
+                limit_items(len(seq) * n, "'*' repetition")
 
 
-def _checked_replace(text: str, old: str, new: str, count: int = -1) -> str:
-    hits = text.count(old) if count < 0 else min(text.count(old), count)
-    _limit_chars(len(text) + hits * (len(new) - len(old)), "replace() result")
-    return text.replace(old, new, count)
+def _int_bits(operator: str, left: Any, right: Any) -> None:
+    """Integers built by ``*`` and ``**`` stay under ``max_int_bits`` (checked first)."""
+    if not all(isinstance(v, int | float) for v in (left, right)):
+        return
+    limit = budget().limits.max_int_bits
+    if operator == "**":
+        bits = int(abs(left)).bit_length() * abs(right)
+        if isinstance(left, int) and bits > limit:
+            raise too_big(int(bits), "'**' exponent (bits of the result)", "max_int_bits")
+    elif isinstance(left, int) and isinstance(right, int):
+        bits = left.bit_length() + right.bit_length()
+        if bits > limit:
+            raise too_big(bits, "'*' product (bits)", "max_int_bits")
+
+
+def _sum_size(left: Any, right: Any) -> None:
+    if isinstance(left, str) and isinstance(right, str):
+        limit_chars(len(left) + len(right), "'+' concatenation")
+    elif isinstance(left, list | tuple) and isinstance(right, list | tuple):
+        limit_items(len(left) + len(right), "'+' concatenation")
 
 
 def _no_loading(name: str) -> str:
@@ -231,10 +185,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         for name in _REMOVED_GLOBALS:
             self.globals.pop(name, None)
         self.globals["range"] = _safe_range
-        self.filters = {name: self._guard_filter(name, f) for name, f in self.filters.items()}
-        self.filters["replace"] = self._replace
-        self.filters["join"] = self._join
-        self.filters["format"] = self._format
+        self.filters = bounded_filters(self.filters)
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
@@ -242,61 +193,17 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         assert isinstance(guarded, nodes.Template)
         return guarded
 
-    def _guard_filter(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-        checks_numbers = name not in {"format", "default", "d", "select", "reject", "map"}
-        # Arguments start after the value, which follows the context for pass_* filters.
-        first_arg = 2 if hasattr(func, "jinja_pass_arg") else 1
-
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            budget = _budget()
-            budget.charge()
-            if checks_numbers:
-                _check_numbers([*args[first_arg:], *kwargs.values()], f"filter '{name}'")
-                if name == "indent":
-                    value, width = str(args[0]), args[1] if len(args) > 1 else 4
-                    lines = value.count("\n") + 1
-                    _limit_chars(len(value) + lines * len(str(width)), "filter 'indent' result")
-            return budget.check_size(func(*args, **kwargs), f"filter '{name}'")
-
-        guarded.__dict__.update(getattr(func, "__dict__", {}))  # keeps jinja_pass_arg
-        return guarded
-
-    @staticmethod
-    def _replace(value: Any, old: str, new: str, count: int | None = None) -> str:
-        _budget().charge()
-        return _checked_replace(str(value), str(old), str(new), -1 if count is None else count)
-
-    @staticmethod
-    def _join(value: Iterable[Any], d: str = "", attribute: str | int | None = None) -> str:
-        budget = _budget()
-        budget.charge()
-        items = list(value)
-        budget.check_size(items, "filter 'join'")
-        if attribute is not None:
-            raise TemplateError("filter 'join': the attribute argument is not supported")
-        _limit_chars(_join_size(items, d), "filter 'join' result")
-        return d.join(str(i) for i in items)
-
-    @staticmethod
-    def _format(value: str, *args: Any, **kwargs: Any) -> str:
-        budget = _budget()
-        budget.charge()
-        if args and kwargs:
-            raise TemplateError("filter 'format': use positional or keyword arguments, not both")
-        _check_percent(str(value), "filter 'format'")
-        return str(budget.check_size(str(value) % (kwargs or args), "filter 'format'"))
-
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if isinstance(obj, str) and callable(value) and attr not in _STR_METHODS:
             return False
         return super().is_safe_attribute(obj, attr, value)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        _budget().charge()
+        budget().charge()
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        _budget().charge()
+        budget().charge()
         return super().getitem(obj, argument)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
@@ -306,51 +213,50 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         fmt = str(value.__self__)
 
         def checked(*args: Any, **kwargs: Any) -> str:
-            _check_format_spec(fmt, "str.format")
-            return str(_budget().check_size(sandboxed(*args, **kwargs), "str.format"))
+            check_formatting(format_spec_size(fmt, "str.format"), (args, kwargs), "str.format")
+            return str(budget().check_size(sandboxed(*args, **kwargs), "str.format"))
 
         return checked
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        budget = _budget()
-        budget.charge()
+        current = budget()
+        current.charge()
         if operator == "*":
-            for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, str | bytes | list | tuple) and isinstance(n, int):
-                    size = len(seq) * n
-                    limit = budget.limits.max_output_chars
-                    if isinstance(seq, list | tuple):
-                        limit = budget.limits.max_items
-                    if size > limit:
-                        raise _too_big(size, "'*' repetition")
-        elif operator == "**" and isinstance(left, int | float) and isinstance(right, int | float):
-            bits = int(abs(left)).bit_length() * abs(right)
-            if abs(right) > 1024 or bits > 65536:
-                raise _too_big(int(right), "'**' exponent")
+            _repetition_size(left, right)
+            _int_bits(operator, left, right)
+        elif operator == "**":
+            _int_bits(operator, left, right)
+        elif operator == "+":
+            _sum_size(left, right)
         elif operator == "%" and isinstance(left, str):
-            _check_percent(left, "'%' formatting")
-        return budget.check_size(super().call_binop(context, operator, left, right), operator)
+            check_formatting(percent_spec_size(left, "'%' formatting"), right, "'%' formatting")
+        return current.check_size(super().call_binop(context, operator, left, right), operator)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        budget = _budget()
-        budget.charge()
+        current = budget()
+        current.charge()
         if isinstance(getattr(__obj, "__self__", None), str):
-            _check_numbers([*args, *kwargs.values()], f"str.{__obj.__name__}")
+            if __obj.__name__ in _STR_SIZE_METHODS:
+                check_numbers([*args, *kwargs.values()], f"str.{__obj.__name__}")
             if __obj.__name__ == "replace" and len(args) >= 2:
-                __obj = _checked_replace.__get__(__obj.__self__)
+                __obj = checked_replace.__get__(__obj.__self__)
             elif __obj.__name__ == "join" and args:
-                items = list(args[0])
-                budget.check_size(items, "str.join")
-                _limit_chars(_join_size(items, __obj.__self__), "str.join result")
-                args = (items, *args[1:])
-        if budget.depth >= budget.limits.max_depth:
-            raise TemplateError(f"template recursion is deeper than {budget.limits.max_depth}")
-        budget.depth += 1
+                items = []
+                for item in args[0]:
+                    current.charge()
+                    items.append(item)
+                    limit_items(len(items), "str.join")
+                return join_text(items, __obj.__self__, "str.join")
+        if current.depth >= current.limits.max_depth:
+            raise TemplateError(
+                f"template recursion is deeper than {current.limits.max_depth} (max_depth)"
+            )
+        current.depth += 1
         try:
             result = super().call(__context, __obj, *args, **kwargs)
         finally:
-            budget.depth -= 1
-        return budget.check_size(result, "call")
+            current.depth -= 1
+        return current.check_size(result, "call")
 
 
 _ENV = _Sandbox()
@@ -397,9 +303,10 @@ def render_template(
     """Render untrusted Jinja2 ``source`` over ``variables`` within ``limits``."""
     limits = limits or RenderLimits()
     if len(source) > limits.max_source_chars:
-        raise TemplateError(f"{where}: source is longer than {limits.max_source_chars} chars")
-    budget = _Budget(limits, time.monotonic() + limits.max_seconds)
-    token = _BUDGET.set(budget)
+        raise TemplateError(
+            f"{where}: source is longer than {limits.max_source_chars} chars (max_source_chars)"
+        )
+    _, token = rendering(limits)
     try:
         template = _compile(source)
         out: list[str] = []
@@ -407,10 +314,12 @@ def render_template(
         for chunk in template.generate(dict(variables)):
             size += len(chunk)
             if size > limits.max_output_chars:
-                raise TemplateError(f"output is longer than {limits.max_output_chars} characters")
+                raise TemplateError(
+                    f"output is longer than {limits.max_output_chars} characters (max_output_chars)"
+                )
             out.append(chunk)
         return "".join(out)
     except Exception as exc:
         raise _translate(exc, where) from exc
     finally:
-        _BUDGET.reset(token)
+        finished(token)

@@ -7,14 +7,15 @@ The stable import path for everything template-related: the Jinja2 sandbox lives
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from auterity_ai_step.contract.legacy_templates import (
     DEFAULT_SYSTEM_PROMPT,
     DEFAULT_TEMPLATES,
+    MAX_LEGACY_CHARS,
     PromptTemplate,
+    legacy_context,
     legacy_format,
 )
 from auterity_ai_step.contract.template_sandbox import RenderLimits, render_template
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_SYSTEM_PROMPT",
     "DEFAULT_TEMPLATES",
+    "MAX_LEGACY_CHARS",
     "PromptTemplate",
     "RenderLimits",
     "build_messages",
@@ -46,6 +48,9 @@ def _named_template(name: str, variables: Mapping[str, Any]) -> str:
         return template.format(**variables)
     except (AIServiceError, TemplateError, IndexError, ValueError, TypeError) as exc:
         raise TemplateError(f"template '{name}': {exc}") from exc
+    except Exception as exc:  # a value's own __str__/__format__ failed
+        detail = f"{type(exc).__name__}: {exc}"[:200]
+        raise TemplateError(f"template '{name}': a value could not be formatted: {detail}") from exc
 
 
 def _str_keys(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,7 +82,7 @@ def build_messages(config: StepConfig, input_data: Mapping[str, Any]) -> list[di
             {"role": "user", "content": prompt},
         ]
         if input_data:
-            context = json.dumps(dict(input_data), indent=2, default=str)
+            context = legacy_context(input_data)
             messages.append({"role": "system", "content": f"Additional context: {context}"})
         return messages
 

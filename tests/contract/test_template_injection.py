@@ -129,7 +129,7 @@ def test_work_budget_and_deadline_are_enforced() -> None:
 
 
 def test_render_outside_budget_is_a_bug_not_a_bypass() -> None:
-    from auterity_ai_step.contract import template_sandbox
+    from auterity_ai_step.contract import template_budget
 
     with pytest.raises(AssertionError):
-        template_sandbox._budget()
+        template_budget.budget()
