@@ -32,7 +32,7 @@ from .errors import (
 from .host import StepExecutionResult, StepExecutor, WorkflowNode
 from .money.limits import BudgetAlert
 from .money.prices import money_text
-from .routing.health import CircuitBreaker
+from .routing.health import CircuitBreaker, Quarantine
 from .run_types import RunOutcome, RunRequest
 from .store.ledger import Ledger
 
@@ -116,6 +116,11 @@ class AIStepExecutor(StepExecutor):
     def on_budget_alert(self, callback: Callable[[BudgetAlert], None]) -> Callable[[], None]:
         """Call ``callback`` once a day when spend crosses the policy's ``alert_threshold``."""
         return self.engine.guard.on_alert(callback)
+
+    def on_model_quarantined(self, callback: Callable[[Quarantine], None]) -> Callable[[], None]:
+        """Call ``callback`` when a model is taken out of routing at once (for instance for
+        reporting usage it cannot have used); returns a function that unsubscribes."""
+        return self.engine.breaker.on_quarantine(callback)
 
     @property
     def policy_store(self) -> PolicyStore:

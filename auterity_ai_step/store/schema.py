@@ -4,8 +4,10 @@ A ledger that finds no revision in its version table (``migrations.VERSION_TABLE
 database, one whose tables an older build created without Alembic, or one migrated down to
 ``base``) creates the missing tables and stamps the head revision, in one transaction. A
 later ``alembic ... upgrade head`` then has nothing to do, and ``downgrade`` and future
-upgrades start from the right revision. Once the version table holds a revision, Alembic
-owns the schema and the ledger creates nothing.
+upgrades start from the right revision. A ledger that finds an older revision of this
+package (or an older build's tables) runs the shipped migrations up to head itself, in the
+same transaction: a write must never meet a column the code expects and the table lacks.
+A revision it does not know (a newer build's) is left alone with a warning.
 
 Concurrent first uses run one at a time: SQLite transactions begin IMMEDIATE (one writer),
 and on PostgreSQL the transaction takes an advisory lock, the same one the shipped
@@ -21,7 +23,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from .connect import unreachable
-from .migrations import SCHEMA_LOCK_KEY, VERSION_TABLE, alembic_config
+from .migrations import FIRST_REVISION, SCHEMA_LOCK_KEY, VERSION_TABLE, alembic_config
 from .tables import Base
 
 if TYPE_CHECKING:
@@ -64,24 +66,25 @@ def _ensure(conn: Connection) -> None:
         return
     if current:
         heads = script.get_heads()
-        if set(current) != set(heads):
-            known = all(_known(script, revision) for revision in current)
-            log.warning(
-                "the ledger schema is at revision %s, this version of auterity-ai-step "
-                "expects %s: %s",
-                ", ".join(current),
-                ", ".join(heads),
-                "run the shipped Alembic migration (upgrade head)"
-                if known
-                else "it was migrated by a newer version",
-            )
+        if set(current) == set(heads):
+            return
+        if all(_known(script, revision) for revision in current):
+            _upgrade(conn)
+            return
+        log.warning(
+            "the ledger schema is at revision %s, this version of auterity-ai-step "
+            "expects %s: it was migrated by a newer version",
+            ", ".join(current),
+            ", ".join(heads),
+        )
         return
     if _has_tables(conn):
         # An older build's tables: only the revision is missing. A role that may use the
         # tables but not create one (the version table) still gets a working ledger.
+        first = "head" if _has_current_columns(conn) else FIRST_REVISION
         try:
             with conn.begin_nested():
-                context.stamp(script, "head")
+                context.stamp(script, first)
         except DBAPIError as exc:
             if unreachable(exc):
                 raise
@@ -92,9 +95,44 @@ def _ensure(conn: Connection) -> None:
                 VERSION_TABLE,
                 exc.__class__.__name__,
             )
+            return
+        if first != "head":
+            _upgrade(conn)
         return
     Base.metadata.create_all(conn)
     context.stamp(script, "head")
+
+
+def _upgrade(conn: Connection) -> None:
+    """Run the shipped migrations up to head on ``conn`` (inside its transaction)."""
+    from alembic import command
+
+    url = conn.engine.url.render_as_string(hide_password=False)
+    config = alembic_config(url)
+    config.attributes["connection"] = conn
+    try:
+        with conn.begin_nested():
+            command.upgrade(config, "head")
+    except DBAPIError as exc:
+        if unreachable(exc):
+            raise
+        log.warning(
+            "the ledger schema could not be migrated to the current revision (%s): run the "
+            "shipped Alembic migration (upgrade head) as a role that may alter tables",
+            exc.__class__.__name__,
+        )
+        return
+    log.info("ledger schema migrated to the current revision")
+
+
+def _has_current_columns(conn: Connection) -> bool:
+    """Whether existing tables already have every column this version defines."""
+    inspector = inspect(conn)
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        if not set(table.columns.keys()) <= present:
+            return False
+    return True
 
 
 def _has_tables(conn: Connection) -> bool:
