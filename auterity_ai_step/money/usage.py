@@ -79,7 +79,8 @@ def judge_usage(
     """The counts and cost to book for reported usage, and the anomaly if it cannot be true.
 
     ``estimated``: the provider sent no usable ``usage`` and the gateway counted the tokens
-    itself. ``worst_case`` is the attempt's reservation (``None``: no price, charged $0).
+    itself; the attempt is charged its worst case (never more: the count is ours, not a
+    bill). ``worst_case`` is the attempt's reservation (``None``: no price, charged $0).
     """
     codes: list[str] = []
     details: list[str] = []
@@ -87,9 +88,12 @@ def judge_usage(
     untrusted = False
     over = False
     if estimated:
-        codes.append("missing_usage")
-        details.append("the provider reported no usable usage")
-        untrusted = True
+        # Our own count, not a figure the provider billed: charge the worst case, no more.
+        prompt, completion = _clamp(prompt_tokens), _clamp(completion_tokens)
+        anomaly = (
+            "missing_usage: the provider reported no usable usage; charged the reserved worst case"
+        )
+        return UsageVerdict(prompt, completion, min(worst, MAX_COST), anomaly)
     if prompt_tokens < 0 or completion_tokens < 0:
         codes.append("negative_usage")
         details.append(

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from auterity_ai_step.store import Ledger, UsageRecord
-from auterity_ai_step.store.records import storable_text
 
 D = Decimal
 TODAY = datetime.now(UTC).date()
@@ -77,6 +76,8 @@ def test_hostile_ids_and_counts_are_stored_and_kept_apart(ledger: Ledger) -> Non
 
 
 def test_storable_text_is_deterministic_and_injective() -> None:
+    from auterity_ai_step.store.records import storable_text
+
     assert storable_text("plain", 255) == "plain"
     assert storable_text(LONG_A, 255) == storable_text(LONG_A, 255)
     assert storable_text(LONG_A, 255) != storable_text(LONG_B, 255)
