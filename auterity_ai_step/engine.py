@@ -116,9 +116,14 @@ class Engine:
         self._clock = clock
         self._next_expiry = clock()
 
+    async def current_policy(self) -> Policy:
+        """The policy in force, read in a worker thread: re-reading it may read the ledger's
+        model configurations, and a database wait must not stall the event loop."""
+        return await asyncio.to_thread(self.policy_store.current)
+
     async def run(self, request: RunRequest) -> RunOutcome:
         """Try the candidates in order until one answers; never raises for provider trouble."""
-        policy = await asyncio.to_thread(self.policy_store.current)
+        policy = await self.current_policy()
         await gateway.preload()
         await self._expire_leaked(policy)
         config = request.config

@@ -201,7 +201,7 @@ class AIStepExecutor(StepExecutor):
         return _result(True, output, None, started)
 
     async def _run(self, node: WorkflowNode, data: dict[str, Any], exec_id: str) -> RunOutcome:
-        policy = self.engine.policy_store.current()
+        policy = await self.engine.current_policy()
         config = validate_step_config(node.data or {}, policy)
         messages = build_messages(config, data)
         request = RunRequest(
