@@ -184,3 +184,48 @@ async def test_budget_holds_over_expiry_windows_with_hostile_ids(
         assert ledger.totals(1)["calls"] == sim.count()
         assert ledger.outbox.pending() == 0
         ledger.close()
+
+
+async def test_a_refused_ledger_write_is_kept_and_the_step_says_so(
+    tmp_path: Path, liar: Simulator, db_url: str
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    executor = _executor(sim_policy_file(tmp_path, liar.base_url), db_url)
+    assert (await _run(executor, "before")).success  # tables exist
+    engine = create_engine(db_url)
+    sqlite = engine.dialect.name == "sqlite"
+    refuse = (
+        "CREATE TRIGGER refuse BEFORE INSERT ON model_usage WHEN NEW.node_id = 'poison' "
+        "BEGIN SELECT RAISE(ABORT, 'refused by policy'); END",
+    )
+    if not sqlite:
+        refuse = (
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF NEW.node_id = 'poison' "
+            "THEN RAISE EXCEPTION 'refused by policy'; END IF; RETURN NEW; END $$ "
+            "LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse BEFORE INSERT ON model_usage "
+            "FOR EACH ROW EXECUTE FUNCTION refuse()",
+        )
+    with engine.begin() as conn:
+        for statement in refuse:
+            conn.execute(text(statement))
+    result = await _run(executor, "refused", "poison")
+    # The provider answered and billed: the step keeps its answer and says where the row is.
+    assert result.success, result.error_message
+    [attempt] = result.output_data["ai_attempts"]
+    assert "kept in the ledger outbox" in attempt["ledger_pending"]
+    assert "refused by policy" in attempt["ledger_pending"]
+    assert executor.ledger.outbox.pending() == 1
+    today = executor.engine.guard.today()
+    assert executor.ledger.day_status(today)[1] > 0  # still reserved: nothing overspent
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER refuse" + ("" if sqlite else " ON model_usage")))
+    engine.dispose()
+    assert (await _run(executor, "after")).success  # the next write replays the kept one
+    assert executor.ledger.outbox.pending() == 0
+    assert len(executor.ledger.execution_usage("refused")) == 1
+    spent, reserved = executor.ledger.day_status(today)
+    rows = [r for e in ("before", "refused", "after") for r in executor.ledger.execution_usage(e)]
+    assert spent == sum(r["cost"] for r in rows) and reserved == 0
+    executor.ledger.close()
