@@ -10,7 +10,7 @@ after a paid call cannot fail on the values it carries.
 from __future__ import annotations
 
 import hashlib
-import unicodedata
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,19 +36,16 @@ COLUMN_SIZES = {
 _MAX_TOKENS = 2**53 - 1
 _MAX_COST = Decimal("99999999.9999999999")
 _DIGEST_CHARS = 32
+# Control characters (category Cc: NUL among them) and lone surrogates: no column stores them.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _unsafe(char: str) -> bool:
-    """Control characters (NUL among them) and lone surrogates, which no column stores."""
-    return unicodedata.category(char) in ("Cc", "Cs")
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
@@ -62,10 +59,10 @@ def storable_text(value: str | None, size: int) -> str | None:
     """
     if value is None:
         return None
-    if len(value) <= size and not any(_unsafe(c) for c in value):
+    if len(value) <= size and _UNSAFE.search(value) is None:
         return value
     digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
-    escaped = "".join(_escape(c) if _unsafe(c) else c for c in value)
+    escaped = _UNSAFE.sub(_escape, value)
     room = size - _DIGEST_CHARS - 1
     if room < 8:
         return digest[:size]
