@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
@@ -58,6 +59,8 @@ __all__ = ["Ledger", "UsageRecord", "stored_model_configurations"]
 log = logging.getLogger("auterity_ai_step.store")
 T = TypeVar("T")
 _MONEY = Money()
+#: How often writes retry outbox entries the database refused (not ones it could not reach).
+REFUSED_RETRY_S = 30.0
 #: Expired reservations are kept this long for a late settle to correct, then purged.
 EXPIRED_KEPT_S = 7 * 24 * 3600
 # Only one worker expires reservations at a time (PostgreSQL advisory lock key: "EXPIRE").
@@ -96,6 +99,8 @@ class Ledger:
         self._create_tables = create_tables
         self._ready = False
         self._ready_lock = threading.Lock()
+        # When only refused entries wait, writes retry them at most this often (monotonic).
+        self._next_retry_of_refused = 0.0
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -301,7 +306,7 @@ class Ledger:
         reservation stays in the database (expiry charges it if no replay settles it first),
         and ``on_deferred`` hears the reason.
         """
-        if self.outbox.has_pending():
+        if self.outbox.has_pending() and time.monotonic() >= self._next_retry_of_refused:
             self.flush_pending()
         try:
             return self._apply(op, reservation_id, record, day, scope, alert_at)
@@ -391,6 +396,12 @@ class Ledger:
             )
 
         written = self.outbox.drain(apply, stop=unreachable)
+        if self.outbox.refused and not written:
+            # Only writes the database refuses are left: retrying them before every write
+            # would cost each write a failed transaction and a rewrite of the spool file.
+            self._next_retry_of_refused = time.monotonic() + REFUSED_RETRY_S
+        else:
+            self._next_retry_of_refused = 0.0
         if written:
             log.info("ledger outbox: wrote %d pending entries", written)
         return written

@@ -34,6 +34,8 @@ class Outbox:
         self.path = path
         self._memory: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        #: Entries the last :meth:`drain` kept because the database refused them (not gone).
+        self.refused = 0
 
     def _open(self) -> IO[str] | None:
         """The spool file, locked; ``None`` (memory only) when there is none or it fails."""
@@ -102,6 +104,7 @@ class Outbox:
         the others.
         """
         done = 0
+        refused = 0
         with self._locked() as handle:
             entries = list(self._memory)
             if handle is not None:
@@ -116,8 +119,10 @@ class Outbox:
                         remaining.extend(entries[index:])
                         break
                     remaining.append({**entry, "reason": _reason(exc)})
+                    refused += 1
                     continue
                 done += 1
+            self.refused = refused
             self._memory = [] if handle is not None else remaining
             if handle is not None:
                 handle.seek(0)
