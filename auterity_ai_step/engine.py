@@ -4,6 +4,13 @@ Given rendered messages and the routing knobs of a step, try candidates in order
 each attempt's worst case, call the gateway (retrying transient errors through tenacity),
 settle the actual cost with the usage row, feed the circuit breaker, and fall back on
 failure. Nothing here parses configs or renders prompts; that happened before.
+
+No database I/O runs on the event loop: every ledger call and every policy read (which may
+read the ledger's model configurations) goes through a worker thread, so a database that
+is slow or locked by another process shows up as the waiting step's latency only.
+
+Usage a provider reports is judged (``money.usage``) before it is charged; a model that
+reports more than it could have used is quarantined for :data:`QUARANTINE_S`.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from .contract.policy import ModelSpec, Policy, PolicyStore, RetrySettings
+from .contract.policy import CostControls, ModelSpec, Policy, PolicyStore, RetrySettings
 from .contract.step import StepConfig
 from .errors import (
     ContentRefused,
@@ -29,7 +36,8 @@ from .errors import (
     redact,
 )
 from .money.limits import BudgetGuard, Reservation, StepAllowance, cap_max_tokens
-from .money.prices import Price, cost_of, price_for, worst_case_cost
+from .money.prices import Price, price_for, worst_case_cost
+from .money.usage import judge_usage
 from .routing import gateway
 from .routing.candidates import Candidate, Skipped, build_chain
 from .routing.health import CircuitBreaker
@@ -44,8 +52,12 @@ from .run_types import (
 from .store.ledger import Ledger
 from .store.records import UsageRecord
 
-__all__ = ["Engine", "attempt_max_tokens", "count_prompt_tokens"]
+__all__ = ["QUARANTINE_S", "Engine", "attempt_max_tokens", "count_prompt_tokens"]
 
+#: How long a model that over-reports its usage stays out of routing: a day, the length of
+#: a budget day, so one lying provider cannot drain a budget; an operator lifts it sooner by
+#: restarting the worker after fixing the provider (the breaker is per process).
+QUARANTINE_S = 24 * 3600.0
 _ZERO = Decimal(0)
 _DEFAULT_TIMEOUT_S = 60.0
 _EXPIRY_EVERY_S = 60.0
@@ -92,11 +104,7 @@ class Engine:
         breaker: CircuitBreaker | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
-        db_in_thread: bool | None = None,
     ) -> None:
-        """``db_in_thread``: run ledger writes in a worker thread (default: yes for
-        PostgreSQL, whose round trips must not block the loop; no for the embedded SQLite
-        file, where a write takes well under a millisecond and a thread hop costs more)."""
         self.policy_store = policy_store
         self.ledger = ledger
         self.guard = BudgetGuard(ledger, policy_store)
@@ -106,12 +114,16 @@ class Engine:
         )
         self._sleep = sleep
         self._clock = clock
-        self._db_in_thread = ledger.backend != "sqlite" if db_in_thread is None else db_in_thread
         self._next_expiry = clock()
+
+    async def current_policy(self) -> Policy:
+        """The policy in force, read in a worker thread: re-reading it may read the ledger's
+        model configurations, and a database wait must not stall the event loop."""
+        return await asyncio.to_thread(self.policy_store.current)
 
     async def run(self, request: RunRequest) -> RunOutcome:
         """Try the candidates in order until one answers; never raises for provider trouble."""
-        policy = self.policy_store.current()
+        policy = await self.current_policy()
         await gateway.preload()
         await self._expire_leaked(policy)
         config = request.config
@@ -147,14 +159,15 @@ class Engine:
         return self._failed(run)
 
     async def _db(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        if self._db_in_thread:
-            return await asyncio.to_thread(work, *args, **kwargs)
-        return work(*args, **kwargs)
+        """Run a ledger call in a worker thread: a lock wait must never stall the loop."""
+        return await asyncio.to_thread(work, *args, **kwargs)
 
     async def _expire_leaked(self, policy: Policy) -> None:
-        """Now and then, return reservations a crashed worker left open to their day.
+        """Now and then, charge reservations a crashed worker left open to their day.
 
         A reservation older than twice the step time budget cannot belong to a live step.
+        Its worst case is charged, not returned (the call may have been billed); a late
+        settle books the difference.
         """
         now = self._clock()
         if now < self._next_expiry:
@@ -205,6 +218,9 @@ class Engine:
         if run.overflowed_window and model.context_window <= run.overflowed_window:
             return "skipped: context window not larger than the one that overflowed"
         if not self.breaker.allow(model.name):
+            reason = self.breaker.reason(model.name)
+            if reason:
+                return f"skipped: quarantined ({reason})"
             return "skipped: circuit open (recent consecutive failures)"
         if self._clock() >= run.deadline:
             return "skipped: step time budget used up"
@@ -219,6 +235,7 @@ class Engine:
             run.billed_prompt_tokens,
             self.guard,
             run.allowance,
+            controls=run.policy.cost_controls,
         )
 
     async def _attempt(
@@ -273,10 +290,14 @@ class Engine:
             if isinstance(exc, ContextWindowExceeded):
                 run.overflowed_window = max(run.overflowed_window, model.context_window)
             raise
-        cost = (
-            _ZERO
-            if price is None
-            else cost_of(price, result.prompt_tokens, result.completion_tokens)
+        usage = judge_usage(
+            price,
+            result.prompt_tokens,
+            result.completion_tokens,
+            max_tokens=max_tokens,
+            context_window=model.context_window,
+            worst_case=worst,
+            estimated=result.usage_estimated,
         )
         attempt = Attempt(
             number,
@@ -284,19 +305,27 @@ class Engine:
             model.provider,
             "success",
             latency_ms=round(result.latency_ms),
-            prompt_tokens=result.prompt_tokens,
-            completion_tokens=result.completion_tokens,
-            cost=cost,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cost=usage.cost,
             is_fallback=candidate.is_fallback,
+            usage_anomaly=usage.anomaly,
         )
         run.outcome.attempts.append(attempt)
+        if usage.anomaly is not None:
+            log.warning("usage anomaly from %s: %s", model.name, usage.anomaly)
+        if usage.over_reported:
+            self.breaker.quarantine(
+                model.name, f"reported impossible usage ({usage.anomaly})", QUARANTINE_S
+            )
         try:
             parsed = check_output(request.config, result.content, model.name)
         except InvalidOutput as exc:
             attempt.outcome, attempt.error_type, attempt.error = "error", exc.kind, str(exc)
             await self._book(run, reservation, attempt, settle=True)
             raise
-        self.breaker.record_success(model.name)
+        if not usage.over_reported:
+            self.breaker.record_success(model.name)
         await self._book(run, reservation, attempt, settle=True)
         outcome = run.outcome
         outcome.success = True
@@ -304,8 +333,8 @@ class Engine:
         outcome.parsed = parsed
         outcome.model = model
         outcome.finish_reason = result.finish_reason
-        outcome.prompt_tokens = result.prompt_tokens
-        outcome.completion_tokens = result.completion_tokens
+        outcome.prompt_tokens = usage.prompt_tokens
+        outcome.completion_tokens = usage.completion_tokens
 
     def _count(self, model: ModelSpec, exc: ProviderError) -> None:
         if self.breaker.counts_as_failure(exc):
@@ -332,11 +361,16 @@ class Engine:
             attempt=attempt.number,
             is_fallback=attempt.is_fallback,
             price_version=run.policy.version,
+            usage_anomaly=attempt.usage_anomaly,
         )
+
+        def deferred(reason: str) -> None:
+            attempt.ledger_pending = f"usage row kept in the ledger outbox ({reason})"
+
         if settle:
-            await self._db(self.guard.settle, reservation, record)
+            await self._db(self.guard.settle, reservation, record, on_deferred=deferred)
         else:
-            await self._db(self.guard.release, reservation, record)
+            await self._db(self.guard.release, reservation, record, on_deferred=deferred)
 
     def _refuse(self, run: _Run, model: ModelSpec, exc: LimitExceeded) -> None:
         run.outcome.skipped.append(Skipped(model.name, f"refused by {exc.limit}: {exc}"))
@@ -392,6 +426,8 @@ def attempt_max_tokens(
     billed_prompt_tokens: int,
     guard: BudgetGuard,
     allowance: StepAllowance | None,
+    *,
+    controls: CostControls | None = None,
 ) -> int:
     """The ``max_tokens`` an attempt on ``model`` is sent with (``estimate`` shows the same).
 
@@ -400,15 +436,17 @@ def attempt_max_tokens(
     left of the step's ``cost_limit``, the ``per_request_limit``; ``guard.headroom``) pays
     for after the prompt, at most the model's output (:func:`cap_max_tokens`); the model's
     output when no limit applies or the price is unknown. ``LimitExceeded``, naming the
-    tightest limit, when not even a useful answer fits.
+    tightest limit, when not even a useful answer fits. ``controls``: the cost controls in
+    force (default: the guard reads them).
     """
     if asked is not None:
         return min(asked, model.max_output_tokens)
     if price is None:
         return model.max_output_tokens
-    headroom = guard.headroom(allowance)
+    controls = controls or guard.controls()
+    headroom = guard.headroom(allowance, controls)
     limit = "cost_limit"
-    if headroom is not None and headroom == guard.controls().per_request_limit:
+    if headroom is not None and headroom == controls.per_request_limit:
         limit = "per_request_limit"
     capped = cap_max_tokens(
         price, billed_prompt_tokens, headroom, ceiling=model.max_output_tokens, limit=limit

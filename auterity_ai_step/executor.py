@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any
 
-from .contract.policy import PolicyStore
+from .contract.policy import Policy, PolicyStore
 from .contract.step import validate_step_config
 from .contract.templates import build_messages
 from .engine import Engine
@@ -35,7 +35,7 @@ from .host import StepExecutionResult, StepExecutor, WorkflowNode
 from .money.limits import BudgetAlert
 from .money.prices import money_text
 from .replay import StepReplay, step_key
-from .routing.health import CircuitBreaker
+from .routing.health import CircuitBreaker, Quarantine
 from .run_types import RunOutcome, RunRequest
 from .store.ledger import Ledger
 
@@ -131,6 +131,11 @@ class AIStepExecutor(StepExecutor):
         """Call ``callback`` once a day when spend crosses the policy's ``alert_threshold``."""
         return self.engine.guard.on_alert(callback)
 
+    def on_model_quarantined(self, callback: Callable[[Quarantine], None]) -> Callable[[], None]:
+        """Call ``callback`` when a model is taken out of routing at once (for instance for
+        reporting usage it cannot have used); returns a function that unsubscribes."""
+        return self.engine.breaker.on_quarantine(callback)
+
     @property
     def policy_store(self) -> PolicyStore:
         """The policy this executor routes by (share it with the API router)."""
@@ -189,8 +194,8 @@ class AIStepExecutor(StepExecutor):
         ids = {"ai_execution_id": exec_id, "ai_execution_id_source": source}
         replay: StepReplay | None = None
         try:
-            request = await self._prepare(node, data, exec_id)
-            replay = self._replay(node, data, exec_id, source, request)
+            request, policy = await self._prepare(node, data, exec_id)
+            replay = self._replay(node, data, exec_id, source, request, policy)
             if replay is not None:
                 begun = await replay.begin()
                 if begun.output is not None:
@@ -235,16 +240,19 @@ class AIStepExecutor(StepExecutor):
             await replay.finish(output)
         return _result(True, output, None, started)
 
-    async def _prepare(self, node: WorkflowNode, data: dict[str, Any], exec_id: str) -> RunRequest:
+    async def _prepare(
+        self, node: WorkflowNode, data: dict[str, Any], exec_id: str
+    ) -> tuple[RunRequest, Policy]:
         """Validate the config and render the messages (off the event loop): every check
-        before any claim."""
-        policy = self.engine.policy_store.current()
+        before any claim. Also gives the policy they were checked against."""
+        policy = await self.engine.current_policy()
         config = validate_step_config(node.data or {}, policy)
         loop = asyncio.get_running_loop()
         messages = await loop.run_in_executor(_RENDER_THREADS, build_messages, config, data)
-        return RunRequest(
+        request = RunRequest(
             config=config, messages=messages, execution_id=exec_id, node_id=str(node.id)
         )
+        return request, policy
 
     def _replay(
         self,
@@ -253,6 +261,7 @@ class AIStepExecutor(StepExecutor):
         exec_id: str,
         source: str,
         request: RunRequest,
+        policy: Policy,
     ) -> StepReplay | None:
         """The step's replay claim, when it can have one (a known execution id, a config
         and input with a stable form, and ``idempotent`` left on)."""
@@ -266,7 +275,7 @@ class AIStepExecutor(StepExecutor):
             key,
             execution_id=exec_id,
             node_id=str(node.id),
-            policy=self.engine.policy_store.current(),
+            policy=policy,
         )
 
 

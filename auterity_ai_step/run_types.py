@@ -63,10 +63,17 @@ class Attempt:
     completion_tokens: int = 0
     cost: Decimal = _ZERO
     is_fallback: bool = False
+    usage_anomaly: str | None = None
+    ledger_pending: str | None = None
 
     def to_output(self) -> dict[str, Any]:
-        """JSON-friendly form for ``ai_attempts`` (money as a decimal string)."""
-        return {
+        """JSON-friendly form for ``ai_attempts`` (money as a decimal string).
+
+        ``usage_anomaly`` (usage the provider reported that cannot be true, and how it was
+        charged) and ``ledger_pending`` (why the attempt's ledger row waits in the outbox)
+        appear only when they apply.
+        """
+        output = {
             "attempt": self.number,
             "model": self.model,
             "provider": self.provider,
@@ -80,6 +87,11 @@ class Attempt:
             "cost": money_text(self.cost),
             "is_fallback": self.is_fallback,
         }
+        if self.usage_anomaly is not None:
+            output["usage_anomaly"] = self.usage_anomaly
+        if self.ledger_pending is not None:
+            output["ledger_pending"] = self.ledger_pending
+        return output
 
 
 @dataclass(slots=True)

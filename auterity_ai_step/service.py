@@ -134,7 +134,8 @@ class AIService:
 
         Never raises: a failure comes back as an AIResponse with ``error`` set.
         """
-        name = _model_name(model) or self.engine.policy_store.current().routing.default_model
+        policy = await self.engine.current_policy()
+        name = _model_name(model) or policy.routing.default_model
         data: dict[str, Any] = {
             "config_version": 2,
             "messages": messages,
@@ -147,7 +148,6 @@ class AIService:
             config = validate_step_config(data)
         except StepConfigError as exc:
             return AIResponse(content="", model=name, error=str(exc))
-        policy = self.engine.policy_store.current()
         retry = policy.retry.model_copy(
             update={
                 "max_attempts_per_model": self.max_retries + 1,

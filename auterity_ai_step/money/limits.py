@@ -201,9 +201,15 @@ class BudgetGuard:
         self._hooks.append(callback)
         return lambda: self._hooks.remove(callback)
 
-    def headroom(self, step_allowance: StepAllowance | None = None) -> Decimal | None:
-        """The tightest in-process limit left for one attempt (step and per-request)."""
-        limits = [self.controls().per_request_limit]
+    def headroom(
+        self, step_allowance: StepAllowance | None = None, controls: CostControls | None = None
+    ) -> Decimal | None:
+        """The tightest in-process limit left for one attempt (step and per-request).
+
+        ``controls``: the cost controls to use (default: read them now, which may read the
+        database's model configurations; the engine passes its run's, read off the loop).
+        """
+        limits = [(controls or self.controls()).per_request_limit]
         if step_allowance is not None:
             limits.append(step_allowance.remaining())
         known = [value for value in limits if value is not None]
@@ -277,8 +283,17 @@ class BudgetGuard:
             )
         return Reservation(_ZERO, self.today(controls), None, allowance)
 
-    def settle(self, reservation: Reservation, record: UsageRecord) -> None:
-        """Book the actual cost and write the usage row (one transaction); alert if due."""
+    def settle(
+        self,
+        reservation: Reservation,
+        record: UsageRecord,
+        *,
+        on_deferred: Callable[[str], None] | None = None,
+    ) -> None:
+        """Book the actual cost and write the usage row (one transaction); alert if due.
+
+        ``on_deferred`` hears the reason when the write waits in the ledger's outbox.
+        """
         if record.cost > reservation.amount and reservation.ledger_id is not None:
             log.warning(
                 "attempt cost %s exceeded its reserved worst case %s",
@@ -298,15 +313,22 @@ class BudgetGuard:
             day=reservation.day,
             scope=self.scope,
             alert_at=alert_at,
+            on_deferred=on_deferred,
         )
         if crossed and budget is not None:
             self._alert(reservation.day, budget, controls.alert_threshold)
 
-    def release(self, reservation: Reservation, record: UsageRecord | None = None) -> None:
+    def release(
+        self,
+        reservation: Reservation,
+        record: UsageRecord | None = None,
+        *,
+        on_deferred: Callable[[str], None] | None = None,
+    ) -> None:
         """Give back a failed attempt's reservation; write its (zero-cost) row if given."""
         if reservation.step_allowance is not None:
             reservation.step_allowance.release(reservation.amount)
-        self.ledger.release(reservation.ledger_id, record)
+        self.ledger.release(reservation.ledger_id, record, on_deferred=on_deferred)
 
     def _alert(self, day: date, budget: Decimal, threshold: Decimal) -> None:
         spent, _ = self.ledger.day_status(day, self.scope)

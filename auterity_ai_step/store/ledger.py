@@ -6,21 +6,31 @@ PostgreSQL runs a conditional ``UPDATE ... WHERE spent + reserved + :amount <= :
 transaction as ``BEGIN IMMEDIATE`` (one writer at a time, across processes) in WAL mode.
 A reservation is one transaction; settling it with its usage row is one more.
 
-Writes after a paid call never lose a row: when the database is unreachable they go to an
-outbox (``outbox.py``) and are replayed on the next write or by :meth:`Ledger.flush_pending`.
+Writes after a paid call never lose a row: when one fails, for whatever reason, it goes to
+an outbox (``outbox.py``) with the reason and is replayed on the next write or by
+:meth:`Ledger.flush_pending`; the caller hears of it (``on_deferred``). Records are storable
+by construction (``records.py``), so a failure is the database's, not the values'.
+
+A reservation older than any live step is *expired*: its worst case is charged to the day as
+spent (the attempt may have reached the provider, which bills it), and the row is kept with
+``expired_at`` set. A later settle of the same attempt (a slow step, an outbox replay)
+deletes the row and books only ``actual - reserved``. Both statements take the
+reservation's row lock (PostgreSQL) or the one write lock (SQLite), so whichever commits
+second sees the first's result: the day is charged exactly once.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, delete, inspect, literal, select
+from sqlalchemy import Connection, delete, inspect, literal, select, text
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -33,7 +43,7 @@ from ..money.prices import money_text
 from . import queries, replays
 from .connect import db_reason, default_spool, ledger_engine, ledger_url, unreachable
 from .outbox import Outbox
-from .records import UsageRecord, usage_dict
+from .records import COLUMN_SIZES, UsageRecord, storable_text, usage_dict
 from .replays import Claim
 from .schema import ensure_schema
 from .tables import (
@@ -50,6 +60,12 @@ __all__ = ["Ledger", "UsageRecord", "stored_model_configurations"]
 log = logging.getLogger("auterity_ai_step.store")
 T = TypeVar("T")
 _MONEY = Money()
+#: How often writes retry outbox entries the database refused (not ones it could not reach).
+REFUSED_RETRY_S = 30.0
+#: Expired reservations are kept this long for a late settle to correct, then purged.
+EXPIRED_KEPT_S = 7 * 24 * 3600
+# Only one worker expires reservations at a time (PostgreSQL advisory lock key: "EXPIRE").
+_EXPIRY_LOCK_KEY = 0x45_5850_4952_45
 
 
 def _money(value: Any) -> ColumnElement[Any]:
@@ -84,6 +100,8 @@ class Ledger:
         self._create_tables = create_tables
         self._ready = False
         self._ready_lock = threading.Lock()
+        # When only refused entries wait, writes retry them at most this often (monotonic).
+        self._next_retry_of_refused = 0.0
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -176,7 +194,7 @@ class Ledger:
                     day=day,
                     scope=scope,
                     amount=amount,
-                    execution_id=execution_id,
+                    execution_id=storable_text(execution_id, COLUMN_SIZES["execution_id"]),
                     created_at=utcnow(),
                 )
                 .returning(BudgetReservation.id)
@@ -190,15 +208,21 @@ class Ledger:
 
     def _take_reservation(
         self, conn: Connection, reservation_id: int | None
-    ) -> tuple[date, str, Decimal] | None:
+    ) -> tuple[date, str, Decimal, bool] | None:
+        """Delete the reservation: (day, scope, amount, whether it had expired), or None."""
         if reservation_id is None:
             return None
         row = conn.execute(
             delete(BudgetReservation)
             .where(BudgetReservation.id == reservation_id)
-            .returning(BudgetReservation.day, BudgetReservation.scope, BudgetReservation.amount)
+            .returning(
+                BudgetReservation.day,
+                BudgetReservation.scope,
+                BudgetReservation.amount,
+                BudgetReservation.expired_at,
+            )
         ).first()
-        return None if row is None else (row[0], row[1], row[2])
+        return None if row is None else (row[0], row[1], row[2], row[3] is not None)
 
     def _book(
         self, conn: Connection, day: date, scope: str, spent: Decimal, released: Decimal
@@ -233,8 +257,10 @@ class Ledger:
             if record is not None:
                 self._insert_usage(conn, record)
             taken = self._take_reservation(conn, reservation_id)
-            book_day, book_scope, released = taken or (day, scope, Decimal(0))
-            spent = record.cost if (record is not None and op != "release") else Decimal(0)
+            book_day, book_scope, held, expired = taken or (day, scope, Decimal(0), False)
+            cost = record.cost if (record is not None and op != "release") else Decimal(0)
+            # An expired reservation was charged as spent and released already: correct it.
+            spent, released = (cost - held, Decimal(0)) if expired else (cost, held)
             if book_day is None or (spent == 0 and released == 0):
                 return False
             self._book(conn, book_day, book_scope, spent, released)
@@ -272,20 +298,35 @@ class Ledger:
         day: date | None,
         scope: str,
         alert_at: Decimal | None,
+        on_deferred: Callable[[str], None] | None,
     ) -> bool:
-        if self.outbox.has_pending():
+        """Write now, or keep the write in the outbox with the reason and say so.
+
+        Whatever the database answers, a paid call's row is never dropped: an unreachable
+        database and a refused statement alike leave the write in the outbox, its
+        reservation stays in the database (expiry charges it if no replay settles it first),
+        and ``on_deferred`` hears the reason.
+        """
+        if self.outbox.has_pending() and time.monotonic() >= self._next_retry_of_refused:
             self.flush_pending()
         try:
             return self._apply(op, reservation_id, record, day, scope, alert_at)
         except SQLAlchemyError as exc:
-            if not unreachable(exc):
-                raise StoreError(f"ledger write failed: {exc.__class__.__name__}") from exc
-            log.warning(
-                "ledger database unreachable (%s); %s kept in the outbox %s",
-                exc.__class__.__name__,
-                op,
-                self.outbox.path,
-            )
+            reason = db_reason(exc)
+            if unreachable(exc):
+                log.warning(
+                    "ledger database unreachable (%s); %s kept in the outbox %s",
+                    exc.__class__.__name__,
+                    op,
+                    self.outbox.path,
+                )
+            else:
+                log.error(
+                    "ledger write refused (%s); %s kept in the outbox %s",
+                    exc.__class__.__name__,
+                    op,
+                    self.outbox.path,
+                )
             self.outbox.add(
                 {
                     "op": op,
@@ -293,8 +334,11 @@ class Ledger:
                     "record": None if record is None else record.to_data(),
                     "day": None if day is None else day.isoformat(),
                     "scope": scope,
+                    "reason": reason,
                 }
             )
+            if on_deferred is not None:
+                on_deferred(reason)
             return False
 
     def settle(
@@ -305,24 +349,38 @@ class Ledger:
         day: date | None = None,
         scope: str = "global",
         alert_at: Decimal | None = None,
+        on_deferred: Callable[[str], None] | None = None,
     ) -> bool:
         """Turn a reservation into the attempt's actual cost and write its row, atomically.
 
-        ``day`` books the cost when the reservation is gone (expired) or there was none.
-        Returns True when this settle pushed the day's spend past ``alert_at`` first (the
-        ``alerted`` flag is set by a conditional UPDATE, so exactly one worker sees True).
+        ``day`` books the cost when there is no reservation (or it was purged). An expired
+        reservation was charged at its amount: this books the difference. Returns True when
+        this settle pushed the day's spend past ``alert_at`` first (the ``alerted`` flag is
+        set by a conditional UPDATE, so exactly one worker sees True). When the write has to
+        wait in the outbox, ``on_deferred`` is called with the reason.
         """
-        return self._write("settle", reservation_id, record, day, scope, alert_at)
+        return self._write("settle", reservation_id, record, day, scope, alert_at, on_deferred)
 
-    def release(self, reservation_id: int | None, record: UsageRecord | None = None) -> None:
+    def release(
+        self,
+        reservation_id: int | None,
+        record: UsageRecord | None = None,
+        *,
+        on_deferred: Callable[[str], None] | None = None,
+    ) -> None:
         """Drop a reservation of an attempt that cost nothing, writing its row if given."""
-        self._write("release", reservation_id, record, None, "global", None)
+        self._write("release", reservation_id, record, None, "global", None, on_deferred)
 
     def record(
-        self, record: UsageRecord, *, day: date | None = None, scope: str = "global"
+        self,
+        record: UsageRecord,
+        *,
+        day: date | None = None,
+        scope: str = "global",
+        on_deferred: Callable[[str], None] | None = None,
     ) -> None:
         """Write one usage row (no reservation); with ``day`` its cost counts as spent."""
-        self._write("record", None, record, day, scope, None)
+        self._write("record", None, record, day, scope, None, on_deferred)
 
     def flush_pending(self) -> int:
         """Write what the outbox holds; returns how many entries were written."""
@@ -338,31 +396,60 @@ class Ledger:
                 None,
             )
 
-        written = self.outbox.drain(apply)
+        written = self.outbox.drain(apply, stop=unreachable)
+        if self.outbox.refused and not written:
+            # Only writes the database refuses are left: retrying them before every write
+            # would cost each write a failed transaction and a rewrite of the spool file.
+            self._next_retry_of_refused = time.monotonic() + REFUSED_RETRY_S
+        else:
+            self._next_retry_of_refused = 0.0
         if written:
             log.info("ledger outbox: wrote %d pending entries", written)
         return written
 
     def expire_reservations(self, older_than_s: float) -> int:
-        """Return leaked reservations (a crashed worker's) to their days; how many."""
-        cutoff = utcnow() - timedelta(seconds=older_than_s)
+        """Charge leaked reservations (a crashed or stuck worker's) to their days; how many.
+
+        The attempt may have reached the provider, which bills it, so its reserved worst
+        case becomes spent, never returned to the budget; a later settle books the
+        difference to the actual cost. Expired rows older than :data:`EXPIRED_KEPT_S` are
+        purged. On PostgreSQL one worker expires at a time (the others skip this round).
+        """
+        now = utcnow()
+        cutoff = now - timedelta(seconds=older_than_s)
 
         def work(conn: Connection) -> int:
+            if self.backend == "postgresql":
+                lock = text("SELECT pg_try_advisory_xact_lock(:key)")
+                if not conn.execute(lock, {"key": _EXPIRY_LOCK_KEY}).scalar_one():
+                    return 0
             rows = conn.execute(
-                delete(BudgetReservation)
-                .where(BudgetReservation.created_at < cutoff)
+                sa_update(BudgetReservation)
+                .where(
+                    BudgetReservation.created_at < cutoff,
+                    BudgetReservation.expired_at.is_(None),
+                )
+                .values(expired_at=now)
                 .returning(BudgetReservation.day, BudgetReservation.scope, BudgetReservation.amount)
             ).all()
             per_day: dict[tuple[date, str], Decimal] = {}
             for day, scope, amount in rows:
                 per_day[(day, scope)] = per_day.get((day, scope), Decimal(0)) + amount
             for (day, scope), amount in sorted(per_day.items()):
-                self._book(conn, day, scope, Decimal(0), amount)
+                self._book(conn, day, scope, amount, amount)
+            conn.execute(
+                delete(BudgetReservation).where(
+                    BudgetReservation.expired_at < now - timedelta(seconds=EXPIRED_KEPT_S)
+                )
+            )
             return len(rows)
 
         count = self._run(work)
         if count:
-            log.warning("expired %d leaked budget reservations", count)
+            log.warning(
+                "expired %d leaked budget reservations (charged at their reserved worst case)",
+                count,
+            )
         return count
 
     # -- queries ----------------------------------------------------------------------------
@@ -382,9 +469,10 @@ class Ledger:
 
     def execution_usage(self, execution_id: str) -> list[dict[str, Any]]:
         """Every attempt recorded against one execution, oldest first."""
+        stored = storable_text(execution_id, COLUMN_SIZES["execution_id"])
         stmt = (
             select(*ModelUsage.__table__.columns)
-            .where(ModelUsage.execution_id == execution_id)
+            .where(ModelUsage.execution_id == stored)
             .order_by(ModelUsage.created_at, ModelUsage.attempt)
         )
         return self._run(lambda conn: [usage_dict(row._mapping) for row in conn.execute(stmt)])

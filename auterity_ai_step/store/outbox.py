@@ -34,6 +34,8 @@ class Outbox:
         self.path = path
         self._memory: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        #: Entries the last :meth:`drain` kept because the database refused them (not gone).
+        self.refused = 0
 
     def _open(self) -> IO[str] | None:
         """The spool file, locked; ``None`` (memory only) when there is none or it fails."""
@@ -87,13 +89,22 @@ class Outbox:
         except OSError:
             return False
 
-    def drain(self, apply: Callable[[dict[str, Any]], None]) -> int:
-        """Replay pending writes in order; stop at the first failure and keep the rest.
+    def drain(
+        self,
+        apply: Callable[[dict[str, Any]], None],
+        *,
+        stop: Callable[[Exception], bool] = lambda exc: True,
+    ) -> int:
+        """Replay pending writes in order; keep the ones that fail.
 
-        Returns how many were written. ``apply`` raising leaves that entry and all later
-        ones pending, so the order of writes is kept.
+        Returns how many were written. When ``apply`` raises an exception for which
+        ``stop`` is true (the database is gone) that entry and all later ones stay pending,
+        so the order of writes is kept; any other failure keeps only that entry (with the
+        reason it failed) and goes on, so one write the database refuses cannot hold back
+        the others.
         """
         done = 0
+        refused = 0
         with self._locked() as handle:
             entries = list(self._memory)
             if handle is not None:
@@ -103,10 +114,15 @@ class Outbox:
             for index, entry in enumerate(entries):
                 try:
                     apply(entry)
-                except Exception:
-                    remaining = entries[index:]
-                    break
+                except Exception as exc:
+                    if stop(exc):
+                        remaining.extend(entries[index:])
+                        break
+                    remaining.append({**entry, "reason": _reason(exc)})
+                    refused += 1
+                    continue
                 done += 1
+            self.refused = refused
             self._memory = [] if handle is not None else remaining
             if handle is not None:
                 handle.seek(0)
@@ -116,6 +132,15 @@ class Outbox:
                 os.fsync(handle.fileno())
         return done
 
+    def entries(self) -> list[dict[str, Any]]:
+        """The pending writes (memory, then file), oldest first: for inspection."""
+        with self._locked() as handle:
+            found = list(self._memory)
+            if handle is not None:
+                handle.seek(0)
+                found.extend(json.loads(line) for line in handle.read().splitlines() if line)
+            return found
+
     def pending(self) -> int:
         """How many writes wait (memory + file)."""
         with self._locked() as handle:
@@ -124,3 +149,10 @@ class Outbox:
                 handle.seek(0)
                 count += sum(1 for line in handle.read().splitlines() if line)
             return count
+
+
+def _reason(exc: Exception) -> str:
+    """The first line of a failure, for the entry it kept pending."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line for line in str(orig).splitlines() if line.strip()]
+    return f"{type(orig).__name__}: {lines[0].strip()}" if lines else type(orig).__name__

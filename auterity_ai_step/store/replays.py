@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from .records import COLUMN_SIZES, storable_text
 from .tables import StepResult, utcnow
 
 __all__ = ["Claim", "abandon", "claim", "finish", "note_replay"]
@@ -48,8 +49,8 @@ def claim(
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     values = insert(StepResult).values(
         key=key,
-        execution_id=execution_id,
-        node_id=node_id,
+        execution_id=storable_text(execution_id, COLUMN_SIZES["execution_id"]),
+        node_id=storable_text(node_id, COLUMN_SIZES["node_id"]),
         status="running",
         owner=owner,
         replays=0,

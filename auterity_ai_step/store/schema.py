@@ -4,10 +4,10 @@ A ledger that finds no revision in its version table (``migrations.VERSION_TABLE
 database, one whose tables an older build created without Alembic, or one migrated down to
 ``base``) creates the missing tables and stamps the head revision, in one transaction. A
 later ``alembic ... upgrade head`` then has nothing to do, and ``downgrade`` and future
-upgrades start from the right revision. A ledger whose version table holds an older
-revision of this package is upgraded to the head revision, the shipped migrations run in
-the same transaction. A revision this version does not know (a newer build migrated the
-database) is left alone, with a warning.
+upgrades start from the right revision. A ledger that finds an older revision of this
+package (or an older build's tables) runs the shipped migrations up to head itself, in the
+same transaction: a write must never meet a column the code expects and the table lacks.
+A revision it does not know (a newer build's) is left alone with a warning.
 
 Concurrent first uses run one at a time: SQLite transactions begin IMMEDIATE (one writer),
 and on PostgreSQL the transaction takes an advisory lock, the same one the shipped
@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from .connect import unreachable
-from .migrations import SCHEMA_LOCK_KEY, VERSION_TABLE, alembic_config
+from .migrations import FIRST_REVISION, SCHEMA_LOCK_KEY, VERSION_TABLE, alembic_config
 from .tables import Base
 
 if TYPE_CHECKING:
@@ -66,27 +66,25 @@ def _ensure(conn: Connection) -> None:
         return
     if current:
         heads = script.get_heads()
-        if set(current) != set(heads):
-            known = all(_known(script, revision) for revision in current)
-            if known:
-                _upgrade(conn, current)
-                return
-            log.warning(
-                "the ledger schema is at revision %s, this version of auterity-ai-step "
-                "expects %s: %s",
-                ", ".join(current),
-                ", ".join(heads),
-                "run the shipped Alembic migration (upgrade head)"
-                if known
-                else "it was migrated by a newer version",
-            )
+        if set(current) == set(heads):
+            return
+        if all(_known(script, revision) for revision in current):
+            _upgrade(conn)
+            return
+        log.warning(
+            "the ledger schema is at revision %s, this version of auterity-ai-step "
+            "expects %s: it was migrated by a newer version",
+            ", ".join(current),
+            ", ".join(heads),
+        )
         return
     if _has_tables(conn):
         # An older build's tables: only the revision is missing. A role that may use the
         # tables but not create one (the version table) still gets a working ledger.
+        first = "head" if _has_current_columns(conn) else FIRST_REVISION
         try:
             with conn.begin_nested():
-                context.stamp(script, "head")
+                context.stamp(script, first)
         except DBAPIError as exc:
             if unreachable(exc):
                 raise
@@ -97,25 +95,59 @@ def _ensure(conn: Connection) -> None:
                 VERSION_TABLE,
                 exc.__class__.__name__,
             )
+            return
+        if first != "head":
+            _upgrade(conn)
         return
     Base.metadata.create_all(conn)
     context.stamp(script, "head")
 
 
-def _upgrade(conn: Connection, current: tuple[str, ...]) -> None:
-    """Bring a ledger an older version created up to this version's head, in the same
-    transaction (and, on PostgreSQL, under the same advisory lock) as the check."""
+def _upgrade(conn: Connection) -> None:
+    """Run the shipped migrations up to head on ``conn`` (inside its transaction)."""
     from alembic import command
 
-    config = alembic_config(conn.engine.url.render_as_string(hide_password=False))
+    url = conn.engine.url.render_as_string(hide_password=False)
+    config = alembic_config(url)
     config.attributes["connection"] = conn
-    command.upgrade(config, "head")
-    log.info("upgraded the ledger schema from revision %s to head", ", ".join(current))
+    try:
+        with conn.begin_nested():
+            command.upgrade(config, "head")
+    except DBAPIError as exc:
+        if unreachable(exc):
+            raise
+        log.warning(
+            "the ledger schema could not be migrated to the current revision (%s): run the "
+            "shipped Alembic migration (upgrade head) as a role that may alter tables",
+            exc.__class__.__name__,
+        )
+        return
+    log.info("ledger schema migrated to the current revision")
+
+
+def _has_current_columns(conn: Connection) -> bool:
+    """Whether existing tables already have every column this version defines."""
+    inspector = inspect(conn)
+    names = set(inspector.get_table_names())
+    for table in Base.metadata.sorted_tables:
+        if table.name not in names:
+            return False
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        if not set(table.columns.keys()) <= present:
+            return False
+    return True
+
+
+# The tables the first revision made: an older build that created these without a revision
+# is migrated from there (later revisions add tables as well as columns).
+_FIRST_TABLES = frozenset(
+    {"model_usage", "model_configurations", "budget_days", "budget_reservations"}
+)
 
 
 def _has_tables(conn: Connection) -> bool:
-    """Whether every table of the ledger exists already."""
-    return set(Base.metadata.tables) <= set(inspect(conn).get_table_names())
+    """Whether the ledger's tables (at least those of the first revision) exist already."""
+    return _FIRST_TABLES <= set(inspect(conn).get_table_names())
 
 
 def _known(script: ScriptDirectory, revision: str) -> bool:

@@ -119,9 +119,9 @@ class ModelUsage(Base):
     node_id: Mapped[str | None] = mapped_column(String(255))
     model_name: Mapped[str] = mapped_column(String(100))
     provider: Mapped[str] = mapped_column(String(50))
-    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    total_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     cost: Mapped[Decimal] = mapped_column(Money())
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16))
@@ -130,6 +130,8 @@ class ModelUsage(Base):
     is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
     price_version: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Usage the provider reported that cannot be true (negative, missing, above max_tokens).
+    usage_anomaly: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
         Index("ix_model_usage_execution_id", "execution_id"),
@@ -165,7 +167,11 @@ class BudgetDay(Base):
 
 
 class BudgetReservation(Base):
-    """An open reservation; leaked ones (a crashed worker) are found by age and expired."""
+    """An open reservation; leaked ones (a crashed worker) are found by age and expired.
+
+    Expiring charges the amount to the day as spent and stamps ``expired_at``; the row stays
+    so that a late settle of the same attempt books only the difference to its actual cost.
+    """
 
     __tablename__ = "budget_reservations"
 
@@ -175,6 +181,7 @@ class BudgetReservation(Base):
     amount: Mapped[Decimal] = mapped_column(Money())
     execution_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_budget_reservations_created_at", "created_at"),)
 

@@ -331,3 +331,89 @@ def test_older_tables_used_by_a_role_that_cannot_create(
             conn.execute(text(f'DROP OWNED BY "{role}"'))
             conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
+
+
+FIRST = "0001_model_tracking"
+BIG = 10**12  # tokens a provider may report: more than a 32-bit column holds
+
+
+def _hostile_usage(tag: str) -> UsageRecord:
+    return UsageRecord(
+        "e", tag, "m", "p", BIG, BIG, Decimal("0.5"), 1, "success", None, 1, False, None,
+        usage_anomaly="over_max_tokens: test",
+    )  # fmt: skip
+
+
+def _insert_0001_row(url: str) -> None:
+    """A row as revision 0001 stored it (32-bit counts, no anomaly column)."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO model_usage (id, execution_id, node_id, model_name, provider, "
+                    "prompt_tokens, completion_tokens, total_tokens, cost, latency_ms, status, "
+                    "attempt, is_fallback, created_at) VALUES ('old-row', 'e', 'old', 'm', 'p', "
+                    "1, 2, 3, 5, 1, 'success', 1, false, CURRENT_TIMESTAMP)"
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_from_0001_keeps_rows_and_takes_64_bit_counts(db_url: str) -> None:
+    config = alembic_config(db_url)
+    command.upgrade(config, FIRST)
+    _insert_0001_row(db_url)
+    command.upgrade(config, "head")
+    assert _versions(db_url, VERSION_TABLE) == [HEAD]
+    ledger = Ledger(db_url, create_tables=False)
+    ledger.record(_hostile_usage("big"))
+    rows = {r["node_id"]: r for r in ledger.execution_usage("e")}
+    ledger.close()
+    assert rows["old"]["total_tokens"] == 3 and rows["old"]["usage_anomaly"] is None
+    assert rows["big"]["total_tokens"] == 2 * BIG
+    assert rows["big"]["usage_anomaly"] == "over_max_tokens: test"
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            opts = {"compare_type": True, "version_table": VERSION_TABLE}
+            assert (
+                compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata) == []
+            )
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM model_usage WHERE node_id = 'big'"))
+    finally:
+        engine.dispose()
+    command.downgrade(config, FIRST)
+    assert _versions(db_url, VERSION_TABLE) == [FIRST]
+    command.downgrade(config, "base")
+    assert _tables(db_url) == {VERSION_TABLE}
+
+
+def test_ledger_migrates_a_0001_database_itself(db_url: str) -> None:
+    # A database a previous release migrated: the new ledger must not meet missing columns.
+    command.upgrade(alembic_config(db_url), FIRST)
+    _insert_0001_row(db_url)
+    ledger = Ledger(db_url)
+    ledger.record(_hostile_usage("after-upgrade"))
+    assert {r["node_id"] for r in ledger.execution_usage("e")} == {"old", "after-upgrade"}
+    ledger.close()
+    assert _versions(db_url, VERSION_TABLE) == [HEAD]
+
+
+def test_ledger_migrates_an_older_builds_unstamped_tables(db_url: str) -> None:
+    # An older build's create_all made 0001's tables and recorded no revision.
+    command.upgrade(alembic_config(db_url), FIRST)
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"DELETE FROM {VERSION_TABLE}"))
+    finally:
+        engine.dispose()
+    ledger = Ledger(db_url)
+    ledger.record(_hostile_usage("older-build"))
+    ledger.close()
+    assert _versions(db_url, VERSION_TABLE) == [HEAD]
+    columns = {c["name"] for c in inspect(create_engine(db_url)).get_columns("model_usage")}
+    assert "usage_anomaly" in columns

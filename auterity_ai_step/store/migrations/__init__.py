@@ -21,6 +21,9 @@ HERE = Path(__file__).resolve().parent
 #: Where the ledger's Alembic revision is kept (the host's ``alembic_version`` is left alone).
 VERSION_TABLE = "auterity_ai_step_alembic_version"
 
+#: The first revision: what tables created before Alembic managed them (no revision) are.
+FIRST_REVISION = "0001_model_tracking"
+
 #: The PostgreSQL advisory lock taken while the ledger's schema is created or migrated, so
 #: that workers starting together and a concurrent ``alembic upgrade`` run one at a time.
 SCHEMA_LOCK_KEY = 0x4155_5445_5249_5459  # "AUTERITY"

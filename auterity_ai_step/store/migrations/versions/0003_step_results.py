@@ -1,7 +1,7 @@
 """Step results: claims and recorded answers, so that a re-run of a step pays once.
 
 Revision ID: 0003_step_results
-Revises: 0001_model_tracking
+Revises: 0002_usage_anomalies
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_step_results"
-down_revision = "0001_model_tracking"
+down_revision = "0002_usage_anomalies"
 branch_labels = None
 depends_on = None
 
