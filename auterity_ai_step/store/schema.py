@@ -147,7 +147,7 @@ _FIRST_TABLES = frozenset(
 
 def _has_tables(conn: Connection) -> bool:
     """Whether the ledger's tables (at least those of the first revision) exist already."""
-    return _FIRST_TABLES <= set(inspect(conn).get_table_names())
+    return set(inspect(conn).get_table_names()) >= _FIRST_TABLES
 
 
 def _known(script: ScriptDirectory, revision: str) -> bool:
