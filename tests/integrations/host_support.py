@@ -14,7 +14,7 @@ def ledger_rows(url: str) -> list[dict[str, Any]]:
         with engine.connect() as conn:
             rows = conn.execute(
                 sa.text(
-                    "SELECT execution_id, node_id, model_name, status, attempt "
+                    "SELECT execution_id, node_id, model_name, status, error_type, attempt "
                     "FROM model_usage ORDER BY created_at"
                 )
             )
