@@ -1,7 +1,9 @@
-"""Cohere through the gateway: LiteLLM's cohere chat protocol (v2) over loopback HTTP.
+"""Cohere as a policy entry: the request LiteLLM's cohere chat protocol (v2) sends.
 
-The simulator answers ``POST /v2/chat`` as Cohere does; ``api_base`` is that full URL, as
-LiteLLM's cohere_chat provider posts to the base it is given.
+The family's success, errors, timeouts and redaction run with the others (``FAMILIES`` in
+gateway_support); this checks what only a Cohere entry has: the defaults a ``cohere``
+group fills in, the body posted to ``/v2/chat`` (``api_base`` is that full URL, as
+LiteLLM posts to it unchanged) and the bundled policy's model.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import pytest
 from gateway_support import FAKE_KEY, script
 
-from auterity_ai_step import errors
 from auterity_ai_step.contract.policy import ModelSpec, parse_policy
 from auterity_ai_step.routing.gateway import CompletionRequest, complete
 from auterity_ai_step.simulator import Simulator
@@ -60,25 +61,6 @@ async def test_cohere_chat_answers_with_the_providers_usage(simulator: Simulator
     assert sent.path == "/v2/chat"
     assert sent.body["messages"][-1] == {"role": "user", "content": "Hi"}
     assert sent.body["max_tokens"] == 50
-
-
-@pytest.mark.usefixtures("cohere_key")
-@pytest.mark.parametrize(
-    ("outcome", "expected"),
-    [
-        ("500", errors.ProviderUnavailable),
-        ("401", errors.AuthenticationFailed),
-        ("429", errors.RateLimited),
-    ],
-)
-async def test_cohere_errors_are_translated_without_the_key(
-    simulator: Simulator, outcome: str, expected: type[errors.ProviderError]
-) -> None:
-    script(simulator, "command-r-08-2024", outcome)
-    with pytest.raises(expected) as raised:
-        await complete(ask(cohere_spec(simulator)))
-    assert FAKE_KEY not in str(raised.value)
-    assert simulator.count("command-r-08-2024") == 1
 
 
 def test_the_bundled_policy_has_a_cohere_model() -> None:
