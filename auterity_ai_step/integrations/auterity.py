@@ -16,6 +16,11 @@ Auterity (``app``) runs steps through two stacks, and neither passes an executio
 
 Each call returns an :class:`Installation` whose ``uninstall()`` puts the host back as it
 was. Calling again replaces the earlier installation of that stack.
+
+Both engines retry a failed step by calling the executor again with the same execution id
+and node id; those two, with the step's config and input, are what a replay of an already
+answered step will key on when the ledger records answers (not built yet: today every
+retry calls the providers again).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..executor import AIStepExecutor, current_execution_id, execution_context
+from ..host import WorkflowNode
 
 if TYPE_CHECKING:
     from ..service import AIService
@@ -72,9 +78,18 @@ def _host(module: str) -> Any:
 
 
 def _patch(installation: Installation, owner: type, name: str, replacement: Any) -> None:
-    original = owner.__dict__[name]
+    """Set ``owner.name``; undoing restores the class's own attribute or removes ours."""
+    own = name in owner.__dict__
+    original = owner.__dict__.get(name)
+
+    def undo() -> None:
+        if own:
+            setattr(owner, name, original)
+        else:
+            delattr(owner, name)
+
     setattr(owner, name, replacement)
-    installation._undo.append(lambda: setattr(owner, name, original))
+    installation._undo.append(undo)
 
 
 def _fresh(stack: str, executor: AIStepExecutor | None) -> Installation:
@@ -106,7 +121,10 @@ def install_workflow_engine(executor: AIStepExecutor | None = None) -> Installat
 
     @functools.wraps(host_step)
     async def _execute_step(self: Any, db: Any, execution: Any, *args: Any, **kwargs: Any) -> Any:
-        with execution_context(str(execution.id)):
+        execution_id = getattr(execution, "id", None)
+        if execution_id is None:
+            return await host_step(self, db, execution, *args, **kwargs)
+        with execution_context(str(execution_id)):
             return await host_step(self, db, execution, *args, **kwargs)
 
     _patch(installation, engine_cls, "__init__", __init__)
@@ -175,7 +193,8 @@ def _execution_engine_adapter(base: Any, executor: AIStepExecutor) -> type:
             context = context if isinstance(context, dict) else {}
             config = {k: v for k, v in input_data.items() if k not in _INPUT_KEYS_NOT_CONFIG}
             step_input = input_data.get("data")
-            node = self.executor_node(str(context.get("step_id") or "ai"), config)
+            node_id = str(context.get("step_id") or _STEP_TYPE)
+            node = WorkflowNode(id=node_id, type=_STEP_TYPE, data=config)
             result = await self.executor.execute_step(
                 node,
                 step_input if isinstance(step_input, dict) else {},
@@ -187,12 +206,6 @@ def _execution_engine_adapter(base: Any, executor: AIStepExecutor) -> type:
                 error=result.error_message,
                 metadata={"duration_ms": result.duration_ms},
             )
-
-        @staticmethod
-        def executor_node(node_id: str, config: dict[str, Any]) -> Any:
-            from ..host import WorkflowNode
-
-            return WorkflowNode(id=node_id, type=_STEP_TYPE, data=config)
 
     return AIStepAdapter
 
