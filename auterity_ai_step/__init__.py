@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     )
     from .executor import AIStepExecutor, execution_context
     from .host import StepExecutionResult, WorkflowNode
+    from .litellm_service import LiteLLMService
+    from .model_configs import ModelConfig, ModelProvider
     from .service import AIModelType, AIResponse, AIService, get_ai_service, set_ai_service
 
 # Names load on first use so that commands which never run a step (validate, schema,
@@ -47,6 +49,9 @@ _LAZY = {
     "execution_context": ".executor",
     "StepExecutionResult": ".host",
     "WorkflowNode": ".host",
+    "LiteLLMService": ".litellm_service",
+    "ModelConfig": ".model_configs",
+    "ModelProvider": ".model_configs",
     "AIModelType": ".service",
     "AIResponse": ".service",
     "AIService": ".service",
@@ -79,6 +84,9 @@ __all__ = [
     "AIStepExecutor",
     "AuterityAIError",
     "LimitExceeded",
+    "LiteLLMService",
+    "ModelConfig",
+    "ModelProvider",
     "Policy",
     "PolicyError",
     "PolicyStore",

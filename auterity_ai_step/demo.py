@@ -128,7 +128,8 @@ def simulated_policy(policy: Policy, base_url: str) -> Policy:
 
 
 def _sim_base(spec: ModelSpec, base_url: str) -> str:
-    return f"{base_url}/v1" if spec.provider == "openai" else base_url
+    suffix = {"openai": "/v1", "cohere": "/v2/chat"}.get(spec.provider, "")
+    return base_url + suffix
 
 
 def _ollama_reachable(spec: ModelSpec, timeout_s: float = 0.3) -> bool:

@@ -22,14 +22,20 @@ one module that talks to that library, keeping the original as ``__cause__``::
     │   └── InvalidOutput          the answer is not JSON / breaks the step's output_schema
     └── AIServiceError             the back-compatible AIService's own error
 
+Inside an Auterity process (``app.exceptions`` importable) ``AuterityAIError`` subclasses the
+host's ``app.exceptions.AIServiceError``, so the host's class-based handlers (such as
+``app/utils/retry_utils.py``) catch every error of this tree; its ``retryable`` stays ours.
+
 Messages never contain secrets: provider messages are passed through ``redact`` first.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 __all__ = [
     "AIServiceError",
@@ -82,8 +88,30 @@ def looks_like_secret(text: str) -> bool:
     return redact(text) != text
 
 
-class AuterityAIError(Exception):
+def _host_error_root() -> type[Exception]:
+    """The host's ``AIServiceError`` when running inside Auterity, else ``Exception``."""
+    try:
+        root = importlib.import_module("app.exceptions").AIServiceError
+    except (ImportError, AttributeError):
+        return Exception
+    return root if isinstance(root, type) and issubclass(root, Exception) else Exception
+
+
+if TYPE_CHECKING:
+    _Root = Exception
+else:
+    _Root = _host_error_root()
+
+
+class AuterityAIError(_Root):
     """Root of every error this package raises on purpose."""
+
+    retryable = False
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        # The host's base sets ``retryable`` on the instance; the class says it here.
+        self.__dict__.pop("retryable", None)
 
 
 class StepConfigError(AuterityAIError):

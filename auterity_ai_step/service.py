@@ -12,24 +12,34 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 import jsonschema
 
-from .contract.policy import PolicyStore
+from .contract.policy import PolicyStore, RetrySettings
 from .contract.step import validate_step_config
 from .contract.templates import DEFAULT_SYSTEM_PROMPT, DEFAULT_TEMPLATES, PromptTemplate
 from .engine import Engine
 from .errors import AIServiceError, StepConfigError
 from .executor import current_execution_id, default_engine
+from .model_configs import model_configs
 from .money.prices import get_model_costs, money_text
 from .routing.candidates import select_optimal_model
 from .run_types import RunRequest
 from .store.ledger import Ledger
 
-__all__ = ["AIModelType", "AIResponse", "AIService", "get_ai_service", "set_ai_service"]
+__all__ = [
+    "AIModelType",
+    "AIResponse",
+    "AIService",
+    "complete",
+    "get_ai_service",
+    "set_ai_service",
+]
 
 log = logging.getLogger("auterity_ai_step.service")
 
@@ -58,10 +68,11 @@ class AIResponse:
         return self.error is None
 
 
-def _model_name(model: AIModelType | str | None) -> str | None:
+def _model_name(model: Enum | str | None) -> str | None:
+    """A model's policy name from a plain string or any enum member (the host's too)."""
     if model is None:
         return None
-    return model.value if isinstance(model, AIModelType) else str(model)
+    return str(model.value) if isinstance(model, Enum) else str(model)
 
 
 class AIService:
@@ -72,7 +83,7 @@ class AIService:
     def __init__(
         self,
         api_key: str | None = None,
-        model: AIModelType | str | None = None,
+        model: Enum | str | None = None,
         max_retries: int = 3,
         retry_delay: float = 1.0,
         *,
@@ -85,7 +96,7 @@ class AIService:
             # from the environment variable the policy names, so hand it over there.
             os.environ["OPENAI_API_KEY"] = api_key
         self.engine = engine or default_engine(policy_store, ledger)
-        self.model = _model_name(model)
+        self.model = model  # kept as given: an AIModelType member stays one
         self.max_retries = max_retries
         self.retry_delay = retry_delay
         self.logger = log
@@ -94,12 +105,12 @@ class AIService:
         self,
         prompt: str,
         context: dict[str, Any] | None = None,
-        model: AIModelType | str | None = None,
+        model: Enum | str | None = None,
         temperature: float = 0.7,
         max_tokens: int | None = None,
     ) -> AIResponse:
         """Send one prompt (plus optional context) and return the answer."""
-        model_name = _model_name(model) or self.model
+        model_name = _model_name(model) or _model_name(self.model)
         self.logger.info("Processing text with model %s", model_name or "(policy default)")
         messages = [
             {"role": "system", "content": DEFAULT_SYSTEM_PROMPT},
@@ -115,7 +126,7 @@ class AIService:
         template_name: str,
         variables: dict[str, Any],
         context: dict[str, Any] | None = None,
-        model: AIModelType | str | None = None,
+        model: Enum | str | None = None,
     ) -> AIResponse:
         """Render a named template; AIServiceError if it is unknown or variables are missing."""
         if template_name not in self.DEFAULT_TEMPLATES:
@@ -126,7 +137,7 @@ class AIService:
     async def _make_api_call(
         self,
         messages: list[dict[str, str]],
-        model: AIModelType | str | None,
+        model: Enum | str | None,
         temperature: float = 0.7,
         max_tokens: int | None = None,
     ) -> AIResponse:
@@ -134,50 +145,18 @@ class AIService:
 
         Never raises: a failure comes back as an AIResponse with ``error`` set.
         """
-        policy = await self.engine.current_policy()
-        name = _model_name(model) or policy.routing.default_model
-        data: dict[str, Any] = {
-            "config_version": 2,
-            "messages": messages,
-            "model": name,
-            "temperature": temperature,
-        }
-        if max_tokens is not None:
-            data["max_tokens"] = max_tokens
-        try:
-            config = validate_step_config(data)
-        except StepConfigError as exc:
-            return AIResponse(content="", model=name, error=str(exc))
-        retry = policy.retry.model_copy(
+        retry = (await self.engine.current_policy()).retry
+        retry = retry.model_copy(
             update={
                 "max_attempts_per_model": self.max_retries + 1,
                 "initial_backoff_s": self.retry_delay,
-                "max_backoff_s": max(self.retry_delay * 8, policy.retry.max_backoff_s),
+                "max_backoff_s": max(self.retry_delay * 8, retry.max_backoff_s),
             }
         )
-        outcome = await self.engine.run(
-            RunRequest(
-                config=config,
-                messages=messages,
-                execution_id=current_execution_id(),
-                retry=retry,
-            )
-        )
-        if not outcome.success or outcome.model is None:
-            error = f"API call failed after {outcome.calls_made} attempts: {outcome.error}"
-            self.logger.error("%s", error)
-            return AIResponse(content="", model=name, error=error)
-        return AIResponse(
-            content=outcome.content,
-            model=outcome.model.name,
-            usage={
-                "prompt_tokens": outcome.prompt_tokens,
-                "completion_tokens": outcome.completion_tokens,
-                "total_tokens": outcome.prompt_tokens + outcome.completion_tokens,
-                "cost": money_text(outcome.cost),
-            },
-            finish_reason=outcome.finish_reason,
-        )
+        response = await complete(self.engine, messages, model, temperature, max_tokens, retry)
+        if response.error:
+            self.logger.error("%s", response.error)
+        return response
 
     async def validate_response(
         self,
@@ -219,20 +198,91 @@ class AIService:
     def get_available_templates(self) -> list[str]:
         return list(self.DEFAULT_TEMPLATES.keys())
 
-    def get_available_models(self) -> list[str]:
-        """Every model of the current policy."""
-        return list(self.engine.policy_store.current().model_names)
+    async def get_available_models(self) -> list[dict[str, Any]]:
+        """Every policy model with its capabilities and costs (floats, per 1k tokens).
 
-    def select_optimal_model(
+        ``is_available`` is the circuit breaker's view; no provider is called. The exact
+        ``Decimal`` prices are on ``LiteLLMService.get_available_models()``.
+        """
+        policy = await self.engine.current_policy()
+        models = []
+        for config in model_configs(policy, self.engine.breaker):
+            data = asdict(config)
+            data["provider"] = _model_name(config.provider)
+            for key in ("input_cost_per_1k", "output_cost_per_1k"):
+                data[key] = None if data[key] is None else float(data[key])
+            del data["api_key"]
+            models.append(data)
+        return models
+
+    async def select_optimal_model(
         self, task_type: str, context_length: int = 0, cost_preference: str = "balanced"
     ) -> str:
         """The best policy model for the task (see routing.candidates for the reasons)."""
-        policy = self.engine.policy_store.current()
+        policy = await self.engine.current_policy()
         return select_optimal_model(policy, task_type, context_length, cost_preference).model
 
-    def get_model_costs(self, model: str, tokens_used: int) -> dict[str, Any]:
+    async def get_model_costs(self, model: str, tokens_used: int) -> dict[str, float]:
+        """What ``tokens_used`` tokens cost on ``model``, in US dollars, as floats.
+
+        Each float is converted once from the exact figure; :meth:`exact_model_costs` has
+        the ``Decimal`` ones and where the price came from. ``total_cost`` is at the
+        blended (mean of input and output) rate.
+        """
+        exact = self.exact_model_costs(model, tokens_used)
+        return {key: float(value) for key, value in exact.items() if isinstance(value, Decimal)}
+
+    def exact_model_costs(self, model: str, tokens_used: int) -> dict[str, Any]:
         """Exact Decimal costs of ``tokens_used`` tokens on ``model`` from the policy prices."""
         return get_model_costs(self.engine.policy_store.current(), model, tokens_used)
+
+
+async def complete(
+    engine: Engine,
+    messages: Sequence[Mapping[str, str]],
+    model: Enum | str | None,
+    temperature: float = 0.7,
+    max_tokens: int | None = None,
+    retry: RetrySettings | None = None,
+) -> AIResponse:
+    """One call through the engine as an AIResponse; never raises for a failed call.
+
+    Shared by ``AIService`` and ``LiteLLMService``: one code path. ``retry`` replaces the
+    policy's retry settings for this call; usage is recorded against the current
+    ``execution_context``, if any.
+    """
+    name = _model_name(model) or (await engine.current_policy()).routing.default_model
+    data: dict[str, Any] = {
+        "config_version": 2,
+        "messages": [dict(m) for m in messages],
+        "model": name,
+        "temperature": temperature,
+    }
+    if max_tokens is not None:
+        data["max_tokens"] = max_tokens
+    try:
+        config = validate_step_config(data)
+    except StepConfigError as exc:
+        return AIResponse(content="", model=name, error=str(exc))
+    outcome = await engine.run(
+        RunRequest(
+            config=config, messages=messages, execution_id=current_execution_id(), retry=retry
+        )
+    )
+    if not outcome.success or outcome.model is None:
+        error = f"API call failed after {outcome.calls_made} attempts: {outcome.error}"
+        return AIResponse(content="", model=name, error=error)
+    return AIResponse(
+        content=outcome.content,
+        model=outcome.model.name,
+        usage={
+            "prompt_tokens": outcome.prompt_tokens,
+            "completion_tokens": outcome.completion_tokens,
+            "total_tokens": outcome.prompt_tokens + outcome.completion_tokens,
+            "cost": money_text(outcome.cost),
+        },
+        finish_reason=outcome.finish_reason,
+    )
 
 
 _ai_service_instance: AIService | None = None

@@ -111,6 +111,7 @@ class Simulator:
         app.router.add_post("/api/generate", self._ollama_generate)
         app.router.add_get("/api/tags", self._ollama_tags)
         app.router.add_post("/v1/messages", self._anthropic)
+        app.router.add_post("/v2/chat", self._cohere)
         self._closing = asyncio.Event()
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -248,6 +249,8 @@ class Simulator:
             payload = {"error": text}
         elif protocol == "anthropic":
             payload = {"type": "error", "error": {"type": kind, "message": text}}
+        elif protocol == "cohere":
+            payload = {"message": text}
         else:
             payload = {"error": {"message": text, "type": kind, "code": str(status)}}
         headers = {"Retry-After": retry_after} if retry_after is not None else None
@@ -346,4 +349,24 @@ class Simulator:
             payload["content"] = [{"type": "text", "text": answer}] if answer else []
         if behaviour.usage:
             payload["usage"] = {"input_tokens": prompt_tokens, "output_tokens": completion_tokens}
+        return payload
+
+    async def _cohere(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, "cohere", self._render_cohere)
+
+    def _render_cohere(
+        self, model: str, behaviour: ModelBehaviour, outcome: Outcome, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Cohere's v2 chat answer (what LiteLLM's ``cohere_chat/`` models call)."""
+        answer, finish, prompt_tokens, completion_tokens = self._answer(behaviour, outcome, body)
+        payload: dict[str, Any] = {
+            "id": f"cohere-sim-{self.count()}",
+            "finish_reason": "MAX_TOKENS" if finish == "length" else "COMPLETE",
+        }
+        if outcome.kind != "no_choices":
+            content = [{"type": "text", "text": answer}] if answer else []
+            payload["message"] = {"role": "assistant", "content": content}
+        if behaviour.usage:
+            tokens = {"input_tokens": prompt_tokens, "output_tokens": completion_tokens}
+            payload["usage"] = {"billed_units": tokens, "tokens": tokens}
         return payload

@@ -30,6 +30,7 @@ _GROUPS = (
         "The back-compatible AIService",
         ("AIService", "AIResponse", "AIModelType", "get_ai_service", "set_ai_service"),
     ),
+    ("The original design's LiteLLMService", ("LiteLLMService", "ModelConfig", "ModelProvider")),
     (
         "Errors",
         (
@@ -90,6 +91,8 @@ def _members(cls: type) -> list[str]:
         elif inspect.isfunction(value) or isinstance(value, classmethod | staticmethod):
             func = value.__func__ if isinstance(value, classmethod | staticmethod) else value
             signature = _signature(func, name, drop_first=not isinstance(value, staticmethod))
+            if inspect.iscoroutinefunction(func):
+                signature = f"async {signature}"
             title = f"#### `{cls.__name__}.{name}`"
             parts.append(f"{title}\n\n{fence(signature, 'python')}\n{_doc(func)}")
     return parts

@@ -155,12 +155,19 @@ async def test_templates_models_and_costs(setup: Setup) -> None:
         assert "greet" in service.get_available_templates()
     finally:
         del service.DEFAULT_TEMPLATES["greet"]
-    assert "gpt-4o-mini" in service.get_available_models()
-    assert service.select_optimal_model("customer_inquiry", cost_preference="cheapest")
-    costs = service.get_model_costs("gpt-4", 1234)  # bundled: 0.03 in, 0.06 out per 1k
-    assert costs["input_cost"] == Decimal("0.03702")
-    assert costs["output_cost"] == Decimal("0.07404")
-    assert costs["total_cost"] == Decimal("0.05553")
+    models = {m["name"]: m for m in await service.get_available_models()}
+    assert models["gpt-4"]["input_cost_per_1k"] == 0.03  # floats, with capabilities
+    assert "complex_reasoning" in models["gpt-4"]["capabilities"]
+    assert "api_key" not in models["gpt-4"] and models["gpt-4"]["is_available"]
+    assert await service.select_optimal_model("customer_inquiry", cost_preference="cheapest")
+    costs = await service.get_model_costs("gpt-4", 1234)  # bundled: 0.03 in, 0.06 out per 1k
+    assert costs["input_cost"] == 0.03702 and isinstance(costs["input_cost"], float)
+    assert costs["output_cost"] == 0.07404
+    assert costs["total_cost"] == 0.05553
+    assert all(isinstance(value, float) for value in costs.values())
+    exact = service.exact_model_costs("gpt-4", 1234)  # the Decimal form, as before
+    assert exact["total_cost"] == Decimal("0.05553")
+    assert costs["total_cost"] == float(exact["total_cost"])
 
 
 def test_original_task_price_example(tmp_path: Any) -> None:
@@ -170,7 +177,7 @@ def test_original_task_price_example(tmp_path: Any) -> None:
     service = AIService(
         policy_store=PolicyStore(original), ledger=Ledger(f"sqlite:///{tmp_path}/l.db")
     )
-    assert service.get_model_costs("gpt-4", 1234)["total_cost"] == Decimal("0.03702")
+    assert service.exact_model_costs("gpt-4", 1234)["total_cost"] == Decimal("0.03702")
 
 
 def test_global_service_needs_no_openai_key(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -63,6 +63,7 @@ LITELLM_PREFIX: Mapping[str, str] = MappingProxyType(
         "anthropic": "anthropic",
         "ollama": "ollama_chat",
         "huggingface": "huggingface",
+        "cohere": "cohere_chat",
     }
 )
 #: Provider -> default ``api_key_env``; a provider not listed (e.g. ollama) sends no key.
@@ -71,6 +72,7 @@ PROVIDER_KEY_ENV: Mapping[str, str] = MappingProxyType(
         "openai": "OPENAI_API_KEY",
         "anthropic": "ANTHROPIC_API_KEY",
         "huggingface": "HUGGINGFACE_API_KEY",
+        "cohere": "COHERE_API_KEY",
     }
 )
 #: The model-entry key whose mapping holds the :data:`HEALTH_KEYS`.

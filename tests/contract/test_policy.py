@@ -56,13 +56,14 @@ def test_seed_format_loads_unchanged() -> None:
     assert policy.source == str(SEED)
 
 
-def test_bundled_policy_covers_four_providers_and_tasks() -> None:
+def test_bundled_policy_covers_five_providers_and_tasks() -> None:
     policy = load_policy(bundled_policy_path())
     assert {m.provider for m in policy.models.values()} == {
         "openai",
         "anthropic",
         "ollama",
         "huggingface",
+        "cohere",
     }
     assert all(m.input_cost_per_1k is not None for m in policy.models.values())
     assert all(m.output_cost_per_1k is not None for m in policy.models.values())

@@ -28,8 +28,9 @@ SECRETS = {
     "OPENAI_API_KEY": "sk-test-openai-chaos-0123456789abcdefghijkl",
     "ANTHROPIC_API_KEY": "sk-test-anthropic-chaos-0123456789abcdefgh",
     "HUGGINGFACE_API_KEY": "sk-test-hf-chaos-0123456789abcdefghijklmn",
+    "COHERE_API_KEY": "sk-test-cohere-chaos-0123456789abcdefghijk",
 }
-FAMILIES = ["gpt-4o-mini", "claude-haiku-4-5", "llama3.1", "llama-3.1-8b-instruct"]
+FAMILIES = ["gpt-4o-mini", "claude-haiku-4-5", "llama3.1", "llama-3.1-8b-instruct", "command-r"]
 CHAOS = {
     "ok": 55,
     "429 retry-after=1": 8,
@@ -60,7 +61,7 @@ def _scenario() -> Scenario:
             "claude-haiku-4-5": _behaviour(30),
             "llama3.1": _behaviour(150),
         },
-        default=_behaviour(10),  # HuggingFace's wire name and anything else
+        default=_behaviour(10),  # HuggingFace's and Cohere's wire names, anything else
         seed=20240611,
     )
 

@@ -15,7 +15,11 @@ FAMILIES: dict[str, tuple[str, str, str | None]] = {
     "ollama": ("ollama_chat", "", None),
     "huggingface": ("huggingface", "", "HUGGINGFACE_API_KEY"),
     "anthropic": ("anthropic", "", "ANTHROPIC_API_KEY"),
+    "cohere": ("cohere_chat", "/v2/chat", "COHERE_API_KEY"),
 }
+#: Families whose 429 reaches us without Retry-After: LiteLLM 1.110.2's Cohere error drops
+#: the response headers, so the policy's own backoff applies.
+FAMILIES_WITHOUT_RETRY_AFTER = {"cohere"}
 
 
 def make_spec(family: str, model: str, base_url: str, **overrides: Any) -> ModelSpec:

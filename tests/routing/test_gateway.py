@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from gateway_support import FAKE_KEY, FAMILIES, make_spec, script
+from gateway_support import FAKE_KEY, FAMILIES, FAMILIES_WITHOUT_RETRY_AFTER, make_spec, script
 
 from auterity_ai_step import errors
 from auterity_ai_step.routing import gateway
@@ -31,6 +31,7 @@ PATHS = {
     "ollama": "/api/chat",
     "huggingface": "/v1/chat/completions",
     "anthropic": "/v1/messages",
+    "cohere": "/v2/chat",  # LiteLLM posts to a cohere api_base as it is
 }
 MESSAGES = [{"role": "user", "content": "Hello"}]
 
@@ -55,6 +56,14 @@ def ok_body(family: str, text: str = "Hello back") -> dict[str, Any]:
             "stop_reason": "end_turn",
             "usage": {"input_tokens": 11, "output_tokens": 4},
         }
+    if family == "cohere":
+        tokens = {"input_tokens": 11, "output_tokens": 4}
+        return {
+            "id": "c1",
+            "finish_reason": "COMPLETE",
+            "message": {"role": "assistant", "content": [{"type": "text", "text": text}]},
+            "usage": {"billed_units": tokens, "tokens": tokens},
+        }
     return {
         "id": "c1",
         "object": "chat.completion",
@@ -72,6 +81,8 @@ def error_body(family: str, message: str) -> dict[str, Any]:
         return {"error": message}
     if family == "anthropic":
         return {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+    if family == "cohere":
+        return {"message": message}
     return {"error": {"message": message, "type": "invalid_request_error"}}
 
 
@@ -161,6 +172,9 @@ async def test_retry_after_http_date(mock: respx.MockRouter, family: str) -> Non
     )
     with pytest.raises(errors.RateLimited) as caught:
         await call(family)
+    if family in FAMILIES_WITHOUT_RETRY_AFTER:
+        assert caught.value.retry_after is None
+        return
     assert caught.value.retry_after is not None
     assert 25 <= caught.value.retry_after <= 31
 
@@ -196,10 +210,14 @@ async def test_transport_errors(
         await call(family)
     assert caught.value.status_code is None  # no HTTP answer came
     assert "HTTP" not in str(caught.value)
-    # LiteLLM's own HTTP handler (Ollama, Anthropic; not the OpenAI SDK, which HuggingFace
-    # endpoints go through) reconnects once after a ConnectError, whatever num_retries
-    # says; no request reached the provider, so nothing is billed twice.
-    reconnects = isinstance(raised, httpx.ConnectError) and family in ("ollama", "anthropic")
+    # LiteLLM's own HTTP handler (Ollama, Anthropic, Cohere; not the OpenAI SDK, which
+    # HuggingFace endpoints go through) reconnects once after a ConnectError, whatever
+    # num_retries says; no request reached the provider, so nothing is billed twice.
+    reconnects = isinstance(raised, httpx.ConnectError) and family in (
+        "ollama",
+        "anthropic",
+        "cohere",
+    )
     assert route.call_count == (2 if reconnects else 1)
 
 

@@ -1,0 +1,1 @@
+"""Wiring into host engines that cannot be changed; one module per host."""

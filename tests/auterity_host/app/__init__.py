@@ -1,0 +1,1 @@
+"""A model of Auterity's backend package (see ../README.md)."""
