@@ -18,9 +18,9 @@ Each call returns an :class:`Installation` whose ``uninstall()`` puts the host b
 was. Calling again replaces the earlier installation of that stack.
 
 Both engines retry a failed step by calling the executor again with the same execution id
-and node id; those two, with the step's config and input, are what a replay of an already
-answered step will key on when the ledger records answers (not built yet: today every
-retry calls the providers again).
+and node id. A failed step runs again (and calls providers again); a step that already
+succeeded in that execution, with the same config and input, answers from the ledger
+instead (see :mod:`auterity_ai_step.replay`), so a resumed execution pays once per step.
 """
 
 from __future__ import annotations
