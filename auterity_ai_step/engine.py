@@ -25,6 +25,7 @@ from .errors import (
     InvalidOutput,
     LimitExceeded,
     ProviderError,
+    QuotaExceeded,
     StoreError,
     redact,
 )
@@ -49,6 +50,8 @@ __all__ = ["Engine", "attempt_max_tokens", "count_prompt_tokens"]
 _ZERO = Decimal(0)
 _DEFAULT_TIMEOUT_S = 60.0
 _EXPIRY_EVERY_S = 60.0
+# A billing refusal needs a person to act: keep the model out of routing this long.
+QUOTA_QUARANTINE_S = 3600.0
 log = logging.getLogger("auterity_ai_step.engine")
 T = TypeVar("T")
 # Models already warned about running without a price (once per model per process).
@@ -205,6 +208,9 @@ class Engine:
         if run.overflowed_window and model.context_window <= run.overflowed_window:
             return "skipped: context window not larger than the one that overflowed"
         if not self.breaker.allow(model.name):
+            reason = self.breaker.reason(model.name)
+            if reason:
+                return f"skipped: quarantined: {reason}"
             return "skipped: circuit open (recent consecutive failures)"
         if self._clock() >= run.deadline:
             return "skipped: step time budget used up"
@@ -308,7 +314,9 @@ class Engine:
         outcome.completion_tokens = result.completion_tokens
 
     def _count(self, model: ModelSpec, exc: ProviderError) -> None:
-        if self.breaker.counts_as_failure(exc):
+        if isinstance(exc, QuotaExceeded):  # its listeners are the alert
+            self.breaker.quarantine(model.name, f"{exc.kind}: {exc}", QUOTA_QUARANTINE_S)
+        elif self.breaker.counts_as_failure(exc):
             self.breaker.record_failure(model.name)
         else:
             self.breaker.record_success(model.name)

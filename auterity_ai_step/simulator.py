@@ -248,10 +248,9 @@ class Simulator:
         body: Any = None,
     ) -> web.Response:
         headers = {"Retry-After": retry_after} if retry_after is not None else None
-        if isinstance(body, str):
-            return web.Response(
-                text=body, status=status, headers=headers, content_type="application/json"
-            )
+        if isinstance(body, str):  # a proxy's HTML page, a plain-text reason
+            kind = "text/html" if body.lstrip().startswith("<") else "text/plain"
+            return web.Response(text=body, status=status, headers=headers, content_type=kind)
         if body is not None:
             return web.json_response(body, status=status, headers=headers)
         text = message or f"simulated error {status}"

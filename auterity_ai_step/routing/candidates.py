@@ -255,7 +255,9 @@ def build_chain(
             skipped.append(Skipped(name, "not a model in the policy"))
             continue
         if breaker is not None and breaker.state(name) == "open":
-            skipped.append(Skipped(name, "circuit open after repeated failures"))
+            why = breaker.reason(name)
+            said = f"quarantined: {why}" if why else "circuit open after repeated failures"
+            skipped.append(Skipped(name, said))
             continue
         needed = prompt_tokens + output_reserve(config, spec)
         if spec.context_window < needed:

@@ -51,6 +51,10 @@ _MAX_BODY = 4000
 _HTTP_ERROR = "HTTPStatusError"
 _SDK_ERROR = "APIStatusError"
 _TAG = re.compile(r"<[^>]*>")
+# Error types too general to add anything to the provider's words in a message.
+_GENERAL_CODES = frozenset({"invalid_request_error", "api_error", "server_error", "error"})
+# What a code may hold in a message: a provider's identifier, nothing more.
+_CODE = re.compile(r"[^A-Za-z0-9_.\-]")
 # "litellm.RateLimitError: RateLimitError: OpenAIException - <the provider's words>"
 # LiteLLM nests its class names ("litellm.ContextWindowExceededError: litellm.BadRequestError:
 # ContextWindowExceededError: OpenAIException - ...", "OllamaException: litellm.Timeout: ...",
@@ -241,8 +245,17 @@ def _short(text: str, secrets: Sequence[str]) -> str:
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
-def _said(model: str, status: int | None, words: str) -> str:
-    return f"{model}: HTTP {status}: {words}" if status else f"{model}: {words}"
+def _said(model: str, status: int | None, words: str, code: str | None = None) -> str:
+    """``<model>: HTTP <status> (<code>): <words>``, each part only when there is one.
+
+    The code goes in brackets: ``invalid_api_key: Incorrect ...`` would read as a
+    credential to ``redact``.
+    """
+    if not status:
+        return f"{model}: {words}"
+    return (
+        f"{model}: HTTP {status} ({code}): {words}" if code else f"{model}: HTTP {status}: {words}"
+    )
 
 
 def _timed_out(model: str, raw: str, timeout_s: float | None) -> str:
@@ -259,15 +272,18 @@ def _from_table(
     model: str,
     status: int | None,
     codes: Sequence[str],
-    words: str,
+    said: str,
+    shown: str,
     headers: Mapping[str, Any] | None,
 ) -> ProviderError:
-    """The error class the table gives; the message says the status, words and code."""
-    error = classify(status, codes, words).error
-    code = next((c for c in codes if c != str(status)), None)
-    if code and code.lower() not in words.lower():
-        words = f"{words} ({code})" if words else code
-    text = _said(model, status, words)
+    """The class the table gives for what the provider ``said``; the message ``shown``.
+
+    The message names the provider's most specific code or type too (``HTTP 429
+    (insufficient_quota): ...``), unless it is only the status again or a general one.
+    """
+    error = classify(status, codes, said).error
+    code = next((c for c in codes if c != str(status) and c not in _GENERAL_CODES), None)
+    text = _said(model, status, shown, _CODE.sub("", code)[:60] if code else None)
     if error is RateLimited:
         return RateLimited(text, model=model, status_code=status, retry_after=_retry_after(headers))
     return error(text, model=model, status_code=status)
@@ -289,8 +305,9 @@ def translate(
     raw = str(exc) or name
     answer = read_answer(exc)
     if answer is not None:
-        words = _short(answer.words, secrets) if answer.words else _clean(raw, secrets)
-        return _from_table(model, answer.status, answer.codes, words, answer.headers)
+        said = answer.words or raw
+        shown = _short(answer.words, secrets) if answer.words else _clean(raw, secrets)
+        return _from_table(model, answer.status, answer.codes, said, shown, answer.headers)
     status = _status(exc)
     words = _clean(raw, secrets)
     if isinstance(exc, TimeoutError) or "timeout" in name.lower() or status == 408:
@@ -300,4 +317,4 @@ def translate(
     if _no_answer(exc):  # a dropped or refused connection: LiteLLM's 500 is its own
         return ProviderUnavailable(_said(model, None, words), model=model)
     # No HTTP answer in the chain (a bare exception): its own status and words decide.
-    return _from_table(model, status, (), words, _headers(exc))
+    return _from_table(model, status, (), raw, words, _headers(exc))
