@@ -29,10 +29,13 @@ one of its words (case-insensitive, anywhere in the message) does; a row with ne
 matches on the status alone.
 
 The attempt's `error` in `ai_attempts`, and the step's `error_message`, then read
-`<model>: HTTP <status>: <the provider's words> (<its code>)`, redacted: the status is the
-one the provider sent, the words are its own, shortened to 500 characters, and any key
-found in them (as is, reversed, spaced out, base64-, hex- or percent-encoded) is replaced
-by `***`. The class's kind is the `error_type` on the attempt and on its ledger row.
+`<model>: HTTP <status> (<code>): <the provider's words>`, redacted: the status is the one
+the provider sent, the code is its error code or type when that says more than the status
+(`insufficient_quota`, TGI's `validation`), the words are its own, shortened to 500
+characters, and any key found in them (as is, reversed, spaced out, base64-, hex- or
+percent-encoded) is replaced by `***`. The class's kind is the `error_type` on the attempt
+and on its ledger row. The error carries no exception chain: LiteLLM's own exception can
+hold the key.
 """
 
 _NO_ANSWER = (

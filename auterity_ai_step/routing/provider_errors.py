@@ -51,8 +51,24 @@ _MAX_BODY = 4000
 _HTTP_ERROR = "HTTPStatusError"
 _SDK_ERROR = "APIStatusError"
 _TAG = re.compile(r"<[^>]*>")
-# Error types too general to add anything to the provider's words in a message.
-_GENERAL_CODES = frozenset({"invalid_request_error", "api_error", "server_error", "error"})
+# Error types that only restate the status (OpenAI's and Anthropic's): a message names a
+# code only when it says more (insufficient_quota, context_length_exceeded, validation).
+_GENERAL_CODES = frozenset(
+    {
+        "error",
+        "invalid_request_error",
+        "authentication_error",
+        "permission_error",
+        "not_found_error",
+        "request_too_large",
+        "rate_limit_error",
+        "billing_error",
+        "timeout_error",
+        "api_error",
+        "server_error",
+        "overloaded_error",
+    }
+)
 # What a code may hold in a message: a provider's identifier, nothing more.
 _CODE = re.compile(r"[^A-Za-z0-9_.\-]")
 # "litellm.RateLimitError: RateLimitError: OpenAIException - <the provider's words>"

@@ -198,7 +198,7 @@ CASES = [
         529,
         anthropic_error("overloaded_error", "Overloaded"),
         errors.ProviderUnavailable,
-        "(overloaded_error): Overloaded",
+        "HTTP 529: Overloaded",
     ),
     Case(
         "anthropic",
@@ -264,7 +264,7 @@ CASES = [
             "billing_error", "There's an issue with your billing or payment information."
         ),
         errors.QuotaExceeded,
-        "(billing_error): There's an issue with your billing",
+        "There's an issue with your billing",
     ),
     Case(
         "anthropic",
