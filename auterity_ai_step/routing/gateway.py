@@ -207,10 +207,26 @@ def _supports_json(lib: Any, model: ModelSpec) -> bool:
 
 async def complete(request: CompletionRequest) -> CompletionResult:
     """One provider call: no retries here, every failure a ``ProviderError`` subclass."""
-    return await _call(request, allow_truncated=False)
+    return _raise_failure(await _call(request, allow_truncated=False))
 
 
-async def _call(request: CompletionRequest, *, allow_truncated: bool) -> CompletionResult:
+def _raise_failure(outcome: CompletionResult | ProviderError) -> CompletionResult:
+    """Raise a failed call's error here, where no local holds the key.
+
+    Raised outside any ``except`` block, so neither ``__cause__`` nor ``__context__`` holds
+    LiteLLM's exception; and from this frame, so the traceback's frames (which error
+    reporters such as Sentry record with their locals) never include ``_call``'s, whose
+    ``key`` and ``kwargs`` hold the key.
+    """
+    if isinstance(outcome, ProviderError):
+        raise outcome.with_traceback(None)
+    return outcome
+
+
+async def _call(
+    request: CompletionRequest, *, allow_truncated: bool
+) -> CompletionResult | ProviderError:
+    """One call; a failure is returned translated, for :func:`_raise_failure` to raise."""
     model = request.model
     key = _api_key(model)
     await preload()
@@ -239,13 +255,12 @@ async def _call(request: CompletionRequest, *, allow_truncated: bool) -> Complet
     try:
         response = await asyncio.wait_for(lib.acompletion(**kwargs), request.timeout_s + _GRACE_S)
     except Exception as exc:
-        failure = translate(exc, model.name, secrets, timeout_s=request.timeout_s)
-    else:
-        latency_ms = (time.perf_counter() - started) * 1000
+        return translate(exc, model.name, secrets, timeout_s=request.timeout_s)
+    latency_ms = (time.perf_counter() - started) * 1000
+    try:
         return _result(response, request, latency_ms, allow_truncated=allow_truncated)
-    # Raised outside the except block, so neither __cause__ nor __context__ holds LiteLLM's
-    # exception (and the key it may carry).
-    raise failure from None
+    except ProviderError as failure:
+        return failure
 
 
 def _result(
@@ -327,7 +342,7 @@ async def probe(model: ModelSpec, timeout_s: float) -> float:
         max_tokens=1,
         timeout_s=timeout_s,
     )
-    result = await _call(request, allow_truncated=True)
+    result = _raise_failure(await _call(request, allow_truncated=True))
     return result.latency_ms
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import traceback
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -112,6 +113,15 @@ async def test_the_gateway_error_holds_no_form_of_the_key(
     assert "Invalid key. We received" in str(failure)  # the provider's words stay
     assert chain(failure) == [failure]  # LiteLLM's raw exception is not kept
     assert leaks(str(failure) + repr(failure) + repr(vars(failure)), key) == []
+    # Error reporters record each traceback frame's locals: none of ours may hold the key.
+    ours = [
+        frame
+        for frame, _ in traceback.walk_tb(failure.__traceback__)
+        if "auterity_ai_step" in frame.f_code.co_filename
+    ]
+    assert ours, "the traceback shows where the error was raised"
+    for frame in ours:
+        assert leaks(repr(frame.f_locals), key) == [], frame.f_code.co_name
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
