@@ -32,6 +32,7 @@ from .errors import (
     InvalidOutput,
     LimitExceeded,
     ProviderError,
+    QuotaExceeded,
     StoreError,
     redact,
 )
@@ -61,6 +62,8 @@ QUARANTINE_S = 24 * 3600.0
 _ZERO = Decimal(0)
 _DEFAULT_TIMEOUT_S = 60.0
 _EXPIRY_EVERY_S = 60.0
+# A billing refusal needs a person to act: keep the model out of routing this long.
+QUOTA_QUARANTINE_S = 3600.0
 log = logging.getLogger("auterity_ai_step.engine")
 T = TypeVar("T")
 # Models already warned about running without a price (once per model per process).
@@ -220,7 +223,7 @@ class Engine:
         if not self.breaker.allow(model.name):
             reason = self.breaker.reason(model.name)
             if reason:
-                return f"skipped: quarantined ({reason})"
+                return f"skipped: quarantined: {reason}"
             return "skipped: circuit open (recent consecutive failures)"
         if self._clock() >= run.deadline:
             return "skipped: step time budget used up"
@@ -337,7 +340,9 @@ class Engine:
         outcome.completion_tokens = usage.completion_tokens
 
     def _count(self, model: ModelSpec, exc: ProviderError) -> None:
-        if self.breaker.counts_as_failure(exc):
+        if isinstance(exc, QuotaExceeded):  # its listeners are the alert
+            self.breaker.quarantine(model.name, f"{exc.kind}: {exc}", QUOTA_QUARANTINE_S)
+        elif self.breaker.counts_as_failure(exc):
             self.breaker.record_failure(model.name)
         else:
             self.breaker.record_success(model.name)

@@ -1,7 +1,9 @@
 """One exception tree for the whole package.
 
 Library errors (LiteLLM, SQLAlchemy, jsonschema, Jinja2) are translated into these at the
-one module that talks to that library, keeping the original as ``__cause__``::
+one module that talks to that library, keeping the original as ``__cause__`` where it holds
+no secret. A provider's raw exception can hold the API key, so a ``ProviderError`` never
+carries one: the gateway raises it with no chain, the safe details copied onto it::
 
     AuterityAIError
     ├── StepConfigError            the step's node.data breaks the schema (``errors`` lists each)
@@ -11,6 +13,7 @@ one module that talks to that library, keeping the original as ``__cause__``::
     ├── StoreError                 the usage ledger could not be read or written
     ├── ProviderError              one provider call failed (``retryable`` says what to do)
     │   ├── RateLimited            429; ``retry_after`` in seconds when the provider said
+    │   ├── QuotaExceeded          billing: quota used up, credit too low (never retried)
     │   ├── ProviderTimeout        the request timed out
     │   ├── ProviderUnavailable    connection refused/dropped, 5xx
     │   ├── AuthenticationFailed   401/403: bad or missing key
@@ -26,16 +29,20 @@ Inside an Auterity process (``app.exceptions`` importable) ``AuterityAIError`` s
 host's ``app.exceptions.AIServiceError``, so the host's class-based handlers (such as
 ``app/utils/retry_utils.py``) catch every error of this tree; its ``retryable`` stays ours.
 
-Messages never contain secrets: provider messages are passed through ``redact`` first.
+Messages never contain secrets: provider messages are passed through ``redact`` first,
+which also finds a given key reversed, spaced out, base64-, hex- or percent-encoded.
 """
 
 from __future__ import annotations
 
+import base64
 import importlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 __all__ = [
     "AIServiceError",
@@ -52,6 +59,7 @@ __all__ = [
     "ProviderError",
     "ProviderTimeout",
     "ProviderUnavailable",
+    "QuotaExceeded",
     "RateLimited",
     "StepConfigError",
     "StoreError",
@@ -70,11 +78,51 @@ _SECRET_PATTERNS = (
 )
 
 
+# Between the characters of a spaced-out key: whitespace or one common separator.
+_SPACING = r"(?:\s{1,3}|\s?[-,.:|/_]\s?)?"
+# Literal secrets shorter than this are only replaced as they are, never in an encoding.
+_MIN_ENCODED = 8
+
+
+def _base64_cores(secret: bytes) -> Iterator[str]:
+    """The part of ``secret``'s base64 that is the same wherever it sits in a longer text.
+
+    Base64 encodes three bytes as four characters, so a secret encoded inside a longer
+    value (``Basic base64(user:key)``) starts at one of three alignments; for each, the
+    characters fed only by the secret's own bits are fixed.
+    """
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + secret).decode().rstrip("=")
+        start = -(-8 * offset // 6)
+        end = 8 * (offset + len(secret)) // 6
+        core = encoded[start:end]
+        yield core
+        yield core.replace("+", "-").replace("/", "_")
+
+
+@lru_cache(maxsize=64)
+def _encoded_forms(secret: str) -> re.Pattern[str]:
+    """One pattern for ``secret`` as is, reversed, spaced out (any case) and encoded."""
+    raw = secret.encode()
+    spaced = [_SPACING.join(re.escape(char) for char in form) for form in (secret, secret[::-1])]
+    encoded = {*_base64_cores(raw), raw.hex(), raw.hex().upper(), quote(secret, safe="")}
+    exact = "|".join(re.escape(form) for form in sorted(encoded, key=len, reverse=True))
+    return re.compile(f"(?i:{'|'.join(spaced)})|{exact}")
+
+
 def redact(text: str, secrets: Sequence[str] = ()) -> str:
-    """Remove anything that looks like a credential, plus the given literal secrets."""
+    """Remove anything that looks like a credential, plus the given literal secrets.
+
+    A literal secret of eight characters or more is also found reversed, spaced out
+    (``s k - ...``), in any case, and base64-, hex- or percent-encoded, as providers and
+    proxies echo keys back in error bodies.
+    """
     for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
+        if not secret or len(secret) < 4:
+            continue
+        text = text.replace(secret, "***")
+        if len(secret) >= _MIN_ENCODED:
+            text = _encoded_forms(secret).sub("***", text)
     for pattern in _SECRET_PATTERNS:
         if pattern.groups:
             text = pattern.sub(lambda m: m.group(1) + "***", text)
@@ -189,6 +237,16 @@ class RateLimited(ProviderError):
     ) -> None:
         self.retry_after = retry_after
         super().__init__(message, model=model, status_code=status_code)
+
+
+class QuotaExceeded(ProviderError):
+    """The provider refuses for billing: the quota is used up or the credit too low.
+
+    Waiting does not fix it, so it is never retried: the step moves to the next candidate
+    at once and the model is quarantined (its circuit opened, with this reason) for long.
+    """
+
+    kind = "quota_exceeded"
 
 
 class ProviderTimeout(ProviderError):

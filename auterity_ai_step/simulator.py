@@ -217,7 +217,9 @@ class Simulator:
         if behaviour is not None and behaviour.latency_ms > 0:
             await asyncio.sleep(behaviour.latency_ms / 1000)
         if outcome.kind == "status":
-            return self._error(protocol, outcome.status, outcome.message, outcome.retry_after)
+            return self._error(
+                protocol, outcome.status, outcome.message, outcome.retry_after, outcome.body
+            )
         if outcome.kind == "timeout":
             assert behaviour is not None and self._closing is not None
             with contextlib.suppress(TimeoutError):
@@ -240,8 +242,18 @@ class Simulator:
 
     @staticmethod
     def _error(
-        protocol: str, status: int, message: str | None = None, retry_after: str | None = None
+        protocol: str,
+        status: int,
+        message: str | None = None,
+        retry_after: str | None = None,
+        body: Any = None,
     ) -> web.Response:
+        headers = {"Retry-After": retry_after} if retry_after is not None else None
+        if isinstance(body, str):  # a proxy's HTML page, a plain-text reason
+            kind = "text/html" if body.lstrip().startswith("<") else "text/plain"
+            return web.Response(text=body, status=status, headers=headers, content_type=kind)
+        if body is not None:
+            return web.json_response(body, status=status, headers=headers)
         text = message or f"simulated error {status}"
         kind = _STATUS_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
         payload: dict[str, Any]
@@ -253,7 +265,6 @@ class Simulator:
             payload = {"message": text}
         else:
             payload = {"error": {"message": text, "type": kind, "code": str(status)}}
-        headers = {"Retry-After": retry_after} if retry_after is not None else None
         return web.json_response(payload, status=status, headers=headers)
 
     @staticmethod

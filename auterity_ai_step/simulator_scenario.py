@@ -45,6 +45,9 @@ class Outcome:
     status: int = 200
     retry_after: str | None = None
     message: str | None = None
+    #: A status outcome's exact error body (a mapping is sent as JSON, a string as is),
+    #: for replaying a provider's own words; None sends the protocol's usual error shape.
+    body: Any = None
 
     @classmethod
     def parse(cls, value: str | int | Mapping[str, Any] | Outcome) -> Outcome:
@@ -59,6 +62,7 @@ class Outcome:
                     int(value["status"]),
                     None if ra is None else str(ra),
                     value.get("message"),
+                    value.get("body"),
                 )
             return cls.parse(str(value.get("kind", "ok")))
         text = str(value).strip().lower()

@@ -15,7 +15,14 @@ from pathlib import Path
 # Generating must never reach the network: LiteLLM would fetch its price map at import.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from . import reference_api, reference_cli, reference_policy, reference_python, reference_step
+from . import (
+    reference_api,
+    reference_cli,
+    reference_errors,
+    reference_policy,
+    reference_python,
+    reference_step,
+)
 
 __all__ = ["DOCS_DIR", "GENERATED", "main", "stale", "write_all"]
 
@@ -27,6 +34,7 @@ GENERATED: dict[str, Callable[[], str]] = {
     "reference/cli.md": reference_cli.render,
     "reference/http-api.md": reference_api.render,
     "reference/python-api.md": reference_python.render,
+    "reference/provider-errors.md": reference_errors.render,
     "reference/openapi.json": reference_api.render_openapi_json,
 }
 

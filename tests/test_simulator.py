@@ -91,6 +91,18 @@ async def test_errors_retry_after_and_unknown_models() -> None:
         assert status == 400
 
 
+async def test_an_exact_error_body_is_sent_as_given() -> None:
+    tgi = {"error": "Input validation error: `inputs` must have less than 4096 tokens"}
+    page = "<html><title>504 Gateway Time-out</title></html>"
+    outcomes = ({"status": 422, "body": tgi, "retry_after": 2}, {"status": 504, "body": page})
+    async with Simulator(scenario(m=ModelBehaviour(outcomes=outcomes))) as sim:
+        status, headers, data = await post(sim.base_url, "/v1/chat/completions", CHAT)
+        assert (status, data, headers["Retry-After"]) == (422, tgi, "2")
+        status, headers, data = await post(sim.base_url, "/api/chat", CHAT)
+        assert (status, data) == (504, page)
+        assert headers["Content-Type"].startswith("text/html")
+
+
 async def test_malformed_drop_and_timeout_released_on_stop() -> None:
     behaviour = ModelBehaviour(outcomes=("malformed", "drop", "timeout"), latency_ms=1, hang_s=30)
     sim = Simulator(scenario(m=behaviour))
@@ -132,6 +144,9 @@ def test_outcome_parsing() -> None:
     assert Outcome.parse("429 retry-after=2") == Outcome("status", 429, "2")
     assert Outcome.parse({"status": 429, "retry_after": 1}).retry_after == "1"
     assert Outcome.parse({"kind": "timeout"}).kind == "timeout"
+    assert Outcome.parse({"status": 402, "body": {"error": "no credit"}}).body == {
+        "error": "no credit"
+    }
     for bad in ("explode", "ok retry-after=2", "500 later"):
         with pytest.raises(ValueError, match="unknown simulator outcome"):
             Outcome.parse(bad)

@@ -53,7 +53,8 @@ Outcomes: ok; an HTTP status (500, 503, 401, 404, ...), optionally with a Retry-
 header as "429 retry-after=SECONDS"; context_overflow (a 400 saying the context is too
 long); timeout (hang); drop (close the connection); malformed (a non-JSON body);
 no_choices; empty_length (an empty answer cut by the token limit); or a mapping
-{status: 400, message: "...", retry_after: 2}. Without a scenario every model answers
+{status: 400, message: "...", retry_after: 2}, where body: {...} instead of message sends
+that exact error body (a provider's own words). Without a scenario every model answers
 with status ok and the text "Simulated answer." (so does any model whose entry sets no
 answer).
 

@@ -256,11 +256,8 @@ def build_chain(
             continue
         if breaker is not None and breaker.state(name) == "open":
             why = breaker.reason(name)
-            skipped.append(
-                Skipped(
-                    name, f"quarantined: {why}" if why else "circuit open after repeated failures"
-                )
-            )
+            said = f"quarantined: {why}" if why else "circuit open after repeated failures"
+            skipped.append(Skipped(name, said))
             continue
         needed = prompt_tokens + output_reserve(config, spec)
         if spec.context_window < needed:

@@ -2,7 +2,9 @@
 
 LiteLLM is imported lazily (first call), offline (bundled price map), with its own retries
 off so the tenacity layer is the only one that retries. Its exceptions are translated into
-our tree at this boundary (rules in ``provider_errors``), with the original as ``__cause__``.
+our tree at this boundary (rules in ``provider_errors`` and ``error_table``) and raised with
+no chain at all: LiteLLM's raw exception can hold the API key, so only the translated,
+redacted details travel on.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..errors import (
     AuthenticationFailed,
     MalformedResponse,
     ModelNotFound,
+    ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
 )
@@ -204,10 +207,26 @@ def _supports_json(lib: Any, model: ModelSpec) -> bool:
 
 async def complete(request: CompletionRequest) -> CompletionResult:
     """One provider call: no retries here, every failure a ``ProviderError`` subclass."""
-    return await _call(request, allow_truncated=False)
+    return _raise_failure(await _call(request, allow_truncated=False))
 
 
-async def _call(request: CompletionRequest, *, allow_truncated: bool) -> CompletionResult:
+def _raise_failure(outcome: CompletionResult | ProviderError) -> CompletionResult:
+    """Raise a failed call's error here, where no local holds the key.
+
+    Raised outside any ``except`` block, so neither ``__cause__`` nor ``__context__`` holds
+    LiteLLM's exception; and from this frame, so the traceback's frames (which error
+    reporters such as Sentry record with their locals) never include ``_call``'s, whose
+    ``key`` and ``kwargs`` hold the key.
+    """
+    if isinstance(outcome, ProviderError):
+        raise outcome.with_traceback(None)
+    return outcome
+
+
+async def _call(
+    request: CompletionRequest, *, allow_truncated: bool
+) -> CompletionResult | ProviderError:
+    """One call; a failure is returned translated, for :func:`_raise_failure` to raise."""
     model = request.model
     key = _api_key(model)
     await preload()
@@ -236,9 +255,12 @@ async def _call(request: CompletionRequest, *, allow_truncated: bool) -> Complet
     try:
         response = await asyncio.wait_for(lib.acompletion(**kwargs), request.timeout_s + _GRACE_S)
     except Exception as exc:
-        raise translate(exc, model.name, secrets, timeout_s=request.timeout_s) from exc
+        return translate(exc, model.name, secrets, timeout_s=request.timeout_s)
     latency_ms = (time.perf_counter() - started) * 1000
-    return _result(response, request, latency_ms, allow_truncated=allow_truncated)
+    try:
+        return _result(response, request, latency_ms, allow_truncated=allow_truncated)
+    except ProviderError as failure:
+        return failure
 
 
 def _result(
@@ -320,7 +342,7 @@ async def probe(model: ModelSpec, timeout_s: float) -> float:
         max_tokens=1,
         timeout_s=timeout_s,
     )
-    result = await _call(request, allow_truncated=True)
+    result = _raise_failure(await _call(request, allow_truncated=True))
     return result.latency_ms
 
 
@@ -329,19 +351,22 @@ async def _probe_ollama(model: ModelSpec, timeout_s: float) -> float:
 
     base = (model.api_base or "http://localhost:11434").rstrip("/")
     started = time.perf_counter()
+    failure: ProviderError | None = None
     try:
         async with httpx.AsyncClient(timeout=timeout_s, trust_env=False) as client:
             response = await asyncio.wait_for(client.get(f"{base}/api/tags"), timeout_s + _GRACE_S)
         response.raise_for_status()
         tags = response.json()
     except httpx.HTTPStatusError as exc:
-        raise translate(exc, model.name, ()) from exc
-    except (httpx.TimeoutException, TimeoutError) as exc:
+        failure = translate(exc, model.name, ())
+    except (httpx.TimeoutException, TimeoutError):
         message = f"{model.name}: no answer from {base} within {timeout_s}s"
-        raise ProviderTimeout(message, model=model.name) from exc
+        failure = ProviderTimeout(message, model=model.name)
     except (httpx.HTTPError, ValueError) as exc:
         message = f"{model.name}: {base} unreachable ({type(exc).__name__}: {exc})"
-        raise ProviderUnavailable(message, model=model.name) from exc
+        failure = ProviderUnavailable(message, model=model.name)
+    if failure is not None:
+        raise failure from None
     latency_ms = (time.perf_counter() - started) * 1000
     wanted = model.litellm_model.partition("/")[2] or model.litellm_model
     listed = tags.get("models") if isinstance(tags, Mapping) else None

@@ -1,14 +1,14 @@
 """Translating LiteLLM's (and the transport's) exceptions into our ``ProviderError`` tree.
 
-By status code and message as well as by class name, because LiteLLM misclassifies some
-(a context overflow as a plain 400, a 404 as ``APIError``, a non-JSON body as a 500) and
-because matching names keeps LiteLLM out of this module's imports.
+A provider that answered with an HTTP error is judged by its own answer, read from the
+exception chain (the HTTP response LiteLLM wraps, innermost first): its status, its error
+code or type and its message, looked up in the error table (``error_table.RULES``).
+LiteLLM's own view is not trusted for this: it rewrites statuses (Anthropic's 529 becomes
+500), leaves the words out ("Error code: 422" for a TGI body) and misclassifies some.
 
-LiteLLM puts a status on every exception, inventing 408 for its own client-side timeout
-and 500 for a dropped connection or a body it could not parse. A message says
-``HTTP <status>`` (and ``status_code`` holds it) only when a provider really answered
-with that status; for timeouts, dropped connections and unparseable bodies that means an
-HTTP error response behind the exception (``httpx.HTTPStatusError`` in its chain).
+Without an HTTP answer (a timeout on our side, a dropped connection, a body LiteLLM could
+not parse) there is no provider status: LiteLLM invents 408 and 500 for those, so the
+message carries no ``HTTP <status>`` and ``status_code`` is None.
 """
 
 from __future__ import annotations
@@ -18,34 +18,21 @@ import json
 import re
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import (
-    AuthenticationFailed,
-    BadRequest,
-    ContentRefused,
-    ContextWindowExceeded,
     MalformedResponse,
-    ModelNotFound,
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
     redact,
 )
+from .error_table import classify
 
-__all__ = ["parse_retry_after", "translate"]
+__all__ = ["ProviderAnswer", "parse_retry_after", "read_answer", "translate"]
 
-_CONTEXT_HINTS = (
-    "context length",
-    "context_length",
-    "maximum context",
-    "context window",
-    "too many tokens",
-    "prompt is too long",
-    "`inputs` tokens + `max_new_tokens`",
-)
-_CONTENT_HINTS = ("content_policy", "content policy", "content_filter", "content management policy")
 _MALFORMED_HINTS = (
     "expecting value",
     "unable to get json response",
@@ -55,6 +42,35 @@ _MALFORMED_HINTS = (
 )
 _MALFORMED_CAUSES = (json.JSONDecodeError, KeyError, IndexError, TypeError)
 _MAX_MESSAGE = 500
+# How much of a provider's body is read for its words (a hostile one can be huge).
+_MAX_BODY = 4000
+# Classes whose ``response`` is the provider's real HTTP answer: httpx's (LiteLLM's own
+# handler raises a subclass) and the provider SDKs'. LiteLLM's exception classes also
+# derive from the openai SDK's, but carry a response LiteLLM made up (500 for a dropped
+# connection), so theirs never count.
+_HTTP_ERROR = "HTTPStatusError"
+_SDK_ERROR = "APIStatusError"
+_TAG = re.compile(r"<[^>]*>")
+# Error types that only restate the status (OpenAI's and Anthropic's): a message names a
+# code only when it says more (insufficient_quota, context_length_exceeded, validation).
+_GENERAL_CODES = frozenset(
+    {
+        "error",
+        "invalid_request_error",
+        "authentication_error",
+        "permission_error",
+        "not_found_error",
+        "request_too_large",
+        "rate_limit_error",
+        "billing_error",
+        "timeout_error",
+        "api_error",
+        "server_error",
+        "overloaded_error",
+    }
+)
+# What a code may hold in a message: a provider's identifier, nothing more.
+_CODE = re.compile(r"[^A-Za-z0-9_.\-]")
 # "litellm.RateLimitError: RateLimitError: OpenAIException - <the provider's words>"
 # LiteLLM nests its class names ("litellm.ContextWindowExceededError: litellm.BadRequestError:
 # ContextWindowExceededError: OpenAIException - ...", "OllamaException: litellm.Timeout: ...",
@@ -110,12 +126,71 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return found
 
 
-def _answered_status(exc: BaseException) -> int | None:
-    """The status of the provider's real HTTP answer behind ``exc``; None without one."""
-    for link in _chain(exc):
-        if type(link).__name__ == "HTTPStatusError":
-            code = getattr(getattr(link, "response", None), "status_code", None)
-            return code if isinstance(code, int) else None
+@dataclass(frozen=True)
+class ProviderAnswer:
+    """A provider's own HTTP error answer: status, error code/type, words (unredacted)."""
+
+    status: int
+    codes: tuple[str, ...]
+    words: str
+    headers: Mapping[str, Any]
+
+
+def _is_answer(link: BaseException) -> bool:
+    names = {cls.__name__ for cls in type(link).__mro__}
+    if _HTTP_ERROR in names:
+        return True
+    return _SDK_ERROR in names and not type(link).__module__.startswith("litellm")
+
+
+def _body_text(link: BaseException, response: Any) -> Any:
+    try:
+        text = response.text
+    except Exception:  # a streamed body never read, a broken encoding
+        text = ""
+    if not text:
+        return getattr(link, "body", None)
+    text = str(text)[:_MAX_BODY]
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _said_in(body: Any) -> tuple[tuple[str, ...], str]:
+    """(codes, message) from the error body shapes of OpenAI, Anthropic, Ollama and TGI."""
+    if isinstance(body, str):
+        return (), " ".join(_TAG.sub(" ", body).split())
+    if not isinstance(body, Mapping):
+        return (), ""
+    inner = body.get("error")
+    if isinstance(inner, Mapping):  # OpenAI, Anthropic: {"error": {"message", "code", "type"}}
+        found = [inner.get("code"), inner.get("type")]
+        message = inner.get("message")
+    elif isinstance(inner, str):  # Ollama, TGI: {"error": "...", "error_type": "..."}
+        found, message = [body.get("error_type")], inner
+    else:  # the openai SDK's .body (the inner object), or {"message": ...}, {"detail": ...}
+        found = [body.get("code"), body.get("type")]
+        message = body.get("message") or body.get("detail")
+    codes = tuple(str(c) for c in found if c not in (None, "", "error"))
+    return codes, message if isinstance(message, str) else ""
+
+
+def read_answer(exc: BaseException) -> ProviderAnswer | None:
+    """The provider's HTTP error answer behind ``exc`` (innermost first); None without one."""
+    for link in reversed(_chain(exc)):
+        if not _is_answer(link):
+            continue
+        response = getattr(link, "response", None)
+        status = getattr(response, "status_code", None)
+        if not isinstance(status, int) or status < 400:
+            continue
+        codes, words = _said_in(_body_text(link, response))
+        try:
+            headers = {str(k).lower(): v for k, v in dict(getattr(response, "headers", {})).items()}
+        except Exception:
+            headers = {}
+        return ProviderAnswer(status, codes, words, headers)
     return None
 
 
@@ -155,8 +230,7 @@ def parse_retry_after(value: Any, *, now: float | None = None) -> float | None:
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _retry_after(exc: BaseException) -> float | None:
-    headers = _headers(exc)
+def _retry_after(headers: Mapping[str, Any] | None) -> float | None:
     if not headers:
         return None
     if "retry-after-ms" in headers:
@@ -178,12 +252,26 @@ def _clean(text: str, secrets: Sequence[str]) -> str:
     text = text.split("Traceback (most recent call last)")[0].strip()
     text = _LITELLM_PREFIX.sub("", text, count=1).strip() or text
     text = _LITELLM_NOISE.sub("", text).strip() or text
-    text = redact(text, secrets)
+    return _short(text, secrets)
+
+
+def _short(text: str, secrets: Sequence[str]) -> str:
+    """Redacted (before cutting, so no half key survives) and at most _MAX_MESSAGE long."""
+    text = redact(text[:_MAX_BODY], secrets)
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
-def _said(model: str, status: int | None, words: str) -> str:
-    return f"{model}: HTTP {status}: {words}" if status else f"{model}: {words}"
+def _said(model: str, status: int | None, words: str, code: str | None = None) -> str:
+    """``<model>: HTTP <status> (<code>): <words>``, each part only when there is one.
+
+    The code goes in brackets: ``invalid_api_key: Incorrect ...`` would read as a
+    credential to ``redact``.
+    """
+    if not status:
+        return f"{model}: {words}"
+    return (
+        f"{model}: HTTP {status} ({code}): {words}" if code else f"{model}: HTTP {status}: {words}"
+    )
 
 
 def _timed_out(model: str, raw: str, timeout_s: float | None) -> str:
@@ -196,6 +284,27 @@ def _timed_out(model: str, raw: str, timeout_s: float | None) -> str:
     return f"{model}: request timed out"
 
 
+def _from_table(
+    model: str,
+    status: int | None,
+    codes: Sequence[str],
+    said: str,
+    shown: str,
+    headers: Mapping[str, Any] | None,
+) -> ProviderError:
+    """The class the table gives for what the provider ``said``; the message ``shown``.
+
+    The message names the provider's most specific code or type too (``HTTP 429
+    (insufficient_quota): ...``), unless it is only the status again or a general one.
+    """
+    error = classify(status, codes, said).error
+    code = next((c for c in codes if c != str(status) and c not in _GENERAL_CODES), None)
+    text = _said(model, status, shown, _CODE.sub("", code)[:60] if code else None)
+    if error is RateLimited:
+        return RateLimited(text, model=model, status_code=status, retry_after=_retry_after(headers))
+    return error(text, model=model, status_code=status)
+
+
 def translate(
     exc: BaseException,
     model: str,
@@ -203,37 +312,25 @@ def translate(
     *,
     timeout_s: float | None = None,
 ) -> ProviderError:
-    """Map any LiteLLM (or transport) exception onto our tree, by status and message.
+    """Map any LiteLLM (or transport) exception onto our tree (the provider's answer first).
 
-    ``timeout_s`` is the call's timeout, for the text of a timeout on our side.
+    ``timeout_s`` is the call's timeout, for the text of a timeout on our side. The result
+    holds no reference to ``exc``: raise it ``from None``, outside the ``except`` block.
     """
     name = type(exc).__name__
-    status = _status(exc)
     raw = str(exc) or name
-    lower = raw.lower()
+    answer = read_answer(exc)
+    if answer is not None:
+        said = answer.words or raw
+        shown = _short(answer.words, secrets) if answer.words else _clean(raw, secrets)
+        return _from_table(model, answer.status, answer.codes, said, shown, answer.headers)
+    status = _status(exc)
     words = _clean(raw, secrets)
-    text = _said(model, status, words)
-    kw: dict[str, Any] = {"model": model, "status_code": status}
     if isinstance(exc, TimeoutError) or "timeout" in name.lower() or status == 408:
-        answered = _answered_status(exc)
-        if answered is not None:  # the provider itself answered (408, 504, ...)
-            return ProviderTimeout(_said(model, answered, words), model=model, status_code=answered)
         return ProviderTimeout(_timed_out(model, raw, timeout_s), model=model)
-    if status == 429 or name == "RateLimitError":
-        return RateLimited(text, model=model, status_code=429, retry_after=_retry_after(exc))
-    if name == "ContextWindowExceededError" or any(h in lower for h in _CONTEXT_HINTS):
-        return ContextWindowExceeded(text, **kw)
-    if name == "ContentPolicyViolationError" or any(h in lower for h in _CONTENT_HINTS):
-        return ContentRefused(text, **kw)
-    if _malformed(exc, lower):
-        answered = _answered_status(exc)  # an unparseable body came with a 200: no status
-        return MalformedResponse(_said(model, answered, words), model=model, status_code=answered)
+    if _malformed(exc, raw.lower()):  # an unparseable body came with a 200: no status
+        return MalformedResponse(_said(model, None, words), model=model)
     if _no_answer(exc):  # a dropped or refused connection: LiteLLM's 500 is its own
         return ProviderUnavailable(_said(model, None, words), model=model)
-    if status in (401, 403) or name in ("AuthenticationError", "PermissionDeniedError"):
-        return AuthenticationFailed(text, **kw)
-    if status == 404 or name == "NotFoundError":
-        return ModelNotFound(text, **kw)
-    if status is not None and 400 <= status < 500:
-        return BadRequest(text, **kw)
-    return ProviderUnavailable(text, **kw)
+    # No HTTP answer in the chain (a bare exception): its own status and words decide.
+    return _from_table(model, status, (), raw, words, _headers(exc))

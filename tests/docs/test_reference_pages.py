@@ -164,3 +164,17 @@ def test_api_page_shows_integer_bounds_as_integers(generated: dict[str, str]) ->
         "≥ `0.5`",
         "≤ `2.0`",
     ]
+
+
+def test_every_error_table_row_is_on_the_provider_errors_page(generated: dict[str, str]) -> None:
+    from auterity_ai_step.routing import error_table
+
+    page = generated["reference/provider-errors.md"]
+    table = page.split("## The table", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == len(error_table.RULES)
+    for number, (rule, row) in enumerate(zip(error_table.RULES, rows, strict=True), 1):
+        assert row.startswith(f"| {number} | {md.code(rule.status)} | "), row
+        assert f"[`{rule.error.__name__}`]" in row and md.code(rule.error.kind) in row
+        for word in (*rule.codes, *rule.patterns):
+            assert md.code(word) in row, (rule.name, word)

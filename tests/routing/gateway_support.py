@@ -19,7 +19,9 @@ FAMILIES: dict[str, tuple[str, str, str | None]] = {
 }
 #: Families whose 429 reaches us without Retry-After: LiteLLM 1.110.2's Cohere error drops
 #: the response headers, so the policy's own backoff applies.
-FAMILIES_WITHOUT_RETRY_AFTER = {"cohere"}
+# LiteLLM drops a Cohere error's headers, but the gateway reads Retry-After from the
+# provider's own answer in the exception chain, so every family carries it.
+FAMILIES_WITHOUT_RETRY_AFTER: set[str] = set()
 
 
 def make_spec(family: str, model: str, base_url: str, **overrides: Any) -> ModelSpec:
