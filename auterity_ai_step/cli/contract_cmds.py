@@ -73,21 +73,42 @@ def open_ledger(db: str | None) -> Ledger:
 
 
 def _read_document(path: Path | None, what: str) -> Any:
-    """JSON or YAML from a file, or from standard input for ``-``."""
+    """JSON (a ``.json`` file) or YAML from a file, or from standard input for ``-``."""
     try:
         text = sys.stdin.read() if path is None or str(path) == "-" else path.read_text("utf-8")
     except OSError as exc:
         _fail(f"cannot read {what} {path}: {exc.strerror or exc}")
-    try:
-        if path is not None and path.suffix == ".json":
+    if path is not None and path.suffix == ".json":
+        try:
             return json.loads(text)
+        except json.JSONDecodeError as exc:
+            problem = f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        if isinstance(_yaml_or_none(text), dict):
+            _fail(
+                f"{what} {path} holds YAML, not JSON ({problem}); "
+                f"rename it to {path.with_suffix('.yml').name}, or write it as JSON"
+            )
+        _fail(f"{what} {path} is not valid JSON ({problem})")
+    try:
         return yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        _fail(f"{what} {path} is not valid JSON/YAML: {exc}")
+    except yaml.YAMLError as exc:
+        _fail(f"{what} {path} is not valid YAML: {' '.join(str(exc).split())}")
+
+
+def _yaml_or_none(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
 
 
 def _read_step(path: Path) -> Any:
     data = _read_document(path, "step file")
+    if data is None:
+        _fail(
+            f"step file {path} is empty: write the step's keys in it, e.g. "
+            "'prompt: Reply to {{ inquiry }}' ('auterity-ai-step schema' lists them all)"
+        )
     if isinstance(data, dict) and isinstance(data.get("data"), dict):
         return data["data"]  # a whole WorkflowNode: its config is node.data
     return data
@@ -151,9 +172,15 @@ def _validated(step_file: Path, policy: Policy) -> Any:
 
 @app.command()
 def validate(step_file: StepArgument, policy: PolicyOption = None, db: DbOption = None) -> None:
-    """Check a step config against the schema and the policy's models (exit 1 if invalid)."""
-    config = _validated(step_file, _policy(policy, db))
-    typer.echo("valid (legacy)" if config.legacy else "valid")
+    """Check a step config against the schema, the policy's models and its templates'
+    syntax; print every problem, one a line (exit 1 if invalid)."""
+    from ..contract.step import step_problems
+
+    data = _read_step(step_file)
+    problems = step_problems(data, _policy(policy, db))
+    if problems:
+        _fail("\n".join(problems))
+    typer.echo("valid" if "config_version" in data else "valid (legacy)")
 
 
 @app.command()
