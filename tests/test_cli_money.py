@@ -94,7 +94,7 @@ def _option_help(command: str, option: str) -> str:
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0, result.output
     (line,) = [row for row in result.output.splitlines() if f" {option} " in row]
-    return line.split(">", 1)[1].strip(" │")
+    return line.split(" URL ", 1)[1].strip(" │")
 
 
 def test_usage_db_option_is_the_shared_ledger_option() -> None:

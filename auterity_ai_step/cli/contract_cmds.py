@@ -39,6 +39,7 @@ DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
+        metavar="URL",
         help="Ledger SQLAlchemy URL (default: $AUTERITY_AI_DATABASE_URL, else a SQLite file "
         "in the user's data directory).",
     ),
@@ -258,7 +259,9 @@ def render(
     ] = None,
     var: Annotated[
         list[str] | None,
-        typer.Option("--var", help="Input value KEY=VALUE (VALUE as JSON if it parses)."),
+        typer.Option(
+            "--var", metavar="KEY=VALUE", help="Input value (VALUE as JSON if it parses)."
+        ),
     ] = None,
     policy: PolicyOption = None,
     db: DbOption = None,

@@ -28,7 +28,8 @@ def usage(
     days: Annotated[int, typer.Option(min=1, help="How many days back, today included.")] = 7,
     model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
     execution_id: Annotated[
-        str | None, typer.Option("--execution-id", help="Every attempt of one execution.")
+        str | None,
+        typer.Option("--execution-id", metavar="ID", help="Every attempt of one execution."),
     ] = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,

@@ -39,7 +39,7 @@ InputOption = Annotated[
 ]
 VarOption = Annotated[
     list[str] | None,
-    typer.Option("--var", help="Input value KEY=VALUE (VALUE as JSON if it parses)."),
+    typer.Option("--var", metavar="KEY=VALUE", help="Input value (VALUE as JSON if it parses)."),
 ]
 SimulatorOption = Annotated[
     bool,
@@ -138,7 +138,8 @@ def run(
     input_file: InputOption = None,
     var: VarOption = None,
     execution_id: Annotated[
-        str | None, typer.Option("--execution-id", help="Record usage against this execution.")
+        str | None,
+        typer.Option("--execution-id", metavar="ID", help="Record usage against this execution."),
     ] = None,
     policy: PolicyOption = None,
     db: DbOption = None,
