@@ -12,6 +12,7 @@ database there are none, and a database that cannot be read is a warning, not an
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -71,6 +72,36 @@ def open_ledger(db: str | None) -> Ledger:
         return Ledger(db)
     except StoreError as exc:
         _fail(f"error: {exc}")
+
+
+def existing_ledger_url(db: str | None, *, unset_may_be_missing: bool) -> str | None:
+    """The ledger URL a read-only command reads, refusing a SQLite file that does not exist.
+
+    Only commands that write create a ledger. A ``--db`` that names no database is a typo
+    worth saying: exit 1, naming the path. The configured ledger (``$AUTERITY_AI_DATABASE_URL``
+    or the default file) not existing yet means nothing was recorded: None when
+    ``unset_may_be_missing`` (the command reads as from an empty ledger), else the same
+    refusal.
+    """
+    from ..errors import StoreError
+    from ..settings import DATABASE_ENV, database_url
+    from ..store.locate import missing_sqlite_file
+
+    url = db if db is not None else database_url(create_dir=False)
+    try:
+        missing = missing_sqlite_file(url)
+    except StoreError as exc:
+        _fail(f"error: {exc}")
+    if missing is None:
+        return url
+    if db is None and unset_may_be_missing:
+        return None
+    from_env = bool(os.environ.get(DATABASE_ENV, "").strip())
+    source = "--db" if db is not None else (f"${DATABASE_ENV}" if from_env else "the default")
+    _fail(
+        f"error: no ledger database at {missing} (from {source}): nothing has been recorded "
+        "there. Check the path; 'run' and 'demo' create a ledger when they first record."
+    )
 
 
 def _read_document(path: Path | None, what: str) -> Any:
@@ -199,6 +230,7 @@ def models(policy: PolicyOption = None, db: DbOption = None) -> None:
 
     from ..money.prices import money_text, price_for
 
+    existing_ledger_url(db, unset_may_be_missing=True)
     store, stored = _load_store(policy, db)
     loaded = store.current()
     source = loaded.source

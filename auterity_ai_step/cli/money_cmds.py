@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..money.prices import money_text
 from . import app, console
-from .contract_cmds import DbOption, open_ledger
+from .contract_cmds import DbOption, existing_ledger_url, open_ledger
 
 __all__ = ["usage"]
 
@@ -38,7 +38,7 @@ def usage(
     from ..errors import StoreError, redact
 
     out = console()
-    ledger = open_ledger(db)
+    ledger = open_ledger(existing_ledger_url(db, unset_may_be_missing=False))
     try:
         data: Any = (
             ledger.execution_usage(execution_id) if execution_id else ledger.totals(days, model)
