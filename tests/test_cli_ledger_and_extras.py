@@ -130,3 +130,39 @@ def test_a_run_without_keys_points_at_the_simulator(
         "no provider key is set (OPENAI_API_KEY, ANTHROPIC_API_KEY): export one, or try the "
         f"step without keys on the built-in simulator: auterity-ai-step run {STEP} --simulator"
     )
+
+
+@pytest.mark.parametrize("console_ships", [False, True])
+def test_the_demo_ends_saying_where_to_go_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, console_ships: bool
+) -> None:
+    import auterity_ai_step.demo as demo
+
+    monkeypatch.setattr(demo, "console_built", lambda: console_ships)
+    db = tmp_path / "demo.db"
+    result = runner.invoke(app, ["demo", "--simulator", "--db", f"sqlite:///{db}"])
+    assert result.exit_code == 0, result.output
+    tail = result.stdout.splitlines()[-4 if console_ships else -3 :]
+    execution = tail[2].split("--execution-id ")[1].split()[0]
+    expected = [
+        "next:",
+        f"  the ledger, every attempt with its tokens and cost: {db}",
+        f"  this run's usage: auterity-ai-step usage --execution-id {execution} "
+        f"--db 'sqlite:///{db}'",
+    ]
+    if console_ships:
+        expected.append(
+            f"  the console: auterity-ai-step serve --insecure-local --db 'sqlite:///{db}', "
+            "then open http://127.0.0.1:8765/"
+        )
+    assert tail == expected
+    usage = runner.invoke(app, ["usage", "--execution-id", execution, "--db", f"sqlite:///{db}"])
+    assert usage.exit_code == 0 and "claude-haiku-4-5" in usage.stdout  # the line works
+
+
+def test_the_demo_on_the_configured_ledger_needs_no_db_option() -> None:
+    result = runner.invoke(app, ["demo", "--simulator"])
+    assert result.exit_code == 0, result.output
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("  this run's usage: auterity-ai-step usage --execution-id demo-")
+    assert "--db" not in last
