@@ -80,7 +80,7 @@ def test_help_reads_like_the_ecosystems_clis(name: str) -> None:
 def test_run_usage_and_its_flags() -> None:
     text = help_of("run")
     assert "Usage: auterity-ai-step run [OPTIONS] STEP_FILE " in text
-    assert "--simulator Send every call" in text
+    assert "--simulator Call the built-in provider simulator" in text
     assert "--var KEY=VALUE Input value (VALUE as JSON if it parses). (repeatable)" in text
     assert "--json Print the step result as JSON." in text
 

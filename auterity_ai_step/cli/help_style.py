@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-__all__ = ["PlainHelpApp", "PlainHelpCommand", "PlainHelpGroup"]
+__all__ = ["PLAIN_WORDS", "REPEATABLE", "PlainHelpApp", "PlainHelpCommand", "PlainHelpGroup"]
 
 _WORDS = {
     "str": "TEXT",
@@ -27,6 +27,7 @@ _WORDS = {
     "path": "PATH",
     "file": "FILE",
 }
+PLAIN_WORDS = frozenset(_WORDS.values())
 REPEATABLE = "(repeatable)"
 _F = TypeVar("_F", bound=Callable[..., Any])
 

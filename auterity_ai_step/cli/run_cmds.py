@@ -33,6 +33,7 @@ from .status import LiveStatus
 
 if TYPE_CHECKING:
     from ..contract.policy import PolicyStore
+    from ..contract.policy_model import ModelSpec
     from ..host import StepExecutionResult
     from ..routing.health import HealthMonitor
     from ..routing.health import HealthStatus as HealthCheck
@@ -72,12 +73,15 @@ QuietOption = Annotated[
 ]
 
 
-def _load_providers(status: LiveStatus) -> None:
-    """Import LiteLLM now, under a status line, so no step or check times the import."""
-    from ..routing.gateway import preload
+def _load_providers(status: LiveStatus, tokenizer_for: ModelSpec | None = None) -> None:
+    """Import LiteLLM now, under a status line, so no step or check times the import; with
+    ``tokenizer_for``, load that model's tokenizer too (its first use takes a while)."""
+    from ..routing.gateway import count_tokens, preload
 
     with status.showing("loading providers (LiteLLM)"):
         asyncio.run(preload())
+        if tokenizer_for is not None:
+            count_tokens(tokenizer_for, [{"role": "user", "content": "warm up"}])
 
 
 @contextmanager
@@ -182,7 +186,9 @@ def run(
     try:
         with _providers(policy_store(policy, db), simulator, scenario) as store:
             executor = AIStepExecutor(policy_store=store, ledger=ledger)
-            _load_providers(status)
+            current = store.current()
+            primary = data.get("model") if data.get("model") not in (None, "", "auto") else None
+            _load_providers(status, current.models.get(primary or current.routing.default_model))
             with status.showing(f"running step {node.id}"):
                 result = asyncio.run(executor.execute_step(node, step_input, execution_id))
     finally:
