@@ -187,7 +187,8 @@ def run(
         with _providers(policy_store(policy, db), simulator, scenario) as store:
             executor = AIStepExecutor(policy_store=store, ledger=ledger)
             current = store.current()
-            primary = data.get("model") if data.get("model") not in (None, "", "auto") else None
+            model = data.get("model")
+            primary = model if isinstance(model, str) and model not in ("", "auto") else None
             _load_providers(status, current.models.get(primary or current.routing.default_model))
             with status.showing(f"running step {node.id}"):
                 result = asyncio.run(executor.execute_step(node, step_input, execution_id))
@@ -205,8 +206,13 @@ def run(
 
 def _suggest_the_simulator(step_file: Path, attempts: list[dict[str, Any]]) -> None:
     """When every model failed for want of a key, say how to try the step without one."""
-    missing = [str(a.get("error") or "").partition(" is not set")[0] for a in attempts]
-    if not attempts or not all(name and " " not in name for name in missing):
+    missing = []
+    for attempt in attempts:
+        name, unset, _ = str(attempt.get("error") or "").partition(" is not set")
+        if not unset or not name or " " in name:
+            return  # some model failed for another reason
+        missing.append(name)
+    if not missing:
         return
     typer.echo(
         f"no provider key is set ({', '.join(dict.fromkeys(missing))}): export one, or try "
