@@ -217,12 +217,18 @@ class _Background:
         return out
 
     def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGINT)
-            self.proc.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        """Interrupt the whole process group, then kill what is left of it. The command's
+        first process may have ended already (a pipeline, a port that was taken) while
+        others of its group still run: none may outlive the page."""
+        for sig in (signal.SIGINT, signal.SIGKILL):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break  # the whole group has ended
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                continue
 
 
 def run_page(

@@ -172,3 +172,24 @@ def test_a_claim_about_a_runs_message_must_be_what_it_printed(tmp_path: Path) ->
     ]
     right = _page(tmp_path, CLAIMS.format(claim="stopped after 9 attempt(s): ... the content"))
     assert check_page(right) == []
+
+
+def test_a_background_command_leaves_nothing_running(tmp_path: Path) -> None:
+    """Its first process may end at once (a pipeline, a port that was taken); what it
+    started is stopped with the page all the same, and the page still runs."""
+    import os
+    import time
+
+    from docgen.examples import run_page
+
+    page = parse_page(_page(tmp_path, "```console\n$ sh -c 'sleep 300 & echo $!' &\n1\n```\n"))
+    ((_, shown),) = run_page(page, tmp_path)
+    pid = int(shown[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"process {pid} outlived the page")
