@@ -36,9 +36,9 @@ try:
     from fastapi.routing import APIRoute
     from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 except ImportError as exc:
-    raise ImportError(
-        "the model management API needs FastAPI: pip install 'auterity-ai-step[api]'"
-    ) from exc
+    from .extras import missing_extra_message
+
+    raise ImportError(missing_extra_message(exc, "the model management API", "api")) from exc
 
 from .api_models import (
     AvailableModels,

@@ -207,6 +207,7 @@ def run_demo(
         execution_id = new_execution_id()
         ok = asyncio.run(_run_workflow(console, executor, execution_id, real))
         _print_ledger(console, ledger, execution_id)
+        _print_next_steps(console, ledger.url, execution_id)
         return ok
     finally:
         if own:
@@ -263,3 +264,30 @@ def _print_ledger(console: Console, ledger: Any, execution_id: str) -> None:
     console.print(
         f"{len(rows)} attempts recorded; total cost ${money_text(total)}", highlight=False
     )
+
+
+def console_built() -> bool:
+    """Whether this install ships the web console (``serve`` then serves it at ``/``)."""
+    from importlib.resources import files
+
+    return (files("auterity_ai_step") / "console_dist" / "index.html").is_file()
+
+
+def _print_next_steps(console: Console, ledger_url: str, execution_id: str) -> None:
+    """Where to go after the table: the ledger, this run's usage, and the console if built."""
+    from .settings import database_url
+
+    where = ledger_url.removeprefix("sqlite:///") if ledger_url.startswith("sqlite:///") else ""
+    db = "" if ledger_url == database_url(create_dir=False) else f" --db '{ledger_url}'"
+    lines = [
+        "next:",
+        f"  the ledger, every attempt with its tokens and cost: {where or ledger_url}",
+        f"  this run's usage: auterity-ai-step usage --execution-id {execution_id}{db}",
+    ]
+    if console_built():
+        lines.append(
+            f"  the console: auterity-ai-step serve --insecure-local{db}, "
+            "then open http://127.0.0.1:8765/"
+        )
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -40,9 +40,11 @@ __all__ = [
     "FileStep",
     "Page",
     "check_page",
+    "claim_problems",
     "example_pages",
     "normalise",
     "parse_page",
+    "prose_claims",
     "run_page",
     "update_page",
 ]
@@ -169,6 +171,7 @@ def _reader_env(workdir: Path, extra: Mapping[str, str]) -> dict[str, str]:
     bin_dir = str(Path(sys.executable).parent)
     env.update(
         HOME=str(workdir),
+        PWD=str(workdir),
         PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
         LITELLM_LOCAL_MODEL_COST_MAP="True",
         NO_COLOR="1",
@@ -214,12 +217,18 @@ class _Background:
         return out
 
     def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGINT)
-            self.proc.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        """Interrupt the whole process group, then kill what is left of it. The command's
+        first process may have ended already (a pipeline, a port that was taken) while
+        others of its group still run: none may outlive the page."""
+        for sig in (signal.SIGINT, signal.SIGKILL):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break  # the whole group has ended
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                continue
 
 
 def run_page(
@@ -255,7 +264,7 @@ def _run(
     export = re.fullmatch(r"export\s+([A-Za-z_]\w*)=(.*)", text, re.S)
     if export:
         value = " ".join(shlex.split(export[2]))
-        env[export[1]] = os.path.expandvars(value) if "$" in value else value
+        env[export[1]] = _expand(value, env) if "$" in value else value
         return []
     if command.background:
         job = _Background(text, workdir, env)
@@ -272,6 +281,11 @@ def _run(
         check=False,
     )
     return _shown(done.stdout.splitlines(), workdir)
+
+
+def _expand(value: str, env: Mapping[str, str]) -> str:
+    """``$NAME`` and ``${NAME}`` from the reader's environment (``$PWD`` is the workdir)."""
+    return re.sub(r"\$(?:\{(\w+)\}|(\w+))", lambda m: env.get(m[1] or m[2], ""), value)
 
 
 def _shown(lines: list[str], workdir: Path) -> list[str]:
@@ -373,6 +387,57 @@ def check_page(path: Path, variables: Mapping[str, str] | None = None) -> list[s
             problems.append(
                 f"{path}:{command.line + 1}: `$ {command.text.strip()}` printed something else "
                 f"(run .venv/bin/python -m docgen to refresh):\n{diff}"
+            )
+    return problems + claim_problems(page, [actual for _, actual in results])
+
+
+# --- prose claims about messages ---------------------------------------------------------
+
+# "the step's message still says `...`": a message quoted as what a command printed. Only
+# claims in a paragraph that points at one of the page's own runs ("attempt 9 of the second
+# run", "the output above") are checked; "..." and <name> in a claim stand for any text.
+_CLAIM = re.compile(
+    r"\b(?:message|output|it|step|command)\s+(?:still\s+|then\s+|now\s+)?"
+    r"(?:says|reads|prints|is)(?:\s+so)?:?\s+`([^`]{6,})`"
+)
+_POINTS_AT_A_RUN = re.compile(
+    r"(?i)\bof the (?:first|second|third|fourth|fifth|last) run\b|\b(?:above|below)\b"
+)
+_WILDCARD = re.compile(r"\.\.\.|<[^<>`]+>")
+
+
+def prose_claims(page: Page) -> list[tuple[int, str]]:
+    """(1-based line, quoted message) of each checkable claim in the page's prose."""
+    claims: list[tuple[int, str]] = []
+    paragraph: list[str] = []
+    start = 0
+    fenced = False
+    for number, line in enumerate([*page.lines, ""], start=1):
+        if _FENCE.match(line):
+            fenced = not fenced
+        if fenced or _FENCE.match(line) or not line.strip():
+            text = " ".join(" ".join(paragraph).split())
+            if _POINTS_AT_A_RUN.search(text):
+                claims += [(start, m[1]) for m in _CLAIM.finditer(text)]
+            paragraph = []
+            continue
+        if not paragraph:
+            start = number
+        paragraph.append(line)
+    return claims
+
+
+def claim_problems(page: Page, outputs: list[list[str]]) -> list[str]:
+    """One message per prose claim about a message that no command on the page printed."""
+    printed = "\n".join(" ".join(normalise(lines)) for lines in outputs)
+    problems = []
+    for line, claim in prose_claims(page):
+        shown = " ".join(normalise([claim]))
+        pattern = ".*?".join(re.escape(part.strip()) for part in _WILDCARD.split(shown))
+        if not re.search(pattern, printed):
+            problems.append(
+                f"{page.path}:{line}: the prose says a message reads `{claim}`, but no command "
+                "on the page printed that"
             )
     return problems
 

@@ -18,6 +18,7 @@ import typer.main
 from typer.core import TyperArgument, TyperOption
 
 from auterity_ai_step.cli import app
+from auterity_ai_step.cli.help_style import PLAIN_WORDS, REPEATABLE
 
 from . import md
 
@@ -63,6 +64,8 @@ def _type(param: Any, ctx: typer.Context) -> str:
     if isinstance(param, TyperOption) and param.is_flag:
         return "flag"
     shown = param.display_type(ctx).strip("<>")
+    if isinstance(param, TyperOption) and param.metavar and param.metavar not in PLAIN_WORDS:
+        shown = param.metavar  # a value of its own shape: KEY=VALUE, URL, ID
     if param.multiple:
         shown = f"{shown.removeprefix('list[').removesuffix(']')}, repeatable"
     elif param.nargs == -1:
@@ -88,7 +91,7 @@ def _params_table(command: Any, ctx: typer.Context, kind: type) -> str:
             continue
         names = sorted([*param.opts, *param.secondary_opts], key=lambda o: (len(o), o))
         name = ", ".join(md.code(n) for n in names) if kind is TyperOption else md.code(param.name)
-        help_text = param.help or ""
+        help_text = (param.help or "").removesuffix(f" {REPEATABLE}")  # the type says so
         if param.envvar:
             help_text += f" (environment variable: {param.envvar})"
         rows.append(

@@ -46,14 +46,15 @@ def test_validate_prints_every_error(tmp_path: Path) -> None:
     )
     code, out, err = run("validate", str(step))
     assert code == 1 and out == ""
-    assert err.splitlines()[:2] == [
-        "extra: unknown key (allowed: config_version, prompt, template, messages, "
+    assert err.splitlines() == [
+        "extra: unknown key; remove it",
+        "max_tokens: must be >= 1 (got 0)",
+        "temperature: must be <= 2 (got 3)",
+        "<step>: allowed keys: config_version, prompt, template, messages, "
         "template_variables, system, model, fallback_models, policy_fallbacks, cost_limit, "
         "task_type, cost_preference, temperature, max_tokens, timeout_s, response_format, "
-        "output_schema, label, description, name, type, id, icon, color, notes)",
-        "max_tokens: must be >= 1 (got 0)",
+        "output_schema, idempotent, label, description, name, type, id, icon, color, notes",
     ]
-    assert err.splitlines()[2:] == ["temperature: must be <= 2 (got 3)"]
     step.write_text(yaml.safe_dump({"config_version": 2, "prompt": "x", "model": "gpt5"}))
     code, _, err = run("validate", str(step), "--policy", str(SEED))
     assert code == 1
@@ -74,7 +75,7 @@ def test_validate_file_errors(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     code, _, err = run("validate", str(broken))
-    assert code == 1 and "is not valid JSON/YAML" in err
+    assert code == 1 and "is not valid JSON (line 1, column 2: " in err
 
 
 def test_bad_policy_is_reported(tmp_path: Path) -> None:

@@ -110,13 +110,13 @@ def test_a_stored_override_changes_a_file_model(tmp_path: Path, sqlite_url: str)
     assert code == 0 and "db_tuned" in row
 
 
-@pytest.mark.parametrize("command", ["validate", "schema", "models", "render"])
+@pytest.mark.parametrize("command", ["validate", "schema", "render"])
 def test_a_missing_sqlite_ledger_is_not_created(tmp_path: Path, command: str) -> None:
+    """(``models`` refuses a --db that names no database: test_cli_ledger_and_extras.py.)"""
     missing = tmp_path / "no-such-dir" / "ledger.db"
     args = {
         "validate": ["validate", str(_step(tmp_path, model="gpt-4o-mini"))],
         "schema": ["schema"],
-        "models": ["models"],
         "render": ["render", str(_step(tmp_path, model="gpt-4o-mini")), "--var", "name=x"],
     }[command]
     code, _, err = invoke(*args, "--db", f"sqlite:///{missing}")

@@ -96,7 +96,10 @@ def test_bad_database_url_variable(
 def test_a_database_directory_that_cannot_be_created(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    result = runner.invoke(app, ["usage", "--db", f"sqlite:///{blocker}/sub/ledger.db"])
+    step = tmp_path / "step.yml"
+    step.write_text("prompt: hi\n")
+    db = f"sqlite:///{blocker}/sub/ledger.db"
+    result = runner.invoke(app, ["run", str(step), "--simulator", "--db", db])  # one that writes
     assert result.exit_code == 1
     assert result.stderr.startswith("error: cannot open the ledger database: ")
     assert "Traceback" not in result.output

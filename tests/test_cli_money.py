@@ -83,7 +83,10 @@ def test_usage_of_one_execution(sqlite_url: str) -> None:
 
 
 def test_usage_default_database_and_errors(sqlite_url: str) -> None:
-    empty = runner.invoke(app, ["usage"])  # the isolated default ledger, empty
+    ledger = Ledger(sqlite_url)
+    ledger.totals(7, None)  # a first read creates the file and its tables
+    ledger.close()
+    empty = runner.invoke(app, ["usage", "--db", sqlite_url])  # an empty ledger
     assert empty.exit_code == 0 and "total: 0 calls, 0 tokens, 0 USD" in empty.output
     broken = runner.invoke(app, ["usage", "--db", "postgresql://x@127.0.0.1:1/none"])
     assert broken.exit_code == 1 and "error:" in broken.output
@@ -94,7 +97,7 @@ def _option_help(command: str, option: str) -> str:
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0, result.output
     (line,) = [row for row in result.output.splitlines() if f" {option} " in row]
-    return line.split(">", 1)[1].strip(" │")
+    return line.split(" URL ", 1)[1].strip(" │")
 
 
 def test_usage_db_option_is_the_shared_ledger_option() -> None:

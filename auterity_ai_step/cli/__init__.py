@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import sys
 
-import typer
 from rich.console import Console
 
-app = typer.Typer(
+from .help_style import PlainHelpApp, PlainHelpGroup
+
+app = PlainHelpApp(
     name="auterity-ai-step",
+    cls=PlainHelpGroup,
     help="Multi-model AI step for Auterity workflows: validate, render, run, simulate, account.",
     no_args_is_help=True,
     add_completion=False,

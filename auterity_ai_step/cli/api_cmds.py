@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from ..errors import redact
+from ..extras import missing_extra_message
 from . import app
 from .contract_cmds import DbOption, PolicyOption, open_ledger
 
@@ -89,10 +90,8 @@ def serve(
 
         from ..api import _tokens, create_app
     except ImportError as exc:
-        typer.echo(
-            f"error: serve needs FastAPI and uvicorn: pip install 'auterity-ai-step[api]' ({exc})",
-            err=True,
-        )
+        cause = exc.__cause__ if isinstance(exc.__cause__, ImportError) else exc
+        typer.echo(f"error: {missing_extra_message(cause, 'serve', 'api')}", err=True)
         raise typer.Exit(1) from exc
     if token and insecure_local:
         typer.echo(f"note: {TOKEN_ENV} is set, so --insecure-local is ignored", err=True)

@@ -12,6 +12,7 @@ database there are none, and a database that cannot be read is a warning, not an
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -39,6 +40,7 @@ DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
+        metavar="URL",
         help="Ledger SQLAlchemy URL (default: $AUTERITY_AI_DATABASE_URL, else a SQLite file "
         "in the user's data directory).",
     ),
@@ -72,22 +74,73 @@ def open_ledger(db: str | None) -> Ledger:
         _fail(f"error: {exc}")
 
 
+def existing_ledger_url(db: str | None, *, unset_may_be_missing: bool) -> str | None:
+    """The ledger URL a read-only command reads, refusing a SQLite file that does not exist.
+
+    Only commands that write create a ledger. A ``--db`` that names no database is a typo
+    worth saying: exit 1, naming the path. The configured ledger (``$AUTERITY_AI_DATABASE_URL``
+    or the default file) not existing yet means nothing was recorded: None when
+    ``unset_may_be_missing`` (the command reads as from an empty ledger), else the same
+    refusal.
+    """
+    from ..errors import StoreError
+    from ..settings import DATABASE_ENV, database_url
+    from ..store.locate import missing_sqlite_file
+
+    url = db if db is not None else database_url(create_dir=False)
+    try:
+        missing = missing_sqlite_file(url)
+    except StoreError as exc:
+        _fail(f"error: {exc}")
+    if missing is None:
+        return url
+    if db is None and unset_may_be_missing:
+        return None
+    from_env = bool(os.environ.get(DATABASE_ENV, "").strip())
+    source = "--db" if db is not None else (f"${DATABASE_ENV}" if from_env else "the default")
+    _fail(
+        f"error: no ledger database at {missing} (from {source}): nothing has been recorded "
+        "there. Check the path; 'run' and 'demo' create a ledger when they first record."
+    )
+
+
 def _read_document(path: Path | None, what: str) -> Any:
-    """JSON or YAML from a file, or from standard input for ``-``."""
+    """JSON (a ``.json`` file) or YAML from a file, or from standard input for ``-``."""
     try:
         text = sys.stdin.read() if path is None or str(path) == "-" else path.read_text("utf-8")
     except OSError as exc:
         _fail(f"cannot read {what} {path}: {exc.strerror or exc}")
-    try:
-        if path is not None and path.suffix == ".json":
+    if path is not None and path.suffix == ".json":
+        try:
             return json.loads(text)
+        except json.JSONDecodeError as exc:
+            problem = f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        if isinstance(_yaml_or_none(text), dict):
+            _fail(
+                f"{what} {path} holds YAML, not JSON ({problem}); "
+                f"rename it to {path.with_suffix('.yml').name}, or write it as JSON"
+            )
+        _fail(f"{what} {path} is not valid JSON ({problem})")
+    try:
         return yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        _fail(f"{what} {path} is not valid JSON/YAML: {exc}")
+    except yaml.YAMLError as exc:
+        _fail(f"{what} {path} is not valid YAML: {' '.join(str(exc).split())}")
+
+
+def _yaml_or_none(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
 
 
 def _read_step(path: Path) -> Any:
     data = _read_document(path, "step file")
+    if data is None:
+        _fail(
+            f"step file {path} is empty: write the step's keys in it, e.g. "
+            "'prompt: Reply to {{ inquiry }}' ('auterity-ai-step schema' lists them all)"
+        )
     if isinstance(data, dict) and isinstance(data.get("data"), dict):
         return data["data"]  # a whole WorkflowNode: its config is node.data
     return data
@@ -151,9 +204,15 @@ def _validated(step_file: Path, policy: Policy) -> Any:
 
 @app.command()
 def validate(step_file: StepArgument, policy: PolicyOption = None, db: DbOption = None) -> None:
-    """Check a step config against the schema and the policy's models (exit 1 if invalid)."""
-    config = _validated(step_file, _policy(policy, db))
-    typer.echo("valid (legacy)" if config.legacy else "valid")
+    """Check a step config against the schema, the policy's models and its templates'
+    syntax; print every problem, one a line (exit 1 if invalid)."""
+    from ..contract.step import step_problems
+
+    data = _read_step(step_file)
+    problems = step_problems(data, _policy(policy, db))
+    if problems:
+        _fail("\n".join(problems))
+    typer.echo("valid" if "config_version" in data else "valid (legacy)")
 
 
 @app.command()
@@ -171,6 +230,7 @@ def models(policy: PolicyOption = None, db: DbOption = None) -> None:
 
     from ..money.prices import money_text, price_for
 
+    existing_ledger_url(db, unset_may_be_missing=True)
     store, stored = _load_store(policy, db)
     loaded = store.current()
     source = loaded.source
@@ -231,7 +291,9 @@ def render(
     ] = None,
     var: Annotated[
         list[str] | None,
-        typer.Option("--var", help="Input value KEY=VALUE (VALUE as JSON if it parses)."),
+        typer.Option(
+            "--var", metavar="KEY=VALUE", help="Input value (VALUE as JSON if it parses)."
+        ),
     ] = None,
     policy: PolicyOption = None,
     db: DbOption = None,

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..money.prices import money_text
 from . import app, console
-from .contract_cmds import DbOption, open_ledger
+from .contract_cmds import DbOption, existing_ledger_url, open_ledger
 
 __all__ = ["usage"]
 
@@ -28,7 +28,8 @@ def usage(
     days: Annotated[int, typer.Option(min=1, help="How many days back, today included.")] = 7,
     model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
     execution_id: Annotated[
-        str | None, typer.Option("--execution-id", help="Every attempt of one execution.")
+        str | None,
+        typer.Option("--execution-id", metavar="ID", help="Every attempt of one execution."),
     ] = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
@@ -37,7 +38,7 @@ def usage(
     from ..errors import StoreError, redact
 
     out = console()
-    ledger = open_ledger(db)
+    ledger = open_ledger(existing_ledger_url(db, unset_may_be_missing=False))
     try:
         data: Any = (
             ledger.execution_usage(execution_id) if execution_id else ledger.totals(days, model)

@@ -24,14 +24,19 @@ from .contract_cmds import (
     StepArgument,
     _fail,
     _read_step,
+    existing_ledger_url,
     open_ledger,
     policy_store,
     read_input,
 )
+from .status import LiveStatus
 
 if TYPE_CHECKING:
     from ..contract.policy import PolicyStore
+    from ..contract.policy_model import ModelSpec
     from ..host import StepExecutionResult
+    from ..routing.health import HealthMonitor
+    from ..routing.health import HealthStatus as HealthCheck
 
 InputOption = Annotated[
     Path | None,
@@ -39,15 +44,14 @@ InputOption = Annotated[
 ]
 VarOption = Annotated[
     list[str] | None,
-    typer.Option("--var", help="Input value KEY=VALUE (VALUE as JSON if it parses)."),
+    typer.Option("--var", metavar="KEY=VALUE", help="Input value (VALUE as JSON if it parses)."),
 ]
 SimulatorOption = Annotated[
     bool,
     typer.Option(
         "--simulator",
-        help="Send every call to the built-in provider simulator instead of the real "
-        "providers (no key needed; without --scenario every model answers with the text "
-        "'Simulated answer.').",
+        help="Call the built-in provider simulator, not the real providers (no key needed; "
+        "without --scenario every model answers 'Simulated answer.').",
     ),
 ]
 ScenarioOption = Annotated[
@@ -58,6 +62,26 @@ ScenarioOption = Annotated[
         "'auterity-ai-step simulate --help'.",
     ),
 ]
+
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="No live status on stderr while waiting (shown only on a terminal anyway).",
+    ),
+]
+
+
+def _load_providers(status: LiveStatus, tokenizer_for: ModelSpec | None = None) -> None:
+    """Import LiteLLM now, under a status line, so no step or check times the import; with
+    ``tokenizer_for``, load that model's tokenizer too (its first use takes a while)."""
+    from ..routing.gateway import count_tokens, preload
+
+    with status.showing("loading providers (LiteLLM)"):
+        asyncio.run(preload())
+        if tokenizer_for is not None:
+            count_tokens(tokenizer_for, [{"role": "user", "content": "warm up"}])
 
 
 @contextmanager
@@ -144,13 +168,15 @@ def run(
     input_file: InputOption = None,
     var: VarOption = None,
     execution_id: Annotated[
-        str | None, typer.Option("--execution-id", help="Record usage against this execution.")
+        str | None,
+        typer.Option("--execution-id", metavar="ID", help="Record usage against this execution."),
     ] = None,
     policy: PolicyOption = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the step result as JSON.")] = False,
     simulator: SimulatorOption = False,
     scenario: ScenarioOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Run one AI step end to end: answer, model, attempts, tokens and cost (exit 1 on failure)."""
     from ..executor import AIStepExecutor
@@ -162,10 +188,16 @@ def run(
     step_input = read_input(input_file, var)
     node = WorkflowNode(id=step_file.stem, type="ai", data=data)
     ledger = open_ledger(db)
+    status = LiveStatus(quiet)
     try:
         with _providers(policy_store(policy, db), simulator, scenario) as store:
             executor = AIStepExecutor(policy_store=store, ledger=ledger)
-            result = asyncio.run(executor.execute_step(node, step_input, execution_id))
+            current = store.current()
+            model = data.get("model")
+            primary = model if isinstance(model, str) and model not in ("", "auto") else None
+            _load_providers(status, current.models.get(primary or current.routing.default_model))
+            with status.showing(f"running step {node.id}"):
+                result = asyncio.run(executor.execute_step(node, step_input, execution_id))
     finally:
         ledger.close()
     if as_json:
@@ -173,7 +205,27 @@ def run(
     else:
         print_result(console(), result)
     if not result.success:
+        if not simulator and scenario is None:
+            _suggest_the_simulator(step_file, result.output_data.get("ai_attempts") or [])
         raise typer.Exit(1)
+
+
+def _suggest_the_simulator(step_file: Path, attempts: list[dict[str, Any]]) -> None:
+    """When every model failed for want of a key, say how to try the step without one."""
+    missing = []
+    for attempt in attempts:
+        name, unset, _ = str(attempt.get("error") or "").partition(" is not set")
+        if not unset or not name or " " in name:
+            return  # some model failed for another reason
+        missing.append(name)
+    if not missing:
+        return
+    typer.echo(
+        f"no provider key is set ({', '.join(dict.fromkeys(missing))}): export one, or try "
+        f"the step without keys on the built-in simulator: "
+        f"auterity-ai-step run {step_file} --simulator",
+        err=True,
+    )
 
 
 @app.command()
@@ -185,6 +237,7 @@ def health(
     db: DbOption = None,
     simulator: SimulatorOption = False,
     scenario: ScenarioOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Check models with the cheapest real request each (5 s timeout), concurrently."""
     from ..routing.health import HealthMonitor
@@ -194,9 +247,13 @@ def health(
     unknown = [m for m in models or () if m not in current.models]
     if unknown:
         _fail(f"unknown model(s) {', '.join(unknown)} (known: {', '.join(current.models)})")
+    live = LiveStatus(quiet)
     with _providers(store, simulator, scenario) as checked:
         monitor = HealthMonitor.for_policy(checked)  # the policy's circuit settings
-        statuses = asyncio.run(monitor.check_all(models or None))
+        _load_providers(live)
+        names = list(models or current.models)
+        with live.showing(f"checking {len(names)} model(s)"):
+            statuses = asyncio.run(_check_each(monitor, names, live))
     table = Table(title="model health")
     for column in ("model", "status", "latency ms", "error"):
         table.add_column(column, overflow="fold")
@@ -208,6 +265,26 @@ def health(
     console().print(table)
 
 
+async def _check_each(
+    monitor: HealthMonitor, names: list[str], status: LiveStatus
+) -> list[HealthCheck]:
+    """Every check at once; a status row for each as it answers; results in ``names`` order."""
+
+    async def one(name: str) -> HealthCheck:
+        found = await monitor.health_check(name)
+        waiting.discard(name)
+        why = f" ({found.error[:100]})" if found.error else ""
+        status.note(f"  {name}: {found.status}{why}")
+        if waiting:
+            left = sorted(waiting)
+            more = f" and {len(left) - 3} more" if len(left) > 3 else ""
+            status.update(f"checking: waiting for {', '.join(left[:3])}{more}")
+        return found
+
+    waiting = set(names)
+    return list(await asyncio.gather(*(one(name) for name in names)))
+
+
 @app.command()
 def estimate(
     step_file: StepArgument,
@@ -215,6 +292,7 @@ def estimate(
     var: VarOption = None,
     policy: PolicyOption = None,
     db: DbOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Each candidate's max tokens and worst case as run would send it, per limit; no call."""
     from ..cost_estimate import estimate_step
@@ -222,10 +300,13 @@ def estimate(
     from ..money.prices import money_text
 
     data = _read_step(step_file)
-    ledger = open_ledger(db)
+    url = existing_ledger_url(db, unset_may_be_missing=True)
+    ledger = open_ledger(url or "sqlite://")  # no ledger yet: an empty one, in memory
     try:
         store = policy_store(policy, db)
-        report = estimate_step(data, read_input(input_file, var), store.current(), ledger=ledger)
+        step_input = read_input(input_file, var)
+        with LiveStatus(quiet).showing("counting prompt tokens (loading the tokenizer)"):
+            report = estimate_step(data, step_input, store.current(), ledger=ledger)
     except StoreError as exc:
         _fail(f"error: {redact(str(exc))}")
     except AuterityAIError as exc:

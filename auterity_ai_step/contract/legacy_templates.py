@@ -26,6 +26,7 @@ __all__ = [
     "PromptTemplate",
     "legacy_context",
     "legacy_format",
+    "legacy_syntax_problem",
 ]
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful AI assistant for automotive dealership workflows."
@@ -153,6 +154,43 @@ def legacy_context(input_data: Mapping[str, Any], *, max_chars: int = MAX_LEGACY
     except Exception as exc:
         raise TemplateError(f"input_data cannot be sent as JSON context: {_failure(exc)}") from exc
     return "".join(chunks)
+
+
+def legacy_syntax_problem(text: str) -> tuple[int, int, str] | None:
+    """``(line, column, message)`` of the first brace ``str.format`` cannot parse, else None.
+
+    Legacy prompts are formatted only when they contain ``{``, so only those are checked.
+    """
+    if "{" not in text:
+        return None
+    try:
+        list(_LegacyFormatter(MAX_LEGACY_CHARS).parse(text))
+    except ValueError as exc:
+        offset = _unmatched_brace(text)
+        line_start = text.rfind("\n", 0, offset) + 1
+        return text.count("\n", 0, offset) + 1, offset - line_start + 1, str(exc)
+    return None
+
+
+def _unmatched_brace(text: str) -> int:
+    """Where ``str.format`` gives up: a lone ``}`` or a ``{`` never closed."""
+    i = 0
+    while i < len(text):
+        if text.startswith(("{{", "}}"), i):
+            i += 2
+        elif text[i] == "}":
+            return i
+        elif text[i] == "{":
+            depth, j = 1, i + 1
+            while j < len(text) and depth:
+                depth += {"{": 1, "}": -1}.get(text[j], 0)
+                j += 1
+            if depth:
+                return i
+            i = j
+        else:
+            i += 1
+    return 0
 
 
 class PromptTemplate:

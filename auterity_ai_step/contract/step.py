@@ -10,6 +10,7 @@ the allowed values.
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -33,6 +34,7 @@ __all__ = [
     "ChatMessage",
     "StepConfig",
     "base_schema",
+    "step_problems",
     "step_schema",
     "validate_step_config",
 ]
@@ -163,22 +165,34 @@ def _shown(value: Any) -> str:
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
 
 
-def _describe(error: ValidationError, data: Mapping[str, Any]) -> str:
-    """One line for one jsonschema error: path, rule broken, allowed values."""
+def _unknown_keys(path: str, inst: Mapping[str, Any], allowed: list[str]) -> list[str]:
+    """One line per unknown key (with the close allowed name, if any, and the fix), then
+    the allowed keys once for the object."""
+    prefix = "" if path == "<step>" else path + "."
+    lines = []
+    for key in inst:
+        if key in allowed:
+            continue
+        close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+        fix = f"did you mean {close[0]}? Rename it" if close else "remove it"
+        lines.append(f"{prefix}{key}: unknown key; {fix}")
+    lines.append(f"{path}: allowed keys: {', '.join(allowed)}")
+    return lines
+
+
+def _describe(error: ValidationError, data: Mapping[str, Any]) -> list[str]:
+    """The lines for one jsonschema error: path, rule broken, allowed values."""
     path = _path(error.absolute_path)
     rule, value, inst = error.validator, error.validator_value, error.instance
     if rule == "additionalProperties":
-        allowed = ", ".join(error.schema.get("properties", {}))
-        extra = [key for key in inst if key not in error.schema.get("properties", {})]
-        prefix = "" if path == "<step>" else path + "."
-        return "; ".join(f"{prefix}{key}: unknown key (allowed: {allowed})" for key in extra)
+        return _unknown_keys(path, inst, list(error.schema.get("properties", {})))
     if rule == "oneOf" and path == "<step>":
         given = [key for key in _SOURCES if data.get(key)]
         found = ", ".join(given) if given else "none"
-        return (
+        return [
             "<step>: a config_version 2 step needs exactly one of prompt, template or "
             f"messages (found: {found})"
-        )
+        ]
     messages: dict[str, Callable[[], str]] = {
         "enum": lambda: f"{_shown(inst)} is not one of {', '.join(map(str, value))}",
         "const": lambda: f"must be {value!r} (got {_shown(inst)})",
@@ -193,7 +207,7 @@ def _describe(error: ValidationError, data: Mapping[str, Any]) -> str:
         "required": lambda: error.message.replace("is a required property", "is required"),
     }
     make = messages.get(str(rule))
-    return f"{path}: {make() if make else error.message}"
+    return [f"{path}: {make() if make else error.message}"]
 
 
 def _model_errors(data: Mapping[str, Any], policy: Policy) -> list[str]:
@@ -211,21 +225,25 @@ def _model_errors(data: Mapping[str, Any], policy: Policy) -> list[str]:
 
 
 def _extra_errors(data: Mapping[str, Any], policy: Policy | None) -> list[str]:
-    """Checks the schema cannot express; run only on schema-valid data."""
+    """Checks the schema cannot express; they look only at values of the right type, so
+    they run beside the schema's own errors and one run reports every problem."""
     errors = [
         f"{key}: must be a finite number (got {value})"
         for key, value in data.items()
         if isinstance(value, float) and not math.isfinite(value)
     ]
     first: dict[str, int] = {}
-    for i, name in enumerate(data.get("fallback_models") or ()):
+    fallbacks = data.get("fallback_models")
+    for i, name in enumerate(fallbacks if isinstance(fallbacks, list) else ()):
+        if not isinstance(name, str):
+            continue
         if name in first:
             errors.append(
                 f"fallback_models[{i}]: {name!r} repeats fallback_models[{first[name]}]; "
                 "each fallback model may appear once"
             )
         first.setdefault(name, i)
-    if data.get("output_schema"):
+    if isinstance(data.get("output_schema"), dict) and data["output_schema"]:
         try:
             Draft202012Validator.check_schema(data["output_schema"])
         except SchemaError as exc:
@@ -257,6 +275,10 @@ def validate_step_config(data: Mapping[str, Any], policy: Policy | None = None) 
     With a policy, ``model`` and ``fallback_models`` must name its models (``model`` may
     also be ``"auto"``).
     """
+    if data is None:
+        raise StepConfigError(
+            ["<step>: the step file is empty; write the step's keys, e.g. prompt and model"]
+        )
     if not isinstance(data, Mapping):
         raise StepConfigError([f"<step>: must be an object (got {type(data).__name__})"])
     try:
@@ -274,12 +296,33 @@ def validate_step_config(data: Mapping[str, Any], policy: Policy | None = None) 
     return config
 
 
+def _ordered(errors: Iterable[str]) -> list[str]:
+    """Each problem once, by field; the "allowed keys" lines last."""
+    unique = sorted(set(errors))
+    return [e for e in unique if ": allowed keys: " not in e] + [
+        e for e in unique if ": allowed keys: " in e
+    ]
+
+
 def _validate(data: Mapping[str, Any], policy: Policy | None) -> StepConfig:
-    errors = [_describe(e, data) for e in _validator().iter_errors(data)]
-    if not errors:
-        errors = _extra_errors(data, policy)
-    elif policy is not None:  # name unknown models too, so one run shows every problem
-        errors.extend(_model_errors(data, policy))
+    errors = [line for e in _validator().iter_errors(data) for line in _describe(e, data)]
+    errors.extend(_extra_errors(data, policy))
     if errors:
-        raise StepConfigError(sorted(set(errors)))
+        raise StepConfigError(_ordered(errors))
     return StepConfig.model_validate(_config_fields(data))
+
+
+def step_problems(data: Any, policy: Policy | None = None) -> list[str]:
+    """Every problem of ``node.data`` in one list: the schema's and the policy's (as
+    :func:`validate_step_config` raises them) and each template that cannot compile,
+    with its field, line and column. Empty when the step is valid; nothing is rendered."""
+    from .templates import template_problems
+
+    try:
+        validate_step_config(data, policy)
+        errors: list[str] = []
+    except StepConfigError as exc:
+        errors = exc.errors
+    if isinstance(data, Mapping):
+        errors = [*errors, *template_problems(data)]
+    return _ordered(errors)

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError
+from jinja2.lexer import TokenStream
+from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
@@ -50,7 +52,7 @@ from auterity_ai_step.errors import TemplateError
 if TYPE_CHECKING:
     from jinja2.runtime import Context
 
-__all__ = ["RenderLimits", "render_template"]
+__all__ = ["RenderLimits", "render_template", "syntax_problem"]
 
 # String methods a prompt may call; everything else (translate, expandtabs, ...) is refused.
 _STR_METHOD_NAMES = (
@@ -323,3 +325,38 @@ def render_template(
         raise _translate(exc, where) from exc
     finally:
         finished(token)
+
+
+def syntax_problem(source: str) -> tuple[int, int | None, str] | None:
+    """``(line, column, message)`` of the first syntax error in ``source``, else None.
+
+    What ``validate`` reports without rendering: the template is parsed over a token
+    stream that counts offsets (Jinja2 reports lines only), then compiled by the same
+    environment that renders it, so an unknown filter is caught too (its column is None).
+    """
+    start = end = 0
+    lexer_failed = False
+
+    def tokens() -> Iterator[tuple[int, str, str]]:
+        nonlocal start, end, lexer_failed
+        try:
+            for lineno, kind, value in _ENV.lexer.tokeniter(source, None):
+                start, end = end, end + len(value)
+                yield lineno, kind, value
+        except jinja2.TemplateSyntaxError:
+            lexer_failed = True  # it stopped after the last token it read
+            raise
+        start = end = len(source)
+
+    try:
+        parser = Parser(_ENV, "")
+        parser.stream = TokenStream(_ENV.lexer.wrap(tokens()), None, None)
+        parser.parse()
+        _compile(source)
+    except jinja2.TemplateAssertionError as exc:
+        return exc.lineno, None, exc.message or str(exc)
+    except jinja2.TemplateSyntaxError as exc:
+        offset = end if lexer_failed else start
+        line_start = source.rfind("\n", 0, offset) + 1
+        return source.count("\n", 0, offset) + 1, offset - line_start + 1, exc.message or ""
+    return None

@@ -17,8 +17,9 @@ from auterity_ai_step.contract.legacy_templates import (
     PromptTemplate,
     legacy_context,
     legacy_format,
+    legacy_syntax_problem,
 )
-from auterity_ai_step.contract.template_sandbox import RenderLimits, render_template
+from auterity_ai_step.contract.template_sandbox import RenderLimits, render_template, syntax_problem
 from auterity_ai_step.errors import AIServiceError, TemplateError
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ __all__ = [
     "build_messages",
     "legacy_format",
     "render_template",
+    "template_problems",
 ]
 
 _LEGACY_DEFAULT_PROMPT = "Process this data"
@@ -106,3 +108,38 @@ def build_messages(config: StepConfig, input_data: Mapping[str, Any]) -> list[di
         source = config.prompt if config.prompt is not None else _LEGACY_DEFAULT_PROMPT
         prompt = render_template(source, variables, where="prompt")
     return [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+
+
+def _sources(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, text) of every template in a raw step, however invalid the rest is."""
+    found = [(key, data[key]) for key in ("prompt", "system") if isinstance(data.get(key), str)]
+    messages = data.get("messages")
+    for i, message in enumerate(messages if isinstance(messages, list) else ()):
+        if isinstance(message, Mapping) and isinstance(message.get("content"), str):
+            found.append((f"messages[{i}].content", message["content"]))
+    return found
+
+
+def template_problems(data: Mapping[str, Any]) -> list[str]:
+    """One line per template in ``node.data`` that cannot compile: field, line, column.
+
+    Jinja2 for a step with ``config_version``; a legacy node's ``prompt`` is ``str.format``
+    text (its ``system`` is sent as written). Nothing is rendered, so no input is needed.
+    """
+    legacy = "config_version" not in data
+    limit = RenderLimits().max_source_chars
+    problems = []
+    for field, text in _sources(data):
+        found: tuple[int, int | None, str] | None
+        if legacy:
+            found = legacy_syntax_problem(text) if field == "prompt" else None
+        elif len(text) > limit:
+            problems.append(f"{field}: the template is longer than {limit} characters")
+            continue
+        else:
+            found = syntax_problem(text)
+        if found is not None:
+            line, column, message = found
+            at = f"line {line}" + ("" if column is None else f", column {column}")
+            problems.append(f"{field}: template syntax error at {at}: {message}")
+    return problems

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
 from ..errors import StoreError, redact
+from ..extras import missing_extra_message
 
 __all__ = ["default_spool", "ledger_engine", "ledger_url", "sqlite_engine", "unreachable"]
 
@@ -69,7 +70,10 @@ def ledger_engine(url: URL) -> Engine:
         if backend == "sqlite":
             return sqlite_engine(url)
         return create_engine(url, connect_args={"connect_timeout": 5})
-    except (SQLAlchemyError, ImportError) as exc:  # e.g. the driver is not installed
+    except ImportError as exc:  # the driver is not installed: name the extra that has it
+        shown = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[backend]
+        raise StoreError(missing_extra_message(exc, f"a {shown} ledger")) from exc
+    except SQLAlchemyError as exc:
         said = redact(" ".join(str(exc).split()))  # the driver's words, any password hidden
         raise StoreError(f"cannot open the ledger database: {said}") from exc
     except OSError as exc:  # the SQLite file's directory cannot be created

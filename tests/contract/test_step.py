@@ -171,10 +171,9 @@ def test_step_schema_lists_policy_models(policy: Policy) -> None:
             "messages (found: none)",
         ),
         ({"config_version": 1}, "config_version: 1 is not one of 2"),
-        (
-            {"colour": "red"},
-            "colour: unknown key (allowed: config_version, prompt, template, messages,",
-        ),
+        ({"colour": "red"}, "colour: unknown key; did you mean color? Rename it"),
+        ({"zzz": "red"}, "zzz: unknown key; remove it"),
+        ({"zzz": "red"}, "<step>: allowed keys: config_version, prompt, template, messages,"),
         ({"temperature": 2.5}, "temperature: must be <= 2 (got 2.5)"),
         ({"temperature": -1}, "temperature: must be >= 0 (got -1)"),
         ({"cost_limit": -0.01}, "cost_limit: must be >= 0 (got -0.01)"),
@@ -198,7 +197,11 @@ def test_step_schema_lists_policy_models(policy: Policy) -> None:
         ({"messages": [{"role": "user"}]}, "messages[0]: 'content' is required"),
         (
             {"messages": [{"role": "user", "content": "x", "name": "n"}]},
-            "messages[0].name: unknown key (allowed: role, content)",
+            "messages[0].name: unknown key; remove it",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "x", "name": "n"}]},
+            "messages[0]: allowed keys: role, content",
         ),
         ({"template_variables": []}, "template_variables: must be of type object (got list)"),
         (
@@ -282,3 +285,13 @@ def test_schema_errors_and_unknown_models_are_reported_together() -> None:
     )
     assert any(e.startswith("fallback_models[1]: 'nope' is not a known model") for e in errors)
     assert any(e.startswith("fallback_models[2]:") for e in errors)  # 7 is not a string
+
+
+def test_schema_errors_do_not_hide_the_other_checks() -> None:
+    errors = errors_of(
+        {"config_version": 2, "prompt": "x", "temperature": 3, "fallback_models": ["a", "a"]}
+    )
+    assert errors == [
+        "fallback_models[1]: 'a' repeats fallback_models[0]; each fallback model may appear once",
+        "temperature: must be <= 2 (got 3)",
+    ]

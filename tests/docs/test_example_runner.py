@@ -139,3 +139,57 @@ def test_a_command_is_a_dataclass_with_its_place_in_the_page() -> None:
     command = Command("sleep 1 &", ["x"], line=3, output_start=4, output_end=5)
     assert command.background
     assert not Command("echo a & b", [], 0, 1, 1).background
+
+
+def test_an_export_reads_the_readers_environment(tmp_path: Path) -> None:
+    """A guide's ``export AUTERITY_AI_DATABASE_URL=sqlite:///$PWD/x.db`` names a file in the
+    page's own working directory (the reader's), not the docs builder's."""
+    text = (
+        "```console\n$ export LEDGER=sqlite:///$PWD/scratch.db\n"
+        '$ echo "$LEDGER"\nsqlite:///~/scratch.db\n```\n'
+    )
+    assert check_page(_page(tmp_path, text)) == []
+
+
+CLAIMS = """\
+```console
+$ echo 'failed: stopped after 9 attempt(s): refuses refused the content'
+failed: stopped after 9 attempt(s): refuses refused the content
+```
+
+The provider refused (attempt 9 of the first run). The step's message says
+`{claim}`.
+
+Elsewhere a health check says `not checked, since nothing points at a run here`.
+"""
+
+
+def test_a_claim_about_a_runs_message_must_be_what_it_printed(tmp_path: Path) -> None:
+    wrong = _page(tmp_path, CLAIMS.format(claim="all candidate models failed"))
+    assert check_page(wrong) == [
+        f"{wrong}:6: the prose says a message reads `all candidate models failed`, but no "
+        "command on the page printed that"
+    ]
+    right = _page(tmp_path, CLAIMS.format(claim="stopped after 9 attempt(s): ... the content"))
+    assert check_page(right) == []
+
+
+def test_a_background_command_leaves_nothing_running(tmp_path: Path) -> None:
+    """Its first process may end at once (a pipeline, a port that was taken); what it
+    started is stopped with the page all the same, and the page still runs."""
+    import os
+    import time
+
+    from docgen.examples import run_page
+
+    page = parse_page(_page(tmp_path, "```console\n$ sh -c 'sleep 300 & echo $!' &\n1\n```\n"))
+    ((_, shown),) = run_page(page, tmp_path)
+    pid = int(shown[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"process {pid} outlived the page")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,22 @@ def test_mkdocs_strict_build_has_no_warnings(tmp_path: Path) -> None:
     assert "WARNING" not in done.stderr, done.stderr[-4000:]
     assert (tmp_path / "index.html").is_file()
     assert (tmp_path / "reference" / "step-config" / "index.html").is_file()
+    home = (tmp_path / "index.html").read_text()
+    # Wide console tables and commands scroll or wrap in their box, never cut off.
+    assert 'href="stylesheets/extra.css"' in home
+    css = (tmp_path / "stylesheets" / "extra.css").read_text()
+    assert ".language-console pre > code" in css and "overflow-x: auto" in css
+    # Every navigation heading has pages under it, or is a page itself ("Operations").
+    nav = home.partition('class="md-nav md-nav--primary"')[2]
+    assert re.search(r'<a href="operations/"[^>]*>\s*<span class="md-ellipsis">\s*Operations', nav)
+
+
+def test_commands_on_the_home_page_fit_their_box() -> None:
+    """The install commands are one short line each (a long one was cut off on the site)."""
+    page = (ROOT / "docs" / "index.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", page, re.S)
+    assert blocks
+    assert all(len(line) <= 80 for block in blocks for line in block.splitlines())
 
 
 def _nav_pages(entries: list[object]) -> list[str]:
