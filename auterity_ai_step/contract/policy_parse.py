@@ -360,13 +360,24 @@ def _cost_controls(raw: Any, errors: list[str]) -> Any:
 
 
 def _merge_override(base: Any, extra: Mapping[str, Any]) -> Any:
-    """Database settings over a file entry; a key replaces its aliases too."""
+    """Database settings over a file entry: each key replaces only what it names.
+
+    An alias the file used (``cost_per_1k_tokens``: both prices) is spread onto its fields
+    first, so overriding ``input_cost_per_1k`` alone keeps the file's output price; an alias
+    in ``extra`` replaces every field it stands for. Giving an alias and one of its fields
+    together (in the file or in ``extra``) stays the error it always is.
+    """
     if not isinstance(base, Mapping):
         return extra
     merged = dict(base)
-    for group in MODEL_ALIASES:
-        if any(key in extra for key in group):
-            for key in group:
+    for alias, *fields in MODEL_ALIASES:
+        if not any(key in extra for key in (alias, *fields)):
+            continue
+        if alias in merged and not any(key in merged for key in fields):
+            value = merged.pop(alias)
+            merged.update(dict.fromkeys(fields, value))
+        if alias in extra:
+            for key in fields:
                 merged.pop(key, None)
     merged.update(extra)
     return merged
