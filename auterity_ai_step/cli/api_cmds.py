@@ -16,6 +16,7 @@ import typer
 
 from ..errors import redact
 from ..loopback import is_loopback
+from ..settings import ALLOWED_API_BASES_ENV, ALLOWED_KEY_ENVS_ENV
 from . import app
 from .contract_cmds import DbOption, PolicyOption, open_ledger
 
@@ -81,8 +82,35 @@ def serve(
     ] = False,
     policy: PolicyOption = None,
     db: DbOption = None,
+    allow_key_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-key-env",
+            help="A key variable stored model configurations (PUT /config) may name besides "
+            "the policy file's own; repeat for more. Adds to $AUTERITY_AI_ALLOWED_KEY_ENVS.",
+        ),
+    ] = None,
+    allow_api_base: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-api-base",
+            help="An http(s) API base (and the paths below it) stored model configurations "
+            "may call besides the policy file's own; repeat for more. Adds to "
+            "$AUTERITY_AI_ALLOWED_API_BASES.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the model management API (/api/models, docs at /docs) with uvicorn."""
+    for base in allow_api_base or ():
+        if not base.lower().startswith(("http://", "https://")):
+            typer.echo(f"error: --allow-api-base {base!r}: must be an http(s) URL", err=True)
+            raise typer.Exit(2)
+    for env_name, added in (
+        (ALLOWED_KEY_ENVS_ENV, allow_key_env),
+        (ALLOWED_API_BASES_ENV, allow_api_base),
+    ):
+        if added:  # read by every policy parse in this process, the executor's too
+            os.environ[env_name] = " ".join([os.environ.get(env_name, ""), *added]).strip()
     token = os.environ.get(TOKEN_ENV, "").strip() or None
     admin_token = os.environ.get(ADMIN_TOKEN_ENV, "").strip() or None
     try:
