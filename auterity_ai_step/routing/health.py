@@ -55,6 +55,8 @@ Status = Literal["available", "slow", "unavailable", "unknown"]
 Prober = Callable[["ModelSpec", float], Awaitable[float]]
 # The prober enforces the model's timeout on the request; this safety net sits just behind.
 _HARD_GRACE_S = 0.5
+# Meter settlements still running for cancelled checks (kept so they are not collected).
+_PENDING: set[asyncio.Future[Any]] = set()
 
 
 def counts_as_failure(exc: BaseException) -> bool:
@@ -320,7 +322,7 @@ class HealthMonitor:
         """
         spec = self._store.current().model(model_name)
         await self.ready()
-        ticket = None if meter is None else await meter.begin(spec)
+        ticket = None if meter is None else await self._begin(meter, spec)
         timeout = spec.health_timeout_s
         status: Status
         latency: float | None = None
@@ -358,6 +360,25 @@ class HealthMonitor:
         with self._lock:
             self._last[model_name] = result
         return result
+
+    @staticmethod
+    async def _begin(meter: ProbeMeter, spec: ModelSpec) -> Any:
+        """``meter.begin``, finished and undone even if this check is cancelled meanwhile
+        (its reservation then ends as a check that sent nothing, instead of leaking)."""
+        begun = asyncio.ensure_future(meter.begin(spec))
+        try:
+            return await asyncio.shield(begun)
+        except asyncio.CancelledError:
+            unsent = RuntimeError("cancelled before any request was sent")
+
+            def undo(done: asyncio.Future[Any]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    task = asyncio.ensure_future(meter.end(done.result(), spec, 0.0, unsent))
+                    _PENDING.add(task)
+                    task.add_done_callback(_PENDING.discard)
+
+            begun.add_done_callback(undo)
+            raise
 
     async def check_all(self, models: Iterable[str] | None = None) -> list[HealthStatus]:
         """Check ``models`` (default: every policy model) concurrently, in the given order."""
