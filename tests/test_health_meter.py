@@ -125,6 +125,7 @@ async def test_a_check_cancelled_while_reserving_leaks_nothing(
     calls: list[str] = []
     monitor = _monitor(store, None, calls)
     gateway.count_tokens(store.current().model("hosted"), gateway.PROBE_MESSAGES)  # warm
+    assert _reserved(ledger) == 0  # the ledger's tables exist before the race starts
     task = asyncio.create_task(
         monitor.health_check("hosted", meter=LedgerProbeMeter(ledger, store))
     )
@@ -132,8 +133,8 @@ async def test_a_check_cancelled_while_reserving_leaks_nothing(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    for _ in range(500):  # the reservation finishes in its thread, then is undone
-        if _rows(ledger):
+    for _ in range(6000):  # the reservation finishes in its thread, then is undone
+        if _rows(ledger) and _reserved(ledger) == 0:
             break
         await asyncio.sleep(0.01)
     (row,) = _rows(ledger)
