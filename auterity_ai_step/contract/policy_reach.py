@@ -6,8 +6,10 @@ admin token, or write access to the table, must not be enough to send the server
 environment to a host of their choosing. So a model a stored configuration adds or changes
 may only read a key variable (``api_key_env``) that the file's own models read, or one the
 operator lists in ``AUTERITY_AI_ALLOWED_KEY_ENVS``; and may only call an ``api_base`` that a
-file model uses, or one at or below a URL listed in ``AUTERITY_AI_ALLOWED_API_BASES``.
-Every ``api_base``, in the file too, must be an http:// or https:// URL.
+file model uses, or one at or below a URL listed in ``AUTERITY_AI_ALLOWED_API_BASES``. A key
+the file reads goes only where the file sends it (the same base, or the same provider's
+default endpoint), unless the operator listed the base. Every ``api_base``, in the file
+too, must be an http:// or https:// URL.
 """
 
 from __future__ import annotations
@@ -43,6 +45,14 @@ def _under(url: str, allowed: str) -> bool:
     return got[3] == root[3] or got[3].startswith(root[3] + "/")
 
 
+def _destination(spec: ModelSpec) -> str:
+    """Where the model's key goes: its api_base, else its LiteLLM provider's default."""
+    if spec.api_base:
+        return spec.api_base.rstrip("/")
+    prefix, sep, _ = spec.litellm_model.partition("/")
+    return f"the {prefix if sep else spec.provider} default endpoint"
+
+
 def check_api_base_schemes(
     models: Mapping[str, ModelSpec], paths: Mapping[str, str], errors: list[str]
 ) -> None:
@@ -73,6 +83,7 @@ def check_stored_reach(
     """
     file_envs = {m.api_key_env for m in file_models.values() if m.api_key_env}
     file_bases = {m.api_base for m in file_models.values() if m.api_base}
+    file_routes = {(m.api_key_env, _destination(m)) for m in file_models.values()}
     for name in stored:
         spec = models.get(name)
         if spec is None:
@@ -93,4 +104,18 @@ def check_stored_reach(
                 "configurations may call (allowed: the policy file's own api_base "
                 f"values and {ALLOWED_API_BASES_ENV}); use one of those, or have the "
                 f"operator add it to {ALLOWED_API_BASES_ENV} (serve --allow-api-base)"
+            )
+            continue
+        operator_base = base is not None and any(_under(base, b) for b in api_bases)
+        if (
+            env in file_envs
+            and env not in key_envs
+            and not operator_base
+            and (env, _destination(spec)) not in file_routes
+        ):
+            errors.append(
+                f"overrides.{name}: its key variable {env} would be sent to "
+                f"{_destination(spec)}, where no model of the policy file sends it; keep the "
+                f"api_base (or provider) the file uses with {env}, or have the operator add "
+                f"the base to {ALLOWED_API_BASES_ENV} (serve --allow-api-base)"
             )

@@ -568,7 +568,7 @@ async def test_config_shows_key_variables_never_values(
 
 
 async def test_valid_config_is_written_and_live_at_once(
-    admin: httpx.AsyncClient, user: httpx.AsyncClient, ledger: Ledger, policy_file: Path
+    admin: httpx.AsyncClient, user: httpx.AsyncClient, ledger: Ledger, policy_file: Path, sim: Any
 ) -> None:
     running = PolicyStore(policy_file, overrides=ledger.model_configurations, check_interval_s=0)
     body = {
@@ -580,6 +580,7 @@ async def test_valid_config_is_written_and_live_at_once(
             "output_cost_per_1k": 0.004,
             "context_window": 4000,
             "api_key_env": KEY_ENV,
+            "api_base": f"{sim.base_url}/v1",  # where the file sends this key
             "use_cases": ["general", "summaries"],
         },
     }

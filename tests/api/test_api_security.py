@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from api_support import ADMIN_TOKEN, USER_TOKEN, policy_document
+from api_support import ADMIN_TOKEN, KEY_ENV, USER_TOKEN, policy_document
 
 from auterity_ai_step.api import create_app
 from auterity_ai_step.contract.policy import PolicyStore
@@ -86,6 +86,25 @@ async def test_put_config_refuses_an_api_base_the_operator_did_not_allow(
     assert (await user.post(CHECK, json={"model": "stolen"})).status_code == 404
     listed = (await user.get("/api/models/available")).json()["models"]
     assert next(m for m in listed if m["name"] == "sim-gpt")["status"] == "unknown"
+    assert sim.count() == 0
+
+
+async def test_a_files_key_goes_only_where_the_file_sends_it(
+    admin: httpx.AsyncClient, ledger: Ledger, sim: Simulator
+) -> None:
+    """Both the key variable and the base are the file's, but never together."""
+    for body in (
+        {"sim-gpt": {"api_base": sim.base_url}},  # local-llama's base, which gets no key
+        {"routed": _new_model(litellm_model="together_ai/x", api_key_env=KEY_ENV)},
+        {"local-llama": {"api_key_env": KEY_ENV}},
+    ):
+        response = await admin.put(CONFIG, json=body)
+        assert response.status_code == 422, body
+        (error,) = response.json()["detail"]["errors"]
+        assert f"its key variable {KEY_ENV} would be sent to" in error, error
+    assert ledger.model_configurations()[1] == {}
+    moved = {"sim-gpt": {"api_base": f"{sim.base_url}/v1/"}}  # the same base, spelled apart
+    assert (await admin.put(CONFIG, json=moved)).status_code == 200
     assert sim.count() == 0
 
 
