@@ -5,11 +5,18 @@ FastAPI. A host mounts :func:`create_router` with its own authentication depende
 route depends on it) and a predicate telling admins apart; :func:`create_app` wraps the same
 router in an app with bearer-token authentication for running outside Auterity.
 
-Standalone tokens (``create_app``): ``AUTERITY_AI_API_TOKEN`` opens every read route. With
-``AUTERITY_AI_ADMIN_TOKEN`` set as well, only that second token may read or change
-``/config``; without it the one API token is also the admin token (a single operator).
-Tokens are compared in constant time and must be at least 16 characters. ``/docs`` and
-``/openapi.json`` stay public: they describe the API and hold no data.
+Standalone tokens (``create_app``): ``AUTERITY_AI_API_TOKEN`` opens every read route and
+health checks; only ``AUTERITY_AI_ADMIN_TOKEN`` may read or change ``/config`` (it opens
+every route). Without an admin token nobody is admin: an API token never is. Tokens are
+compared in constant time and must be at least 16 characters. ``/docs`` and
+``/openapi.json`` stay public: they describe the API and hold no data. With neither token,
+``insecure_local`` serves without authentication for a loopback-bound server, and then
+answers only requests whose ``Host`` (and ``Origin``, when sent) is a loopback name, and
+refuses the content types a web page can send without asking (text/plain, forms) on writes.
+
+Every route authenticates before it reads a request body, and a body over
+``max_body_bytes`` (default 64 KiB) is refused with 413 as soon as it is declared or, for
+a streamed body, as soon as the limit is passed: nothing larger is ever held.
 
 No response, error body included, carries a key: the config view names the environment
 variable each model reads and whether it is set; error texts pass through ``errors.redact``
@@ -29,7 +36,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 try:
-    from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Query, Request
+    from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, Response
@@ -39,6 +46,8 @@ except ImportError as exc:
     from .extras import missing_extra_message
 
     raise ImportError(missing_extra_message(exc, "the model management API", "api")) from exc
+
+from pydantic import ValidationError
 
 from .api_models import (
     AvailableModels,
@@ -53,16 +62,24 @@ from .api_models import (
     UnknownModel,
     UsageReport,
 )
-from .api_service import HEALTH_CHECK_LIMIT_S, ApiError, ModelCatalog
+from .api_service import (
+    HEALTH_CHECK_LIMIT_S,
+    HEALTH_CHECK_RATE,
+    ApiError,
+    ModelCatalog,
+    RateLimit,
+)
 from .contract.policy import PolicyStore
 from .contract.step import step_schema
 from .errors import redact
+from .loopback import host_name, is_loopback
 from .routing.health import HealthMonitor
 from .store.ledger import Ledger
 
 __all__ = [
     "ADMIN_TOKEN_ENV",
     "API_TOKEN_ENV",
+    "MAX_BODY_BYTES",
     "MIN_TOKEN_LENGTH",
     "ApiUser",
     "bearer_auth",
@@ -75,6 +92,10 @@ log = logging.getLogger("auterity_ai_step.api")
 API_TOKEN_ENV = "AUTERITY_AI_API_TOKEN"  # noqa: S105 - a variable name, not a secret
 ADMIN_TOKEN_ENV = "AUTERITY_AI_ADMIN_TOKEN"  # noqa: S105
 MIN_TOKEN_LENGTH = 16
+MAX_BODY_BYTES = 64 * 1024
+_SIMPLE_CONTENT_TYPES = frozenset(
+    {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}
+)
 T = TypeVar("T")
 _Responses = dict[int | str, dict[str, Any]]
 _UNAUTHORIZED: _Responses = {
@@ -84,6 +105,9 @@ _STORE_DOWN: _Responses = {
     503: {"model": ErrorMessage, "description": "The usage ledger could not be read or written"}
 }
 _ADMIN_ONLY: _Responses = {403: {"model": ErrorMessage, "description": "The user is not an admin"}}
+_TOO_LARGE: _Responses = {
+    413: {"model": ErrorMessage, "description": "The body is over the server's size limit"}
+}
 _CONFIG_EXAMPLE = {
     "gpt-4o-mini": {"input_cost_per_1k": "0.0002", "use_cases": ["general"]},
     "local-llama": {
@@ -115,14 +139,44 @@ def _http(call: Callable[..., T], *args: Any) -> T:
     try:
         return call(*args)
     except ApiError as exc:
-        raise HTTPException(exc.status, exc.detail) from exc
+        raise HTTPException(exc.status, exc.detail, headers=exc.headers) from exc
 
 
 async def _http_async(call: Awaitable[T]) -> T:
     try:
         return await call
     except ApiError as exc:
-        raise HTTPException(exc.status, exc.detail) from exc
+        raise HTTPException(exc.status, exc.detail, headers=exc.headers) from exc
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(
+        413,
+        f"the request body is over this server's limit of {limit} bytes; send a smaller "
+        "body (a model configuration is a few kilobytes)",
+    )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 before more than ``limit`` bytes are held.
+
+    A declared ``Content-Length`` over the limit is refused without reading anything; a
+    streamed body is read chunk by chunk and refused once it passes the limit. Call it
+    only after authentication (a route's dependencies run first, and no route here
+    declares a body parameter that FastAPI would read before them).
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise HTTPException(400, "Content-Length must be a number of bytes")
+        if int(declared) > limit:
+            raise _too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(limit)
+    return bytes(body)
 
 
 def _validation_response(exc: RequestValidationError) -> JSONResponse:
@@ -176,6 +230,9 @@ def create_router(
     ledger: Ledger | None = None,
     monitor: HealthMonitor | None = None,
     health_check_limit_s: float = HEALTH_CHECK_LIMIT_S,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    health_check_rate: tuple[int, float] = HEALTH_CHECK_RATE,
+    caller_of: Callable[[Any], str] = str,
 ) -> APIRouter:
     """The ``/api/models`` router; every route depends on ``auth``.
 
@@ -186,13 +243,20 @@ def create_router(
     ``PUT /config`` writes, so that route then refuses with 409 and writes nothing.
     Validation errors (422) never echo request input, whatever handlers the host app has.
     ``health_check_limit_s`` caps a health check whatever the model's own timeout.
+
+    Bodies are read only after ``auth`` and refused over ``max_body_bytes`` (413). Health
+    checks are metered against the ledger and budget like steps, and each caller
+    (``caller_of(user)``, default ``str(user)``) may start at most ``health_check_rate``
+    = (checks, seconds) of them; more is a 429 with ``Retry-After``.
     """
     ledger = Ledger() if ledger is None else ledger
     if policy_store is None:
         policy_store = PolicyStore(overrides=ledger.model_configurations)
     if monitor is None:
         monitor = HealthMonitor.for_policy(policy_store)
-    work = ModelCatalog(policy_store, ledger, monitor, health_check_limit_s)
+    work = ModelCatalog(
+        policy_store, ledger, monitor, health_check_limit_s, RateLimit(*health_check_rate)
+    )
     router = APIRouter(
         prefix="/api/models",
         tags=["models"],
@@ -204,7 +268,11 @@ def create_router(
     def require_admin(request: Request, user: Annotated[Any, Depends(auth)]) -> Any:
         if not is_admin(user):
             log.info("refused %s %s: the user is not an admin", request.method, request.url.path)
-            raise HTTPException(403, "only an admin may read or change model configurations")
+            raise HTTPException(
+                403,
+                "only an admin may read or change model configurations (standalone: send "
+                "the AUTERITY_AI_ADMIN_TOKEN token; the API token is never admin)",
+            )
         return user
 
     @router.get(
@@ -257,12 +325,30 @@ def create_router(
             "`model` query parameter. An unknown model is a 404 listing the known ones."
         ),
         responses={
-            400: {"model": ErrorMessage, "description": "The body is not valid JSON"},
             404: {"model": UnknownModel, "description": "Unknown model; the known ones listed"},
+            **_TOO_LARGE,
+            429: {
+                "model": ErrorMessage,
+                "description": "This caller's health checks per window are used up (see "
+                "Retry-After), or the budget has no room for one",
+            },
+            **_STORE_DOWN,
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": False,
+                "content": {
+                    "application/json": {
+                        "schema": HealthCheckRequest.model_json_schema(),
+                        "example": {"model": "gpt-4o-mini"},
+                    }
+                },
+            }
         },
     )
     async def health_check(
-        body: Annotated[HealthCheckRequest | None, Body()] = None,
+        request: Request,
+        user: Annotated[Any, Depends(auth)],
         model: Annotated[
             str | None,
             Query(
@@ -272,12 +358,14 @@ def create_router(
             ),
         ] = None,
     ) -> HealthCheckResult:
+        raw = await read_body(request, max_body_bytes)
+        body = _health_request(raw)
         if body is not None and model is not None and body.model != model:
             raise _bad_request("value_error", "name the model once: body and query disagree")
         name = body.model if body is not None else model
         if name is None:
             raise _bad_request("missing", 'name the model: {"model": "..."} or ?model=...')
-        return await _http_async(work.health_check(name))
+        return await _http_async(work.health_check(name, caller_of(user)))
 
     @router.get(
         "/recommendations",
@@ -375,6 +463,7 @@ def create_router(
         responses={
             **_ADMIN_ONLY,
             **_STORE_DOWN,
+            **_TOO_LARGE,
             409: {
                 "model": ErrorMessage,
                 "description": (
@@ -390,7 +479,7 @@ def create_router(
     async def put_config(request: Request) -> ConfigView:
         try:
             try:
-                body = json.loads(await request.body())
+                body = json.loads(await read_body(request, max_body_bytes))
             except ValueError as exc:
                 raise HTTPException(
                     422,
@@ -415,6 +504,17 @@ def create_router(
     return router
 
 
+def _health_request(raw: bytes) -> HealthCheckRequest | None:
+    """The health-check body as FastAPI would parse it: empty or null means none."""
+    if not raw.strip() or raw.strip() == b"null":
+        return None
+    try:
+        return HealthCheckRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors()]
+        raise RequestValidationError(errors) from None
+
+
 @dataclass(frozen=True)
 class ApiUser:
     """Who a standalone request authenticated as."""
@@ -424,10 +524,12 @@ class ApiUser:
 
 
 def bearer_auth(api_token: str | None, admin_token: str | None = None) -> Callable[..., ApiUser]:
-    """A FastAPI dependency accepting ``Authorization: Bearer <token>`` (constant time)."""
+    """A FastAPI dependency accepting ``Authorization: Bearer <token>`` (constant time).
+
+    Only ``admin_token`` makes an admin; without it no caller is one.
+    """
     scheme = HTTPBearer(auto_error=False, description="AUTERITY_AI_API_TOKEN (or admin token)")
     tokens = [(t.encode(), admin) for t, admin in ((api_token, False), (admin_token, True)) if t]
-    single = admin_token is None
 
     def authenticate(
         request: Request,
@@ -447,14 +549,47 @@ def bearer_auth(api_token: str | None, admin_token: str | None = None) -> Callab
                 "a valid bearer token is required (Authorization: Bearer <token>)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        if single or any(matched):
+        if any(matched):
             return ApiUser("admin", True)
         return ApiUser("api", False)
 
     return authenticate
 
 
-def _local_user() -> ApiUser:
+def _refuse_local(request: Request, status: int, why: str) -> HTTPException:
+    log.info("refused %s %s: %s", request.method, request.url.path, why)
+    return HTTPException(status, why)
+
+
+def local_only_auth(request: Request) -> ApiUser:
+    """The ``insecure_local`` dependency: no token, but only loopback names and no
+    request a web page could send without a CORS preflight (DNS rebinding, CSRF)."""
+    host = host_name(request.headers.get("host"))
+    if not is_loopback(host):
+        raise _refuse_local(
+            request,
+            421,
+            "without authentication this server answers only requests addressed to a "
+            "loopback name (Host: 127.0.0.1, [::1] or localhost); set AUTERITY_AI_API_TOKEN "
+            "to serve other names",
+        )
+    origin = request.headers.get("origin")
+    if origin is not None and not is_loopback(host_name(origin, url=True)):
+        raise _refuse_local(
+            request,
+            403,
+            "without authentication this server refuses requests from web pages of other "
+            "origins (the Origin header must be a loopback name); set AUTERITY_AI_API_TOKEN",
+        )
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if kind in _SIMPLE_CONTENT_TYPES:
+            raise _refuse_local(
+                request,
+                415,
+                f"Content-Type {kind} is refused on writes without authentication (a web "
+                "page can send it unasked); send Content-Type: application/json",
+            )
     return ApiUser("local", True)
 
 
@@ -482,31 +617,37 @@ def create_app(
     policy_store: PolicyStore | None = None,
     ledger: Ledger | None = None,
     monitor: HealthMonitor | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    health_check_rate: tuple[int, float] = HEALTH_CHECK_RATE,
 ) -> FastAPI:
     """A standalone app serving the router with bearer-token authentication.
 
-    Tokens default to ``$AUTERITY_AI_API_TOKEN`` and ``$AUTERITY_AI_ADMIN_TOKEN``. Without an
-    API token it refuses (ValueError) unless ``insecure_local``, which turns authentication
-    off: only for a server bound to loopback (the ``serve`` command checks that).
+    Tokens default to ``$AUTERITY_AI_API_TOKEN`` and ``$AUTERITY_AI_ADMIN_TOKEN``; only the
+    admin token may use ``/config``. With neither it refuses (ValueError) unless
+    ``insecure_local``, which turns authentication off for a server bound to loopback (the
+    ``serve`` command checks that) and checks each request's Host, Origin and write content
+    type (:func:`local_only_auth`). Either token keeps authentication on, whatever
+    ``insecure_local`` says.
     """
     api_token, admin_token = _tokens(api_token, admin_token)
     auth: Callable[..., ApiUser]
-    if api_token is not None:
+    if api_token is not None or admin_token is not None:
         auth = bearer_auth(api_token, admin_token)
     elif insecure_local:
-        auth = _local_user
+        auth = local_only_auth
     else:
         raise ValueError(
-            f"{API_TOKEN_ENV} is not set: set it to a long random token, or pass "
-            "insecure_local=True for a server bound to loopback only"
+            f"neither {API_TOKEN_ENV} nor {ADMIN_TOKEN_ENV} is set: set them to long random "
+            "tokens, or pass insecure_local=True for a server bound to loopback only"
         )
     app = FastAPI(
         title="auterity-ai-step model management",
         description=(
             "Model catalogue, health, usage, recommendations and dynamic model configuration "
             "for auterity-ai-step. Send `Authorization: Bearer <token>`; `/config` needs the "
-            "admin token when `AUTERITY_AI_ADMIN_TOKEN` is set. Money is a decimal string "
-            "(US dollars); times are ISO 8601 UTC."
+            "admin token (`AUTERITY_AI_ADMIN_TOKEN`): the API token is never admin. Bodies "
+            "over the size limit are refused with 413. Money is a decimal string (US "
+            "dollars); times are ISO 8601 UTC."
         ),
         version="1",
     )
@@ -518,6 +659,8 @@ def create_app(
             policy_store=policy_store,
             ledger=ledger,
             monitor=monitor,
+            max_body_bytes=max_body_bytes,
+            health_check_rate=health_check_rate,
         )
     )
     return app

@@ -5,15 +5,21 @@ them into the typed bodies of :mod:`auterity_ai_step.api_models`; a refusal is a
 :class:`ApiError` carrying the HTTP status and body, which ``api.py`` turns into a response.
 Every error text passes through ``errors.redact`` with the values of the key variables the
 policy names, so no key can reach a response.
+
+Health checks are billed calls: each is metered (:mod:`auterity_ai_step.health_meter`) and
+each caller may start at most :data:`HEALTH_CHECK_RATE` of them (:class:`RateLimit`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -37,16 +43,19 @@ from .api_models import (
     money,
 )
 from .contract.policy import Policy, PolicyStore, parse_policy, read_policy_file
-from .errors import PolicyError, StoreError, redact
+from .errors import LimitExceeded, PolicyError, StoreError, redact
+from .health_meter import LedgerProbeMeter
 from .money.limits import BudgetGuard
 from .money.prices import price_for
 from .routing.candidates import rank_models, select_optimal_model
 from .routing.health import HealthMonitor, HealthStatus
 from .store.ledger import Ledger
 
-__all__ = ["HEALTH_CHECK_LIMIT_S", "ApiError", "ModelCatalog"]
+__all__ = ["HEALTH_CHECK_LIMIT_S", "HEALTH_CHECK_RATE", "ApiError", "ModelCatalog", "RateLimit"]
 
 HEALTH_CHECK_LIMIT_S = 5.0
+#: Health checks one caller may start per window: (checks, window in seconds).
+HEALTH_CHECK_RATE: tuple[int, float] = (10, 60.0)
 _ZERO = Decimal(0)
 _SECRET_KEY = re.compile(r"(?i)^(api[_-]?key|apikey|secret|token|password)$")
 
@@ -54,10 +63,44 @@ _SECRET_KEY = re.compile(r"(?i)^(api[_-]?key|apikey|secret|token|password)$")
 class ApiError(Exception):
     """A refusal with its HTTP status and JSON ``detail`` (already redacted)."""
 
-    def __init__(self, status: int, detail: Any) -> None:
+    def __init__(self, status: int, detail: Any, headers: dict[str, str] | None = None) -> None:
         super().__init__(status, detail)
         self.status = status
         self.detail = detail
+        self.headers = headers
+
+
+class RateLimit:
+    """At most ``limit`` events per caller in any ``window_s`` seconds (a sliding log).
+
+    Per process, like the circuit breaker: with several workers each allows its own share.
+    """
+
+    def __init__(
+        self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if limit < 1 or window_s <= 0:
+            raise ValueError("a rate limit needs at least 1 event per positive window")
+        self.limit = limit
+        self.window_s = window_s
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, caller: str) -> float | None:
+        """Count one event for ``caller``; None if allowed, else seconds until one is."""
+        with self._lock:
+            now = self._clock()
+            log = self._seen.setdefault(caller, deque())
+            while log and now - log[0] >= self.window_s:
+                log.popleft()
+            if len(log) >= self.limit:
+                return self.window_s - (now - log[0])
+            log.append(now)
+            if len(self._seen) > 10_000:  # forget idle callers, keep memory bounded
+                for name in [n for n, times in self._seen.items() if not times]:
+                    del self._seen[name]
+            return None
 
 
 def _utc(value: datetime | str) -> datetime:
@@ -92,11 +135,14 @@ class ModelCatalog:
         ledger: Ledger,
         monitor: HealthMonitor,
         limit_s: float = HEALTH_CHECK_LIMIT_S,
+        rate: RateLimit | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
         self.monitor = monitor
         self.limit_s = limit_s
+        self.rate = RateLimit(*HEALTH_CHECK_RATE) if rate is None else rate
+        self.meter = LedgerProbeMeter(ledger, store)
         self._config_lock = threading.Lock()
 
     def redact(self, text: str) -> str:
@@ -185,12 +231,35 @@ class ModelCatalog:
             },
         )
 
-    async def health_check(self, name: str) -> HealthCheckResult:
+    def _take_rate(self, caller: str) -> None:
+        wait = self.rate.take(caller)
+        if wait is not None:
+            retry = max(1, math.ceil(wait))
+            raise ApiError(
+                429,
+                f"health checks are billed calls: at most {self.rate.limit} per "
+                f"{self.rate.window_s:g} s for each caller; try again in {retry} s",
+                headers={"Retry-After": str(retry)},
+            )
+
+    async def health_check(self, name: str, caller: str = "") -> HealthCheckResult:
+        """Check ``name`` now for ``caller``: rate-limited, then metered like a step."""
+        if name not in self.store.current().models:
+            raise self.unknown_model(name)
+        self._take_rate(caller)
         try:
             await self.monitor.ready()
-            seen = await asyncio.wait_for(self.monitor.health_check(name), self.limit_s)
+            seen = await asyncio.wait_for(
+                self.monitor.health_check(name, meter=self.meter), self.limit_s
+            )
         except PolicyError as exc:  # the monitor's word for a model the policy lacks
             raise self.unknown_model(name) from exc
+        except LimitExceeded as exc:
+            raise ApiError(
+                429, self.redact(f"no health check of {name}: {exc}; no request was made")
+            ) from exc
+        except StoreError as exc:
+            raise ApiError(503, self.redact(str(exc))[:500]) from exc
         except TimeoutError:
             seen = HealthStatus(
                 model=name,

@@ -2,7 +2,10 @@
 
 ``AUTERITY_AI_POLICY`` names the policy file (default: the bundled one) and
 ``AUTERITY_AI_DATABASE_URL`` the SQLAlchemy URL (default: a SQLite file in the user's data
-directory). Read on every call, so tests and hosts can change them at run time.
+directory). ``AUTERITY_AI_ALLOWED_KEY_ENVS`` and ``AUTERITY_AI_ALLOWED_API_BASES`` (names or
+URLs separated by commas or spaces) widen what stored model configurations may use beyond
+the policy file's own key variables and API bases. Read on every call, so tests and hosts
+can change them at run time.
 """
 
 from __future__ import annotations
@@ -12,10 +15,22 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
-__all__ = ["DATABASE_ENV", "POLICY_ENV", "database_url", "default_database_path", "policy_path"]
+__all__ = [
+    "ALLOWED_API_BASES_ENV",
+    "ALLOWED_KEY_ENVS_ENV",
+    "DATABASE_ENV",
+    "POLICY_ENV",
+    "allowed_api_bases",
+    "allowed_key_envs",
+    "database_url",
+    "default_database_path",
+    "policy_path",
+]
 
 POLICY_ENV = "AUTERITY_AI_POLICY"
 DATABASE_ENV = "AUTERITY_AI_DATABASE_URL"
+ALLOWED_KEY_ENVS_ENV = "AUTERITY_AI_ALLOWED_KEY_ENVS"
+ALLOWED_API_BASES_ENV = "AUTERITY_AI_ALLOWED_API_BASES"
 APP_NAME = "auterity-ai-step"
 
 
@@ -45,3 +60,19 @@ def database_url(*, create_dir: bool = True) -> str:
     if configured:
         return configured
     return f"sqlite:///{default_database_path(create_dir=create_dir)}"
+
+
+def _listed(name: str) -> tuple[str, ...]:
+    return tuple(item for item in os.environ.get(name, "").replace(",", " ").split() if item)
+
+
+def allowed_key_envs() -> frozenset[str]:
+    """Key variables stored configurations may name besides the policy file's own
+    (``$AUTERITY_AI_ALLOWED_KEY_ENVS``)."""
+    return frozenset(_listed(ALLOWED_KEY_ENVS_ENV))
+
+
+def allowed_api_bases() -> tuple[str, ...]:
+    """API bases (and the paths below them) stored configurations may use besides the
+    policy file's own (``$AUTERITY_AI_ALLOWED_API_BASES``)."""
+    return _listed(ALLOWED_API_BASES_ENV)

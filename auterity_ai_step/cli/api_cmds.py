@@ -1,12 +1,14 @@
 """``serve``: the model management API as its own server (uvicorn), for use outside Auterity.
 
-It never starts open to the network: without ``AUTERITY_AI_API_TOKEN`` it runs only when
-bound to loopback (127.0.0.0/8, ::1, localhost) and told so with ``--insecure-local``.
+It never starts open to the network: without ``AUTERITY_AI_API_TOKEN`` or
+``AUTERITY_AI_ADMIN_TOKEN`` it runs only when bound to loopback (127.0.0.0/8, ::1,
+localhost) and told so with ``--insecure-local``; it then answers only requests addressed
+to a loopback name. Either token keeps authentication on, and ``--insecure-local`` is then
+refused rather than ignored.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from typing import Annotated
 
@@ -14,12 +16,15 @@ import typer
 
 from ..errors import redact
 from ..extras import missing_extra_message
+from ..loopback import is_loopback
+from ..settings import ALLOWED_API_BASES_ENV, ALLOWED_KEY_ENVS_ENV
 from . import app
 from .contract_cmds import DbOption, PolicyOption, open_ledger
 
 __all__ = ["ServeRefused", "check_serve_security", "is_loopback", "serve"]
 
 TOKEN_ENV = "AUTERITY_AI_API_TOKEN"  # noqa: S105 - a variable name, not a secret
+ADMIN_TOKEN_ENV = "AUTERITY_AI_ADMIN_TOKEN"  # noqa: S105
 INSECURE_WARNING = (
     "WARNING: serving WITHOUT AUTHENTICATION (--insecure-local): anyone who can reach "
     "{host}:{port} on this machine can read usage and change model configurations."
@@ -30,30 +35,31 @@ class ServeRefused(Exception):
     """The server would start insecurely; the message says how to start it safely."""
 
 
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and any address in 127.0.0.0/8 or ``::1``."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def check_serve_security(host: str, insecure_local: bool, token: str | None) -> bool:
+def check_serve_security(
+    host: str, insecure_local: bool, token: str | None, admin_token: str | None = None
+) -> bool:
     """Whether authentication is on; ServeRefused when the combination is unsafe.
 
-    A token always wins (``--insecure-local`` is then ignored). Without one, only a
-    loopback bind with the explicit flag may start, and it starts without authentication.
+    A token always means authentication; asking for ``--insecure-local`` as well is
+    refused (the tokens would otherwise be silently ignored, or the flag). Without one,
+    only a loopback bind with the explicit flag may start, without authentication.
     """
-    if token:
+    if token or admin_token:
+        if insecure_local:
+            names = " and ".join(
+                name for name, v in ((TOKEN_ENV, token), (ADMIN_TOKEN_ENV, admin_token)) if v
+            )
+            raise ServeRefused(
+                f"--insecure-local turns authentication off, but {names} is set: drop "
+                f"--insecure-local to serve with the token(s), or unset {names} to serve "
+                "without authentication on loopback"
+            )
         return True
     if not insecure_local:
         raise ServeRefused(
             f"{TOKEN_ENV} is not set. Set it to a long random token (clients then send "
-            f"'Authorization: Bearer <token>'), or, for local development only, bind to "
-            f"127.0.0.1 and pass --insecure-local."
+            f"'Authorization: Bearer <token>'; set {ADMIN_TOKEN_ENV} too for /config), or, "
+            f"for local development only, bind to 127.0.0.1 and pass --insecure-local."
         )
     if not is_loopback(host):
         raise ServeRefused(
@@ -77,11 +83,39 @@ def serve(
     ] = False,
     policy: PolicyOption = None,
     db: DbOption = None,
+    allow_key_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-key-env",
+            help="A key variable stored model configurations (PUT /config) may name besides "
+            "the policy file's own; repeat for more. Adds to $AUTERITY_AI_ALLOWED_KEY_ENVS.",
+        ),
+    ] = None,
+    allow_api_base: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-api-base",
+            help="An http(s) API base (and the paths below it) stored model configurations "
+            "may call besides the policy file's own; repeat for more. Adds to "
+            "$AUTERITY_AI_ALLOWED_API_BASES.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the model management API (/api/models, docs at /docs) with uvicorn."""
+    for base in allow_api_base or ():
+        if not base.lower().startswith(("http://", "https://")):
+            typer.echo(f"error: --allow-api-base {base!r}: must be an http(s) URL", err=True)
+            raise typer.Exit(2)
+    for env_name, added in (
+        (ALLOWED_KEY_ENVS_ENV, allow_key_env),
+        (ALLOWED_API_BASES_ENV, allow_api_base),
+    ):
+        if added:  # read by every policy parse in this process, the executor's too
+            os.environ[env_name] = " ".join([os.environ.get(env_name, ""), *added]).strip()
     token = os.environ.get(TOKEN_ENV, "").strip() or None
+    admin_token = os.environ.get(ADMIN_TOKEN_ENV, "").strip() or None
     try:
-        secured = check_serve_security(host, insecure_local, token)
+        secured = check_serve_security(host, insecure_local, token, admin_token)
     except ServeRefused as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -93,12 +127,10 @@ def serve(
         cause = exc.__cause__ if isinstance(exc.__cause__, ImportError) else exc
         typer.echo(f"error: {missing_extra_message(cause, 'serve', 'api')}", err=True)
         raise typer.Exit(1) from exc
-    if token and insecure_local:
-        typer.echo(f"note: {TOKEN_ENV} is set, so --insecure-local is ignored", err=True)
     if not secured:
         typer.echo(INSECURE_WARNING.format(host=host, port=port), err=True)
     try:
-        _tokens(token, None)  # refuse a bad token before any database is opened
+        _tokens(token, admin_token)  # refuse a bad token before any database is opened
     except ValueError as exc:
         typer.echo(f"error: cannot start the API: {redact(str(exc))}", err=True)
         raise typer.Exit(1) from exc
@@ -110,7 +142,11 @@ def serve(
         # model configurations, so PUT /api/models/config takes effect.
         store = PolicyStore(policy, overrides=ledger.model_configurations)
         api = create_app(
-            api_token=token, insecure_local=not secured, policy_store=store, ledger=ledger
+            api_token=token,
+            admin_token=admin_token,
+            insecure_local=not secured,
+            policy_store=store,
+            ledger=ledger,
         )
     except Exception as exc:  # an invalid policy, an unreachable database
         ledger.close()

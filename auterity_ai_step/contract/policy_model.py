@@ -101,14 +101,18 @@ class ModelSpec(BaseModel):
     )
     api_base: str | None = Field(
         default=None,
-        description="Base URL of the provider's endpoint, e.g. a local Ollama server; "
-        "unset means the provider's default.",
+        description="Base URL of the provider's endpoint, e.g. a local Ollama server: an "
+        "http:// or https:// URL; unset means the provider's default. A stored configuration "
+        "(the API's PUT /config) may only use a file model's base or one in "
+        "AUTERITY_AI_ALLOWED_API_BASES.",
     )
     api_key_env: str | None = Field(
         default=None,
         description="NAME of the environment variable holding the API key, never the key. "
         "Defaults per provider (see below); null means the server needs no key: a fixed "
-        "placeholder is sent, never another provider's key from the environment.",
+        "placeholder is sent, never another provider's key from the environment. A stored "
+        "configuration may only name a file model's variable or one in "
+        "AUTERITY_AI_ALLOWED_KEY_ENVS.",
     )
     # 4.5 s plus the checks' own slack keeps a whole check_all() inside the 5 s promise.
     health_timeout_s: float = Field(

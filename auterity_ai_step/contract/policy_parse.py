@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..errors import PolicyError, looks_like_secret
+from ..settings import allowed_api_bases, allowed_key_envs
 from .policy_model import (
     CircuitSettings,
     CostControls,
@@ -35,6 +36,7 @@ from .policy_model import (
     RoutingRules,
     check_timezone,
 )
+from .policy_reach import check_api_base_schemes, check_stored_reach
 
 __all__ = [
     "HEALTH_KEY",
@@ -362,16 +364,41 @@ def _cost_controls(raw: Any, errors: list[str]) -> Any:
 
 
 def _merge_override(base: Any, extra: Mapping[str, Any]) -> Any:
-    """Database settings over a file entry; a key replaces its aliases too."""
+    """Database settings over a file entry: each key replaces only what it names.
+
+    An alias the file used (``cost_per_1k_tokens``: both prices) is spread onto its fields
+    first, so overriding ``input_cost_per_1k`` alone keeps the file's output price; an alias
+    in ``extra`` replaces every field it stands for. Giving an alias and one of its fields
+    together (in the file or in ``extra``) stays the error it always is.
+    """
     if not isinstance(base, Mapping):
         return extra
     merged = dict(base)
-    for group in MODEL_ALIASES:
-        if any(key in extra for key in group):
-            for key in group:
+    for alias, *fields in MODEL_ALIASES:
+        if not any(key in extra for key in (alias, *fields)):
+            continue
+        if alias in merged and not any(key in merged for key in fields):
+            value = merged.pop(alias)
+            merged.update(dict.fromkeys(fields, value))
+        if alias in extra:
+            for key in fields:
                 merged.pop(key, None)
     merged.update(extra)
     return merged
+
+
+def _file_models(flat: Mapping[str, tuple[str, str | None, Any]]) -> dict[str, ModelSpec]:
+    """The policy file's own models (their errors are reported by the main pass)."""
+    scratch: list[str] = []
+    out: dict[str, ModelSpec] = {}
+    for name, (path, group, entry) in flat.items():
+        if isinstance(entry, Mapping):
+            entry = {k: v for k, v in entry.items() if not _SECRET_KEY.match(str(k))}
+        spec = _normalise_model(name, path, group, entry, scratch)
+        built = _build(ModelSpec, spec, path, scratch) if spec is not None else None
+        if built is not None:
+            out[name] = built
+    return out
 
 
 def _canonical(value: Any) -> Any:
@@ -393,8 +420,10 @@ def parse_policy(
     """Validate a policy document (plus database ``overrides``) into a frozen Policy.
 
     ``overrides`` maps a model name to its settings: an existing model's keys are replaced
-    one by one, a new name adds a model (it then needs ``provider``). All problems are
-    collected into one PolicyError whose ``errors`` lists them.
+    one by one, a new name adds a model (it then needs ``provider``). An overridden model
+    may only use the key variables and API bases the file's models use or the operator
+    allows (:mod:`.policy_reach`). All problems are collected into one PolicyError whose
+    ``errors`` lists them.
     """
     errors: list[str] = []
     if not isinstance(data, Mapping):
@@ -405,6 +434,7 @@ def parse_policy(
         if key not in TOP_LEVEL_KEYS:
             errors.append(f"{key}: unknown top-level key (allowed: {', '.join(TOP_LEVEL_KEYS)})")
     flat = _flatten_models(data.get("models"), errors)
+    file_flat = dict(flat)
     for name, extra in (overrides or {}).items():
         if not isinstance(extra, Mapping):
             errors.append(f"overrides.{name}: must be a mapping of model settings")
@@ -425,6 +455,16 @@ def parse_policy(
         built = _build(ModelSpec, spec, path, errors) if spec is not None else None
         if built is not None:
             models[name] = built
+    check_api_base_schemes(models, {n: path for n, (path, _, _) in flat.items()}, errors)
+    if overrides:
+        check_stored_reach(
+            _file_models(file_flat),
+            models,
+            [name for name in overrides if isinstance(overrides[name], Mapping)],
+            key_envs=allowed_key_envs(),
+            api_bases=allowed_api_bases(),
+            errors=errors,
+        )
     rules = data.get("routing_rules")
     routing = _build(RoutingRules, rules, "routing_rules", errors) if rules is not None else None
     if rules is None:

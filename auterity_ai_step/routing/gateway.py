@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from ..contract.policy import ModelSpec
 
 __all__ = [
+    "PROBE_MAX_TOKENS",
+    "PROBE_MESSAGES",
     "CompletionRequest",
     "CompletionResult",
     "complete",
@@ -43,6 +45,7 @@ __all__ = [
     "litellm_price",
     "parse_retry_after",
     "probe",
+    "probe_is_billed",
 ]
 
 _PLACEHOLDER_KEY = "loopback-placeholder-key"
@@ -332,14 +335,24 @@ def litellm_price(model: ModelSpec) -> tuple[Decimal, Decimal] | None:
     return None
 
 
+#: The completion a health check sends (a billed call): these messages, one output token.
+PROBE_MESSAGES: tuple[Mapping[str, str], ...] = ({"role": "user", "content": "ping"},)
+PROBE_MAX_TOKENS = 1
+
+
+def probe_is_billed(model: ModelSpec) -> bool:
+    """Whether :func:`probe` makes a completion call (billed) rather than a free tags GET."""
+    return not (_provider(model) in _NO_KEY_PROVIDERS or model.provider == "ollama")
+
+
 async def probe(model: ModelSpec, timeout_s: float) -> float:
     """The cheapest real request (Ollama: GET /api/tags; others: 1 token); latency in ms."""
-    if _provider(model) in _NO_KEY_PROVIDERS or model.provider == "ollama":
+    if not probe_is_billed(model):
         return await _probe_ollama(model, timeout_s)
     request = CompletionRequest(
         model=model,
-        messages=[{"role": "user", "content": "ping"}],
-        max_tokens=1,
+        messages=PROBE_MESSAGES,
+        max_tokens=PROBE_MAX_TOKENS,
         timeout_s=timeout_s,
     )
     result = _raise_failure(await _call(request, allow_truncated=True))

@@ -11,6 +11,11 @@ seconds cannot fix (a billing error, usage it reports that cannot be true). List
 registered with :meth:`CircuitBreaker.on_quarantine` hear of each quarantine once.
 
 Breaker state is per process: a speed-up, never needed for correctness across workers.
+
+An active check may be a billed call. Given a :class:`ProbeMeter`,
+:meth:`HealthMonitor.health_check` asks it before the probe (it reserves the check's worst
+case against the budget, or refuses) and tells it how the probe ended (it writes the usage
+row); the meter lives above routing, with the ledger.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from auterity_ai_step.errors import (
     AuthenticationFailed,
@@ -38,6 +43,7 @@ __all__ = [
     "CircuitBreaker",
     "HealthMonitor",
     "HealthStatus",
+    "ProbeMeter",
     "Quarantine",
     "counts_as_failure",
 ]
@@ -49,6 +55,8 @@ Status = Literal["available", "slow", "unavailable", "unknown"]
 Prober = Callable[["ModelSpec", float], Awaitable[float]]
 # The prober enforces the model's timeout on the request; this safety net sits just behind.
 _HARD_GRACE_S = 0.5
+# Meter settlements still running for cancelled checks (kept so they are not collected).
+_PENDING: set[asyncio.Future[Any]] = set()
 
 
 def counts_as_failure(exc: BaseException) -> bool:
@@ -218,6 +226,20 @@ class CircuitBreaker:
             return out
 
 
+class ProbeMeter(Protocol):
+    """Charges active health checks like steps' attempts (never blocks the event loop)."""
+
+    async def begin(self, spec: ModelSpec) -> Any:
+        """Reserve the check's worst case, or raise (e.g. ``LimitExceeded``) to refuse it."""
+        ...
+
+    async def end(
+        self, ticket: Any, spec: ModelSpec, latency_ms: float, failure: BaseException | None
+    ) -> None:
+        """Settle what ``begin`` reserved and record the check; ``failure`` is why it failed."""
+        ...
+
+
 @dataclass(frozen=True)
 class HealthStatus:
     """One model's health as last seen; ``circuit`` is the breaker's view of real traffic."""
@@ -290,30 +312,43 @@ class HealthMonitor:
         if self._warm_up is not None:
             await self._warm_up()
 
-    async def health_check(self, model_name: str) -> HealthStatus:
+    async def health_check(
+        self, model_name: str, *, meter: ProbeMeter | None = None
+    ) -> HealthStatus:
         """Probe one model with a hard timeout; never raises for a provider problem.
 
-        An unknown model name raises :class:`PolicyError` (naming the known ones).
+        An unknown model name raises :class:`PolicyError` (naming the known ones). With a
+        ``meter``, whatever its ``begin`` raises refuses the check before any request.
         """
         spec = self._store.current().model(model_name)
         await self.ready()
+        ticket = None if meter is None else await self._begin(meter, spec)
         timeout = spec.health_timeout_s
         status: Status
         latency: float | None = None
         error: str | None = None
+        failure: BaseException | None = None
         started = time.perf_counter()
         try:
             latency = await asyncio.wait_for(self._prober(spec, timeout), timeout + _HARD_GRACE_S)
-        except TimeoutError:
-            status, error = "unavailable", f"no answer within {timeout:g} s"
+        except TimeoutError as exc:
+            status, error, failure = "unavailable", f"no answer within {timeout:g} s", exc
         except ProviderError as exc:
-            status, error = "unavailable", f"{exc.kind}: {exc}"
+            status, error, failure = "unavailable", f"{exc.kind}: {exc}", exc
         except Exception as exc:
             status, error = "unavailable", redact(f"{type(exc).__name__}: {exc}")
+            failure = exc
+        except BaseException as exc:  # cancelled: the request may have gone out
+            if meter is not None:
+                spent = (time.perf_counter() - started) * 1000
+                await asyncio.shield(meter.end(ticket, spec, spent, exc))
+            raise
         else:
             status = "slow" if latency > spec.slow_ms else "available"
         if latency is None:
             latency = (time.perf_counter() - started) * 1000
+        if meter is not None:
+            await asyncio.shield(meter.end(ticket, spec, latency, failure))
         result = HealthStatus(
             model=model_name,
             status=status,
@@ -325,6 +360,25 @@ class HealthMonitor:
         with self._lock:
             self._last[model_name] = result
         return result
+
+    @staticmethod
+    async def _begin(meter: ProbeMeter, spec: ModelSpec) -> Any:
+        """``meter.begin``, finished and undone even if this check is cancelled meanwhile
+        (its reservation then ends as a check that sent nothing, instead of leaking)."""
+        begun = asyncio.ensure_future(meter.begin(spec))
+        try:
+            return await asyncio.shield(begun)
+        except asyncio.CancelledError:
+            unsent = RuntimeError("cancelled before any request was sent")
+
+            def undo(done: asyncio.Future[Any]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    task = asyncio.ensure_future(meter.end(done.result(), spec, 0.0, unsent))
+                    _PENDING.add(task)
+                    task.add_done_callback(_PENDING.discard)
+
+            begun.add_done_callback(undo)
+            raise
 
     async def check_all(self, models: Iterable[str] | None = None) -> list[HealthStatus]:
         """Check ``models`` (default: every policy model) concurrently, in the given order."""

@@ -99,11 +99,13 @@ def client_for(recorder: Recorder) -> Iterator[Callable[..., httpx.AsyncClient]]
     """Make clients for an app, optionally with a bearer token; all recorded."""
     made: list[httpx.AsyncClient] = []
 
-    def make(app: FastAPI, token: str | None = None) -> httpx.AsyncClient:
+    def make(
+        app: FastAPI, token: str | None = None, base_url: str = "http://api.test"
+    ) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
-            base_url="http://api.test",
+            base_url=base_url,
             headers=headers,
             event_hooks={"response": [recorder.hook]},
         )

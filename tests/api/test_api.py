@@ -111,10 +111,14 @@ async def test_openapi_describes_every_field_of_every_body(
         spec = (await client.get("/openapi.json")).json()
     schemas = spec["components"]["schemas"]
     ours = [name for name in schemas if name in api_models.__all__]
-    assert len(ours) == len(api_models.__all__) - 2  # all but Preference and money()
-    for name in ours:
-        assert schemas[name].get("description"), name
-        for field, prop in schemas[name]["properties"].items():
+    # all but Preference, money() and HealthCheckRequest, which is inline: its route reads
+    # the body itself, after authentication
+    assert len(ours) == len(api_models.__all__) - 3
+    health = spec["paths"]["/api/models/health-check"]["post"]["requestBody"]
+    inline = {"HealthCheckRequest": health["content"]["application/json"]["schema"]}
+    for name, schema in [*((n, schemas[n]) for n in ours), *inline.items()]:
+        assert schema.get("description"), name
+        for field, prop in schema["properties"].items():
             assert prop.get("description"), f"{name}.{field}"
 
 
@@ -160,12 +164,18 @@ async def test_non_admin_gets_403_on_config(user: httpx.AsyncClient) -> None:
     assert "admin" in response.json()["detail"]
 
 
-async def test_single_token_is_also_admin(
+async def test_the_api_token_alone_is_never_admin(
     fake_key: str, policy_store: PolicyStore, ledger: Ledger, client_for: Client
 ) -> None:
+    """Admin rights need their own token: with only AUTERITY_AI_API_TOKEN, nobody has them."""
     app = create_app(api_token=USER_TOKEN, policy_store=policy_store, ledger=ledger)
     async with client_for(app, USER_TOKEN) as client:
-        assert (await client.get("/api/models/config")).status_code == 200
+        assert (await client.get("/api/models/available")).status_code == 200
+        read = await client.get("/api/models/config")
+        write = await client.put("/api/models/config", json={"sim-gpt": {"quality": 7}})
+    assert read.status_code == write.status_code == 403
+    assert "AUTERITY_AI_ADMIN_TOKEN" in read.json()["detail"]
+    assert ledger.model_configurations()[1] == {}
 
 
 async def test_admin_token_reads_everything(admin: httpx.AsyncClient) -> None:
@@ -193,7 +203,7 @@ async def test_tokens_come_from_the_environment(
 def test_create_app_refuses_missing_or_short_tokens(
     fake_key: str, policy_store: PolicyStore, ledger: Ledger
 ) -> None:
-    with pytest.raises(ValueError, match="AUTERITY_AI_API_TOKEN is not set"):
+    with pytest.raises(ValueError, match="AUTERITY_AI_API_TOKEN nor AUTERITY_AI_ADMIN_TOKEN"):
         create_app(policy_store=policy_store, ledger=ledger)
     with pytest.raises(ValueError, match="at least 16 characters"):
         create_app(api_token="short", policy_store=policy_store, ledger=ledger)
@@ -205,7 +215,7 @@ async def test_insecure_local_app_needs_no_token(
     fake_key: str, policy_store: PolicyStore, ledger: Ledger, client_for: Client
 ) -> None:
     app = create_app(insecure_local=True, policy_store=policy_store, ledger=ledger)
-    async with client_for(app) as client:
+    async with client_for(app, base_url="http://127.0.0.1:8765") as client:
         assert (await client.get("/api/models/available")).status_code == 200
         assert (await client.get("/api/models/config")).status_code == 200
 
@@ -464,8 +474,8 @@ async def test_broken_ledger_is_503(
     folder = tmp_path / "not-a-file.db"
     folder.mkdir()
     broken = Ledger(f"sqlite:///{folder}")
-    app = create_app(api_token=USER_TOKEN, policy_store=PolicyStore(policy_file), ledger=broken)
-    async with client_for(app, USER_TOKEN) as client:
+    app = create_app(admin_token=ADMIN_TOKEN, policy_store=PolicyStore(policy_file), ledger=broken)
+    async with client_for(app, ADMIN_TOKEN) as client:
         for path in ("/api/models/usage", "/api/models/executions/e/usage", "/api/models/config"):
             response = await client.get(path)
             assert response.status_code == 503, path
@@ -558,7 +568,7 @@ async def test_config_shows_key_variables_never_values(
 
 
 async def test_valid_config_is_written_and_live_at_once(
-    admin: httpx.AsyncClient, user: httpx.AsyncClient, ledger: Ledger, policy_file: Path
+    admin: httpx.AsyncClient, user: httpx.AsyncClient, ledger: Ledger, policy_file: Path, sim: Any
 ) -> None:
     running = PolicyStore(policy_file, overrides=ledger.model_configurations, check_interval_s=0)
     body = {
@@ -570,6 +580,7 @@ async def test_valid_config_is_written_and_live_at_once(
             "output_cost_per_1k": 0.004,
             "context_window": 4000,
             "api_key_env": KEY_ENV,
+            "api_base": f"{sim.base_url}/v1",  # where the file sends this key
             "use_cases": ["general", "summaries"],
         },
     }
@@ -652,7 +663,7 @@ async def test_config_put_needs_a_policy_file(
     fake_key: str, policy_file: Path, ledger: Ledger, client_for: Client
 ) -> None:
     fixed = PolicyStore.fixed(load_policy(policy_file))
-    app = create_app(api_token=ADMIN_TOKEN, policy_store=fixed, ledger=ledger)
+    app = create_app(admin_token=ADMIN_TOKEN, policy_store=fixed, ledger=ledger)
     async with client_for(app, ADMIN_TOKEN) as client:
         response = await client.put("/api/models/config", json={})
         assert response.status_code == 409
@@ -714,7 +725,7 @@ async def test_defaults_come_from_the_environment(
 ) -> None:
     """Without injected parts: the ledger from settings, the policy file plus its overrides."""
     monkeypatch.setenv("AUTERITY_AI_POLICY", str(policy_file))
-    app = create_app(api_token=ADMIN_TOKEN)
+    app = create_app(admin_token=ADMIN_TOKEN)
     async with client_for(app, ADMIN_TOKEN) as client:
         put = await client.put("/api/models/config", json={"sim-gpt": {"quality": 2}})
         assert put.status_code == 200
@@ -748,7 +759,7 @@ async def test_config_view_when_the_file_needs_the_database(
         {"db-only": {"provider": "ollama", "context_window": 2048, "input_cost_per_1k": 0}}
     )
     store = PolicyStore(needy, overrides=ledger.model_configurations)
-    app = create_app(api_token=ADMIN_TOKEN, policy_store=store, ledger=ledger)
+    app = create_app(admin_token=ADMIN_TOKEN, policy_store=store, ledger=ledger)
     async with client_for(app, ADMIN_TOKEN) as client:
         body = (await client.get("/api/models/config")).json()
     sources = {m["name"]: m["source"] for m in body["models"]}
@@ -823,7 +834,7 @@ async def test_a_config_change_the_store_cannot_apply_is_logged(
 ) -> None:
     caplog.set_level(logging.INFO, logger="auterity_ai_step.api")
     fixed = PolicyStore.fixed(load_policy(policy_file))
-    app = create_app(api_token=ADMIN_TOKEN, policy_store=fixed, ledger=ledger)
+    app = create_app(admin_token=ADMIN_TOKEN, policy_store=fixed, ledger=ledger)
     async with client_for(app, ADMIN_TOKEN) as client:
         assert (await client.put("/api/models/config", json={})).status_code == 409
     (line,) = _api_log(caplog)

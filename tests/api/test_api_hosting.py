@@ -60,7 +60,7 @@ async def test_mounted_and_standalone_422_bodies_are_the_same(
 ) -> None:
     body = {"model": 1, "api_key": "sk-" + "k" * 40}
     host = _bare_host(policy_store=policy_store, ledger=ledger)
-    standalone = create_app(api_token=ADMIN_TOKEN, policy_store=policy_store, ledger=ledger)
+    standalone = create_app(admin_token=ADMIN_TOKEN, policy_store=policy_store, ledger=ledger)
     async with client_for(host) as mounted, client_for(standalone, ADMIN_TOKEN) as alone:
         one = await mounted.post("/api/models/health-check", json=body, headers={"x-user": "a"})
         two = await alone.post("/api/models/health-check", json=body)
@@ -148,7 +148,7 @@ async def test_put_config_on_a_fixed_store_is_still_409(
     fake_key: str, policy_file: Path, ledger: Ledger, client_for: Client
 ) -> None:
     app = create_app(
-        api_token=ADMIN_TOKEN,
+        admin_token=ADMIN_TOKEN,
         policy_store=PolicyStore.fixed(load_policy(policy_file)),
         ledger=ledger,
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_support import USER_TOKEN
+from api_support import ADMIN_TOKEN, USER_TOKEN
 from typer.testing import CliRunner
 
 from auterity_ai_step.cli import app
@@ -41,7 +41,31 @@ def test_other_hosts_are_not_loopback(host: str) -> None:
 
 def test_a_token_always_means_authentication() -> None:
     assert check_serve_security("0.0.0.0", False, USER_TOKEN) is True
-    assert check_serve_security("127.0.0.1", True, USER_TOKEN) is True
+    assert check_serve_security("0.0.0.0", False, None, ADMIN_TOKEN) is True
+
+
+@pytest.mark.parametrize(
+    ("token", "admin", "named"),
+    [
+        (USER_TOKEN, None, "AUTERITY_AI_API_TOKEN is set"),
+        (None, ADMIN_TOKEN, "AUTERITY_AI_ADMIN_TOKEN is set"),
+        (USER_TOKEN, ADMIN_TOKEN, "AUTERITY_AI_API_TOKEN and AUTERITY_AI_ADMIN_TOKEN"),
+    ],
+)
+def test_insecure_local_with_a_token_is_refused_not_ignored(
+    token: str | None, admin: str | None, named: str
+) -> None:
+    with pytest.raises(ServeRefused, match=named) as refused:
+        check_serve_security("127.0.0.1", True, token, admin)
+    assert "drop --insecure-local" in str(refused.value)
+
+
+def test_cli_refuses_insecure_local_with_only_the_admin_token() -> None:
+    result = runner.invoke(
+        app, ["serve", "--insecure-local"], env={"AUTERITY_AI_ADMIN_TOKEN": ADMIN_TOKEN}
+    )
+    assert result.exit_code == 2
+    assert "AUTERITY_AI_ADMIN_TOKEN is set" in result.output
 
 
 def test_no_token_needs_loopback_and_the_flag() -> None:
@@ -169,10 +193,11 @@ def test_real_start_with_policy_and_db_options(
     stores is the CLI's too (the same file plus the same ledger)."""
     port, env = serve
     env["AUTERITY_AI_API_TOKEN"] = USER_TOKEN
+    env["AUTERITY_AI_ADMIN_TOKEN"] = ADMIN_TOKEN
     seed = Path(__file__).parents[2] / "policies" / "examples" / "original_task.yml"
     db = f"sqlite:///{tmp_path / 'chosen.db'}"
     process = _start(port, env, "--policy", str(seed), "--db", db)
-    headers = {"Authorization": f"Bearer {USER_TOKEN}"}
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     base = f"http://127.0.0.1:{port}/api/models"
     try:
         assert _wait_up(port, process, headers) == 200

@@ -351,7 +351,9 @@ def test_top_level_must_be_a_mapping() -> None:
         parse_policy([1], source="x")  # type: ignore[arg-type]
 
 
-def test_overrides_replace_and_extend() -> None:
+def test_overrides_replace_and_extend(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTERITY_AI_ALLOWED_API_BASES", "http://a")
+    monkeypatch.setenv("AUTERITY_AI_ALLOWED_KEY_ENVS", "ANTHROPIC_API_KEY")
     policy = parse_policy(
         seed(),
         overrides={
