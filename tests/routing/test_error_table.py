@@ -451,6 +451,46 @@ CASES = [
         errors.ModelNotFound,
         "does not exist",
     ),
+    # -- Cohere /v2/chat (its errors are {"message": ...}) --------------------------------------
+    Case(
+        "cohere",
+        "rate-limit",
+        429,
+        {
+            "message": "You are using a Trial key, which is limited to 10 API calls / minute. "
+            "You can continue to use the Trial key for free or upgrade to a Production key "
+            "with higher rate limits at 'https://dashboard.cohere.com/api-keys'."
+        },
+        errors.RateLimited,
+        "limited to 10 API calls / minute",
+    ),
+    Case(
+        "cohere",
+        "context-window",
+        400,
+        {
+            "message": "too many tokens: size limit exceeded by 1032 tokens. Try using "
+            "shorter or fewer inputs, or setting prompt_truncation='AUTO'."
+        },
+        errors.ContextWindowExceeded,
+        "too many tokens",
+    ),
+    Case(
+        "cohere",
+        "authentication",
+        401,
+        {"message": "invalid api token"},
+        errors.AuthenticationFailed,
+        "invalid api token",
+    ),
+    Case(
+        "cohere",
+        "server-error",
+        500,
+        {"message": "internal server error, this has been reported to our developers"},
+        errors.ProviderUnavailable,
+        "internal server error",
+    ),
 ]
 
 
