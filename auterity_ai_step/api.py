@@ -40,6 +40,7 @@ except ImportError as exc:
         "the model management API needs FastAPI: pip install 'auterity-ai-step[api]'"
     ) from exc
 
+from .api_console import add_console_routes
 from .api_models import (
     AvailableModels,
     ConfigRejected,
@@ -412,6 +413,7 @@ def create_router(
         )
         return view
 
+    add_console_routes(router, work)
     return router
 
 
