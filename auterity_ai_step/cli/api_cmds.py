@@ -77,7 +77,7 @@ def serve(
     policy: PolicyOption = None,
     db: DbOption = None,
 ) -> None:
-    """Serve the model management API (/api/models, docs at /docs) with uvicorn."""
+    """Serve the model management API (/api/models, docs at /docs) and the web console (/)."""
     token = os.environ.get(TOKEN_ENV, "").strip() or None
     try:
         secured = check_serve_security(host, insecure_local, token)
@@ -88,6 +88,7 @@ def serve(
         import uvicorn
 
         from ..api import _tokens, create_app
+        from ..api_console import console_files
     except ImportError as exc:
         typer.echo(
             f"error: serve needs FastAPI and uvicorn: pip install 'auterity-ai-step[api]' ({exc})",
@@ -113,6 +114,7 @@ def serve(
         api = create_app(
             api_token=token, insecure_local=not secured, policy_store=store, ledger=ledger
         )
+        api.mount("/", console_files(), name="console")  # after the API routes: they match first
     except Exception as exc:  # an invalid policy, an unreachable database
         ledger.close()
         typer.echo(f"error: cannot start the API: {redact(str(exc))}", err=True)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -301,3 +306,33 @@ async def test_openapi_describes_every_console_field(app: FastAPI, client_for: C
         assert schemas[name].get("description"), name
         for field, prop in schemas[name]["properties"].items():
             assert prop.get("description"), f"{name}.{field}"
+
+
+def test_serve_serves_the_built_console_at_the_root(tmp_path: Path) -> None:
+    """``serve`` answers ``/`` with the console (no token needed: it holds no data) and its
+    assets, while the API beside it still wants the token."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTERITY_AI_")}
+    env["AUTERITY_AI_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
+    env["AUTERITY_AI_API_TOKEN"] = USER_TOKEN
+    command = [sys.executable, "-m", "auterity_ai_step", "serve", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            assert process.poll() is None, process.communicate()
+            try:
+                page = httpx.get(f"{base}/", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert page.status_code == 200
+        assert "<title>auterity-ai-step console</title>" in page.text
+        (script,) = re.findall(r'src="\./(assets/index-[^"]+\.js)"', page.text)
+        asset = httpx.get(f"{base}/{script}", timeout=5)
+        assert asset.status_code == 200 and "javascript" in asset.headers["content-type"]
+        assert httpx.get(f"{base}/api/models/available", timeout=5).status_code == 401
+        assert httpx.get(f"{base}/openapi.json", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)

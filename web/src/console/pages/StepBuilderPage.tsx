@@ -1,0 +1,68 @@
+import { useCallback, useState } from "react";
+import type { StepConfig } from "../../api/types";
+import { AIStepConfigForm, type StepValidity } from "../../components/AIStepConfigForm";
+
+const START: StepConfig = {
+  config_version: 2,
+  label: "Answer customer inquiry",
+  task_type: "customer_inquiry",
+  prompt: "A customer wrote: {{ inquiry }}\nDraft a short, helpful reply.",
+  model: "auto",
+  max_tokens: 400,
+};
+const SAVED = "auterity-ai-step.saved-step";
+
+/** Step builder: the form with live estimate and validation; a valid step can be saved
+ * (in this browser) and copied into a workflow node. */
+export function StepBuilderPage() {
+  const [step, setStep] = useState<StepConfig>(() => {
+    const saved = localStorage.getItem(SAVED);
+    return saved ? (JSON.parse(saved) as StepConfig) : START;
+  });
+  const [sample, setSample] = useState('{"inquiry": "Do you have the 2024 Civic in stock?"}');
+  const [validity, setValidity] = useState<StepValidity | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const onValidity = useCallback((v: StepValidity) => setValidity(v), []);
+  let input: Record<string, unknown> = {};
+  let sampleError: string | null = null;
+  try {
+    input = JSON.parse(sample) as Record<string, unknown>;
+  } catch (error) {
+    sampleError = `Sample input is not JSON: ${(error as Error).message}`;
+  }
+  return (
+    <div className="grid gap-6 lg:grid-cols-3">
+      <section aria-label="Step" className="rounded-lg border border-slate-200 bg-white p-4 lg:col-span-2">
+        <AIStepConfigForm value={step} onChange={(next) => { setStep(next); setSaved(null); }} input={input} onValidity={onValidity} />
+      </section>
+      <aside className="space-y-4">
+        <label className="block text-sm font-medium text-slate-800">
+          Sample workflow input (JSON), for the estimate
+          <textarea rows={4} value={sample} onChange={(e) => setSample(e.target.value)} className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 font-mono text-xs" />
+        </label>
+        {sampleError && <p role="alert" className="text-sm text-red-700">{sampleError}</p>}
+        <p role="status" className={`text-sm ${validity?.valid ? "text-green-800" : "text-red-800"}`}>
+          {validity === null ? "Validating…" : validity.valid ? `Valid${validity.legacy ? " (legacy)" : ""}` : `${validity.errors.length} problem(s) to fix`}
+        </p>
+        <button
+          type="button"
+          disabled={!validity?.valid}
+          onClick={() => {
+            const text = JSON.stringify(step, null, 2);
+            localStorage.setItem(SAVED, text);
+            setSaved(text);
+          }}
+          className="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500 disabled:opacity-50"
+        >
+          Save step
+        </button>
+        {saved && (
+          <div>
+            <p className="text-sm text-green-800">Saved. Paste this as the AI node's data:</p>
+            <pre aria-label="Saved step config" className="mt-1 overflow-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">{saved}</pre>
+          </div>
+        )}
+      </aside>
+    </div>
+  );
+}
