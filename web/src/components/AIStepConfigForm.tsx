@@ -100,11 +100,11 @@ export function AIStepConfigForm({ value, onChange, input: sample = {}, onValidi
             <p>It runs exactly as before and is kept byte for byte. Upgrade it to edit it here: its {"{name}"} placeholders become {"{{ name }}"}.</p>
           </div>
         </div>
-        <pre aria-label="Legacy step config" className="overflow-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">{JSON.stringify(value, null, 2)}</pre>
+        <pre role="region" tabIndex={0} aria-label="Legacy step config" className="overflow-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">{JSON.stringify(value, null, 2)}</pre>
         {(errors[""] ?? []).concat(Object.entries(errors).filter(([k]) => k).flatMap(([, v]) => v)).map((line) => (
           <p key={line} className="text-sm text-red-700">{line}</p>
         ))}
-        <button type="button" onClick={() => onChange(upgradeLegacy(value))} className="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500">
+        <button type="button" onClick={() => onChange(upgradeLegacy(value))} className="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-700">
           Upgrade to version 2
         </button>
       </div>

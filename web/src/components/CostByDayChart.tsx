@@ -22,7 +22,7 @@ export function CostByDayChart({ series, height = 260 }: CostByDayChartProps) {
     <figure>
       <div aria-hidden="true" style={{ height }}>
         <ResponsiveContainer width="100%" height="100%">
-          <BarChart data={rows} margin={{ top: 8, right: 8, bottom: 0, left: 8 }}>
+          <BarChart accessibilityLayer={false} data={rows} margin={{ top: 8, right: 8, bottom: 0, left: 8 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="day" tickFormatter={(d: string) => d.slice(5)} fontSize={12} />
             <YAxis tickFormatter={(v: number) => formatMoney(String(v))} fontSize={12} width={70} />

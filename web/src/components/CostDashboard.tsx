@@ -19,7 +19,7 @@ const RANGES = [7, 30, 90];
 function Panel({ title, children, className = "" }: { title: string; children: ReactNode; className?: string }) {
   return (
     <section aria-label={title} className={`rounded-lg border border-slate-200 bg-white p-4 shadow-sm ${className}`}>
-      <h3 className="mb-2 text-sm font-semibold text-slate-900">{title}</h3>
+      <h2 className="mb-2 text-sm font-semibold text-slate-900">{title}</h2>
       {children}
     </section>
   );

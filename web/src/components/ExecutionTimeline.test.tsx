@@ -55,6 +55,17 @@ describe("ExecutionTimeline", () => {
     expect(await screen.findByText("timeout on gpt-4o; fell back to gpt-4o-mini")).toBeInTheDocument();
   });
 
+  it("tells a retry of the same model from a fallback", async () => {
+    const retried: ExecutionUsage = {
+      ...USAGE,
+      attempts: 3,
+      rows: [row(1, "gpt-4o", { status: "error", error_type: "rate_limited" }), ...USAGE.rows.map((r) => ({ ...r, attempt: r.attempt + 1, id: `x${r.id}` }))],
+    };
+    renderWithApi(<ExecutionTimeline executionId="exec-7" />, { "GET /executions/exec-7/usage": retried });
+    expect(await screen.findByText("rate_limited on gpt-4o; retried it")).toBeInTheDocument();
+    expect(screen.getByText("timeout on gpt-4o; fell back to gpt-4o-mini")).toBeInTheDocument();
+  });
+
   it("shows a budget alert beside the attempts", async () => {
     const budget = { state: "exhausted", spent_today: "5", daily_budget: "5" } as BudgetStatus;
     renderWithApi(<ExecutionTimeline executionId="exec-7" budget={budget} />, { "GET /executions/exec-7/usage": USAGE });

@@ -26,7 +26,7 @@ function Fit({ fits, what }: { fits: boolean | null; what: string }) {
 export function StepEstimate({ estimate, pending = false, error, costLimit }: StepEstimateProps) {
   return (
     <section aria-labelledby="estimate-title" aria-busy={pending} className="rounded-md border border-slate-200 bg-white p-3">
-      <h3 id="estimate-title" className="text-sm font-semibold text-slate-900">Live estimate (worst case per candidate)</h3>
+      <h2 id="estimate-title" className="text-sm font-semibold text-slate-900">Live estimate (worst case per candidate)</h2>
       {error ? (
         <p className="mt-1 text-sm text-slate-700">No estimate: {error}</p>
       ) : !estimate ? (

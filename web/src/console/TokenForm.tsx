@@ -18,7 +18,7 @@ export function TokenForm({ onToken, wrong }: { onToken: (token: string) => void
         API token
         <input type="password" autoComplete="off" value={value} onChange={(e) => setValue(e.target.value)} className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2" />
       </label>
-      <button type="submit" className="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500">Use token</button>
+      <button type="submit" className="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-700">Use token</button>
     </form>
   );
 }

@@ -40,7 +40,7 @@ export interface TimelineBar {
   row: UsageRow;
   /** Milliseconds from the first attempt's start to this attempt's start. */
   offsetMs: number;
-  /** Why the chain moved on to the next attempt (null for the last or a success). */
+  /** Why the step made another attempt, a retry or a fallback (null for a success). */
   fellBackBecause: string | null;
 }
 
@@ -54,7 +54,11 @@ export function waterfall(usage: ExecutionUsage): { bars: TimelineBar[]; spanMs:
     return {
       row,
       offsetMs: (starts[index] ?? origin) - origin,
-      fellBackBecause: movedOn ? `${row.error_type ?? "error"} on ${row.model_name}; fell back to ${next.model_name}` : null,
+      fellBackBecause: !movedOn
+        ? null
+        : next.model_name === row.model_name
+          ? `${row.error_type ?? "error"} on ${row.model_name}; retried it`
+          : `${row.error_type ?? "error"} on ${row.model_name}; fell back to ${next.model_name}`,
     };
   });
   const spanMs = Math.max(1, ...bars.map((b) => b.offsetMs + b.row.latency_ms));

@@ -57,7 +57,7 @@ export function ConfigPage() {
             <li key={line} className="text-sm text-red-700">{line}</li>
           ))}
         </ul>
-        <button type="button" onClick={() => save.mutate(text)} disabled={save.isPending} className="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500 disabled:opacity-50">
+        <button type="button" onClick={() => save.mutate(text)} disabled={save.isPending} className="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-700 disabled:opacity-50">
           Save configurations
         </button>
         {save.isSuccess && <p role="status" className="text-sm text-green-800">Saved; live for running executors.</p>}

@@ -21,7 +21,7 @@ export function ExecutionsPage({ executionId }: { executionId: string | null }) 
           Execution id
           <input value={text} onChange={(e) => setText(e.target.value)} className="mt-1 block w-96 rounded-md border border-slate-300 px-3 py-2 font-mono text-sm" />
         </label>
-        <button type="submit" className="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500">Show timeline</button>
+        <button type="submit" className="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-700">Show timeline</button>
       </form>
       {!executionId && recent.data && recent.data.top_executions.length > 0 && (
         <div className="text-sm text-slate-800">

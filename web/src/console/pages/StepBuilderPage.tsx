@@ -52,14 +52,14 @@ export function StepBuilderPage() {
             localStorage.setItem(SAVED, text);
             setSaved(text);
           }}
-          className="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500 disabled:opacity-50"
+          className="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-700 disabled:opacity-50"
         >
           Save step
         </button>
         {saved && (
           <div>
             <p className="text-sm text-green-800">Saved. Paste this as the AI node's data:</p>
-            <pre aria-label="Saved step config" className="mt-1 overflow-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">{saved}</pre>
+            <pre role="region" tabIndex={0} aria-label="Saved step config" className="mt-1 overflow-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">{saved}</pre>
           </div>
         )}
       </aside>
