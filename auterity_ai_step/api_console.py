@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import json
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -45,6 +46,8 @@ from .api_console_models import (
     StepEstimateReport,
     StepEstimateRequest,
     TopCost,
+    TryAttempt,
+    TryRun,
     UsageSeries,
 )
 from .api_models import ErrorMessage, money
@@ -225,6 +228,49 @@ class ConsoleReports:
     def _skipped(self, skipped: Skipped) -> SkippedCandidate:
         return SkippedCandidate(model=skipped.model, reason=self.work.redact(skipped.reason))
 
+    async def try_run(self, body: StepEstimateRequest) -> TryRun:
+        """Run the step on the built-in simulator with a throwaway ledger: the real ledger,
+        budget and circuits are untouched and no provider is called."""
+        from .contract.policy import PolicyStore
+        from .demo import simulated_policy
+        from .executor import AIStepExecutor
+        from .host import WorkflowNode
+        from .simulator import Scenario, Simulator
+        from .store.ledger import Ledger
+
+        with tempfile.TemporaryDirectory(prefix="auterity-try-") as scratch:
+            ledger = Ledger(f"sqlite:///{Path(scratch) / 'try.db'}")
+            try:
+                async with Simulator(Scenario()) as sim:
+                    policy = simulated_policy(self.work.store.current(), sim.base_url)
+                    executor = AIStepExecutor(policy_store=PolicyStore.fixed(policy), ledger=ledger)
+                    node = WorkflowNode("try-it", "ai", dict(body.step))
+                    result = await executor.execute_step(node, dict(body.input), "console-try")
+            finally:
+                ledger.close()
+        out = result.output_data
+        return TryRun(
+            success=result.success,
+            response=out.get("ai_response"),
+            model=out.get("ai_model"),
+            cost=str(out.get("ai_cost", "0")),
+            error=None if result.error_message is None else self.work.redact(result.error_message),
+            error_type=out.get("ai_error_type"),
+            attempts=[
+                TryAttempt(
+                    attempt=a["attempt"],
+                    model=a["model"],
+                    outcome=a["outcome"],
+                    error_type=a["error_type"],
+                    latency_ms=a["latency_ms"],
+                    total_tokens=a["total_tokens"],
+                    cost=a["cost"],
+                    is_fallback=a["is_fallback"],
+                )
+                for a in out.get("ai_attempts", [])
+            ],
+        )
+
     def statuses(self) -> list[ModelStatusEvent]:
         breaker = self.work.monitor.breaker
         return [
@@ -332,6 +378,19 @@ def add_console_routes(router: APIRouter, work: ModelCatalog) -> None:
     def step_estimate(body: StepEstimateRequest) -> StepEstimateReport:
         result: StepEstimateReport = _http(reports.estimate, body)
         return result
+
+    @router.post(
+        "/step/try",
+        summary="Try a step on the built-in simulator",
+        description=(
+            "Runs the step through the executor exactly as a workflow would, but against the "
+            "loopback provider simulator (every model answers) and a throwaway ledger: no "
+            "provider is called and the ledger, budget and circuits are not touched. Returns "
+            "the answer and every attempt; a step that fails says why, as the executor does."
+        ),
+    )
+    async def try_step(body: StepEstimateRequest) -> TryRun:
+        return await reports.try_run(body)
 
     @router.get(
         "/status",

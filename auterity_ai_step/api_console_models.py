@@ -27,6 +27,8 @@ __all__ = [
     "StepEstimateReport",
     "StepEstimateRequest",
     "TopCost",
+    "TryAttempt",
+    "TryRun",
     "UsageSeries",
 ]
 
@@ -179,3 +181,28 @@ class ModelStatusEvent(_Out):
     latency_ms: float | None = Field(description="Latency of the last check; null: none yet")
     checked_at: datetime | None = Field(description="When it was last checked; null: never")
     reason: str | None = Field(description="Why it is down (last error or quarantine reason)")
+
+
+class TryAttempt(_Out):
+    """One attempt of a try-it run."""
+
+    attempt: int = Field(description="The attempt's number, from 1, across all models")
+    model: str = Field(description="The model called")
+    outcome: str = Field(description="success or error")
+    error_type: str | None = Field(description="Why it failed; null for a success")
+    latency_ms: float = Field(description="Milliseconds the call took")
+    total_tokens: int = Field(description="Input plus output tokens")
+    cost: Money = Field(description="What it would have cost at the policy's prices")
+    is_fallback: bool = Field(description="Whether the model was a fallback")
+
+
+class TryRun(_Out):
+    """A step run on the built-in simulator: what the engine did, without a real call."""
+
+    success: bool = Field(description="Whether the step produced an answer")
+    response: str | None = Field(description="The simulator's answer; null on failure")
+    model: str | None = Field(description="The model that answered; null on failure")
+    cost: Money = Field(description="What its attempts would have cost at the policy's prices")
+    error: str | None = Field(description="What went wrong, in words; null on success")
+    error_type: str | None = Field(description="The step's ai_error_type; null on success")
+    attempts: list[TryAttempt] = Field(description="Every attempt, in order")

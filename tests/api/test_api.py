@@ -84,10 +84,11 @@ async def test_every_route_refuses_missing_or_wrong_credentials(
         "/api/models/budget",
         "/api/models/step/validate",
         "/api/models/step/estimate",
+        "/api/models/step/try",
         "/api/models/status",
         "/api/models/status/stream",
     }
-    assert len(routes) == 15
+    assert len(routes) == 16
     for token in (None, "wrong-token-" + "x" * 20):
         async with client_for(app, token) as client:
             for method, template in routes:

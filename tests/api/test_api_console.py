@@ -207,6 +207,27 @@ async def test_step_estimate_per_candidate_against_the_cost_limit(
     assert invalid.json()["detail"]["message"] == "the step is not valid"
 
 
+async def test_try_runs_the_step_on_the_simulator_without_touching_the_ledger(
+    user: httpx.AsyncClient, ledger: Ledger
+) -> None:
+    step = {"config_version": 2, "prompt": "Hi {{ name }}", "model": "sim-down"}
+    step |= {"fallback_models": ["sim-gpt"], "policy_fallbacks": False}
+    response = await user.post("/api/models/step/try", json={"step": step, "input": {"name": "Al"}})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # the policy's sim-down is down, but a try runs on a simulator where every model answers
+    assert (body["success"], body["model"], body["error"]) == (True, "sim-down", None)
+    assert body["response"] == "Simulated answer."
+    assert [(a["model"], a["outcome"]) for a in body["attempts"]] == [("sim-down", "success")]
+    assert Decimal(body["cost"]) > 0
+    assert ledger.execution_usage("console-try") == []
+    assert ledger.totals(1)["calls"] == 0
+    broken = {"config_version": 2, "model": "sim-gpt"}  # no prompt source
+    failed = (await user.post("/api/models/step/try", json={"step": broken})).json()
+    assert (failed["success"], failed["error_type"]) == (False, "invalid_config")
+    assert "exactly one of prompt, template or messages" in failed["error"]
+
+
 async def test_status_lists_every_model_with_circuit_and_reason(
     user: httpx.AsyncClient,
 ) -> None:

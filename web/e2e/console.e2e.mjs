@@ -159,6 +159,10 @@ try {
   const saved = JSON.parse(await page.$eval('[aria-label="Saved step config"]', (el) => el.textContent));
   expect(saved.model === "gpt-4o-mini" && saved.fallback_models.join() === "llama3.1,claude-haiku-4-5", "saved step");
   step("saved a step that validates");
+  await page.click("xpath/.//button[normalize-space()='Try it on the simulator']");
+  await page.waitForSelector('section[aria-label="Try-it run"]');
+  await waitText("gpt-4o-mini answered");
+  step("tried the step on the simulator: gpt-4o-mini answered");
   await accessible("step-builder");
   await shot("step-builder");
 

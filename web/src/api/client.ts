@@ -11,6 +11,7 @@ import type {
   StepCheck,
   StepConfig,
   StepEstimateReport,
+  TryRun,
   UsageSeries,
 } from "./types";
 import { readEvents } from "./sse";
@@ -109,6 +110,9 @@ export function createApiClient({ baseUrl, token, fetch: doFetch }: ApiClientOpt
     validateStep: (step: StepConfig) => call<StepCheck>("POST", "/step/validate", { step }),
     estimateStep: (step: StepConfig, input: Record<string, unknown> = {}, eachModel = false) =>
       call<StepEstimateReport>("POST", "/step/estimate", { step, input, each_model: eachModel }),
+    /** Run the step on the built-in simulator (no provider, a throwaway ledger). */
+    tryStep: (step: StepConfig, input: Record<string, unknown> = {}) =>
+      call<TryRun>("POST", "/step/try", { step, input }),
     config: () => call<ConfigView>("GET", "/config"),
     putConfig: (configs: Record<string, unknown>) => call<ConfigView>("PUT", "/config", configs),
     /** Follow the status stream until `signal` aborts; each event's list goes to `onStatus`. */

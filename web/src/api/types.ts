@@ -196,3 +196,25 @@ export interface ConfigView {
 
 /** The step config object the engine stores in `node.data` (the schema has the details). */
 export type StepConfig = Record<string, unknown>;
+
+export interface TryAttempt {
+  attempt: number;
+  model: string;
+  outcome: string;
+  error_type: string | null;
+  latency_ms: number;
+  total_tokens: number;
+  cost: Money;
+  is_fallback: boolean;
+}
+
+/** A step run on the built-in simulator (POST /step/try). */
+export interface TryRun {
+  success: boolean;
+  response: string | null;
+  model: string | null;
+  cost: Money;
+  error: string | null;
+  error_type: string | null;
+  attempts: TryAttempt[];
+}

@@ -1,5 +1,8 @@
+import { useMutation } from "@tanstack/react-query";
 import { useCallback, useState } from "react";
+import { useApiClient } from "../../api/context";
 import type { StepConfig } from "../../api/types";
+import { formatLatency, formatMoney } from "../../lib/format";
 import { AIStepConfigForm, type StepValidity } from "../../components/AIStepConfigForm";
 
 const START: StepConfig = {
@@ -23,6 +26,8 @@ export function StepBuilderPage() {
   const [validity, setValidity] = useState<StepValidity | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
   const onValidity = useCallback((v: StepValidity) => setValidity(v), []);
+  const client = useApiClient();
+  const trial = useMutation({ mutationFn: () => client.tryStep(step, input) });
   let input: Record<string, unknown> = {};
   let sampleError: string | null = null;
   try {
@@ -56,6 +61,35 @@ export function StepBuilderPage() {
         >
           Save step
         </button>
+        <button
+          type="button"
+          disabled={!validity?.valid || trial.isPending}
+          onClick={() => trial.mutate()}
+          className="ml-2 rounded-md border border-indigo-600 px-3 py-2 text-sm font-semibold text-indigo-700 hover:bg-indigo-50 disabled:opacity-50"
+        >
+          Try it on the simulator
+        </button>
+        {(trial.data || trial.error) && (
+          <section aria-label="Try-it run" className="space-y-1 rounded-md border border-slate-200 bg-white p-3 text-sm">
+            {trial.error && <p role="alert" className="text-red-700">Could not run: {trial.error.message}</p>}
+            {trial.data && (
+              <>
+                <p className={trial.data.success ? "text-green-800" : "text-red-800"}>
+                  {trial.data.success ? `${trial.data.model} answered (${formatMoney(trial.data.cost)} at policy prices):` : `Failed: ${trial.data.error}`}
+                </p>
+                {trial.data.response && <p className="rounded bg-slate-50 p-2 text-slate-900">{trial.data.response}</p>}
+                <ol className="text-xs text-slate-700">
+                  {trial.data.attempts.map((a) => (
+                    <li key={a.attempt}>
+                      #{a.attempt} {a.model}: {a.outcome}{a.error_type ? ` (${a.error_type})` : ""} · {formatLatency(a.latency_ms)} · {a.total_tokens} tokens
+                    </li>
+                  ))}
+                </ol>
+                <p className="text-xs text-slate-600">No provider was called; the ledger and budget are untouched.</p>
+              </>
+            )}
+          </section>
+        )}
         {saved && (
           <div>
             <p className="text-sm text-green-800">Saved. Paste this as the AI node's data:</p>
