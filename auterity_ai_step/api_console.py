@@ -204,7 +204,11 @@ class ConsoleReports:
             ) from exc
         except TemplateError as exc:
             raise ApiError(
-                422, {"message": "the prompt cannot be rendered", "errors": [str(exc)]}
+                422,
+                {
+                    "message": "the prompt cannot be rendered",
+                    "errors": [self.work.redact(str(exc))],
+                },
             ) from exc
         return StepEstimateReport(
             prompt_tokens=report.prompt_tokens,

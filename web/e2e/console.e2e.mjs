@@ -98,9 +98,9 @@ try {
   step("signed in with the token (sessionStorage, not the URL)");
 
   // -- Models: health checks; the simulated outage turns the indicator red ------------
-  await page.click(`xpath/.//button[normalize-space()="Check ${healthy} now"]`);
+  await (await page.waitForSelector(`xpath/.//button[normalize-space()="Check ${healthy} now"]`)).click();
   await page.waitForSelector(`[aria-label="${healthy}: Available"]`);
-  await page.click(`xpath/.//button[normalize-space()="Check ${down} now"]`);
+  await (await page.waitForSelector(`xpath/.//button[normalize-space()="Check ${down} now"]`)).click();
   const red = await page.waitForSelector(`[aria-label="${down}: Unavailable"]`);
   const colour = await red.evaluate((el) => getComputedStyle(el).color);
   expect(colour === "rgb(153, 27, 27)", `the outage indicator is red (got ${colour})`);
@@ -187,9 +187,29 @@ try {
   // -- Configuration --------------------------------------------------------------------
   await go("#/config");
   await page.waitForSelector('section[aria-label="Policy in force"] table');
+  await page.type('xpath/.//label[contains(., "Add a model")]//input', "gpt-4o");
+  await page.click("xpath/.//button[normalize-space()='Add']");
+  const editor = await page.waitForSelector("#override-gpt-4o");
+  const replace = async (value) => {
+    await editor.click();
+    await page.keyboard.down("Control");
+    await page.keyboard.press("KeyA");
+    await page.keyboard.up("Control");
+    await page.keyboard.press("Backspace");
+    await editor.type(value);
+  };
+  await replace('{"quality": 42}');
+  await page.click("xpath/.//button[normalize-space()='Save configurations']");
+  await page.waitForSelector("#override-gpt-4o-errors li");
+  const refusal = await page.$eval("#override-gpt-4o-errors", (el) => el.textContent);
+  expect(refusal.includes("quality"), `the refusal is shown under gpt-4o: ${refusal}`);
   await accessible("configuration");
   await shot("configuration");
-  step("configuration page shows the policy in force");
+  step(`an invalid override is refused at its model: ${refusal}`);
+  await replace('{"quality": 7}');
+  await page.click("xpath/.//button[normalize-space()='Save configurations']");
+  await waitText("Saved; live for running executors.");
+  step("a valid override is saved");
 
   expect(errors.length === 0, `page errors: ${errors.join("; ")}`);
 } finally {

@@ -1,5 +1,7 @@
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { ApiError } from "../../api/client";
+import { useApiClient } from "../../api/context";
 import { useAvailableModels, useHealthCheck } from "../../api/hooks";
 import { LiveModelStatus } from "../../components/LiveModelStatus";
 import { ModelSelector } from "../../components/ModelSelector";
@@ -9,6 +11,9 @@ import { formatLatency, formatPrice, formatTokens } from "../../lib/format";
 export function ModelsPage() {
   const models = useAvailableModels();
   const check = useHealthCheck();
+  // Health checks are for admins: whoever may read /config (403 for other tokens).
+  const client = useApiClient();
+  const admin = useQuery({ queryKey: ["config"], queryFn: client.config, retry: false }).isSuccess;
   const [focus, setFocus] = useState<string | null>(null);
   const [taskType, setTaskType] = useState("");
   return (
@@ -49,20 +54,21 @@ export function ModelsPage() {
                 <td>{m.capabilities.join(", ") || "—"}</td>
                 <td><LiveModelStatus model={m.name} compact /></td>
                 <td className="pr-3">
-                  <button
+                  {admin && <button
                     type="button"
                     disabled={check.isPending && check.variables === m.name}
                     onClick={() => check.mutate(m.name)}
                     className="rounded-md border border-slate-300 px-2 py-1 text-xs font-medium text-slate-800 hover:bg-slate-100 disabled:opacity-50"
                   >
                     Check {m.name} now
-                  </button>
+                  </button>}
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
+      {models.data && !admin && <p className="text-sm text-slate-600">Health checks are for admins: sign in with the admin token to run them.</p>}
       <p aria-live="polite" className="text-sm text-slate-800">
         {check.isPending && `Checking ${check.variables}…`}
         {check.data && `${check.data.model}: ${check.data.status} in ${formatLatency(check.data.latency_ms)}${check.data.error ? ` (${check.data.error})` : ""}`}
