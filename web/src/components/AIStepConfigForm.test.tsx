@@ -186,6 +186,11 @@ describe("AIStepConfigForm", () => {
     expect(await screen.findByLabelText("Prompt")).toHaveValue("Summarise {{ inquiry }} for {{ customer_name }}");
   });
 
+  it("says it is loading the schema", () => {
+    renderWithApi(<Harness initial={STEP} seen={[]} />, { ...ROUTES, "GET /step-schema": () => new Promise<Response>(() => {}) });
+    expect(screen.getByText("Loading the step schema…")).toBeInTheDocument();
+  });
+
   it("says when the schema cannot be loaded", async () => {
     renderWithApi(<Harness initial={STEP} seen={[]} />, { "GET /step-schema": [401, { detail: "a valid bearer token is required" }] });
     expect(await screen.findByRole("alert")).toHaveTextContent("Could not load the step schema: a valid bearer token is required");

@@ -90,6 +90,12 @@ describe("CostDashboard", () => {
     expect(chosen).toHaveBeenCalledWith("exec-9");
   });
 
+  it("says it is loading until the figures arrive", () => {
+    const never = () => new Promise<Response>(() => {});
+    renderWithApi(<CostDashboard />, { "GET /usage/series": never, "GET /usage/performance": never, "GET /budget": never });
+    expect(screen.getAllByText("Loading…")).toHaveLength(4);
+  });
+
   it("says when there is no usage, and when the API fails", async () => {
     renderWithApi(<CostDashboard />, {
       "GET /usage/series": { days: 30, since: "2026-11-07", group_by: "model", groups: [], points: [] },

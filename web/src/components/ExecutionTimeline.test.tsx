@@ -72,6 +72,11 @@ describe("ExecutionTimeline", () => {
     expect(await screen.findByRole("status")).toHaveTextContent("Budget exhausted today: $5.00 spent of $5.00");
   });
 
+  it("says it is loading", () => {
+    renderWithApi(<ExecutionTimeline executionId="exec-7" />, { "GET /executions/exec-7/usage": () => new Promise<Response>(() => {}) });
+    expect(screen.getByText("Loading exec-7…")).toBeInTheDocument();
+  });
+
   it("says when an execution has no attempts", async () => {
     renderWithApi(<ExecutionTimeline executionId="none" />, {
       "GET /executions/none/usage": { execution_id: "none", attempts: 0, total_tokens: 0, total_cost: "0", rows: [] },

@@ -110,6 +110,11 @@ describe("ModelSelector", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent("Could not load models: ledger down");
   });
 
+  it("says it is loading until the models arrive", async () => {
+    renderWithApi(<Controlled />, { ...ROUTES, "GET /available": () => new Promise<Response>(() => {}) });
+    expect(screen.getByPlaceholderText("Loading models…")).toBeInTheDocument();
+  });
+
   it("says when no model matches the search", async () => {
     const user = userEvent.setup();
     renderWithApi(<Controlled />, ROUTES);
