@@ -67,6 +67,9 @@ KEEPALIVE_S = 15.0
 _STORE_DOWN: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorMessage, "description": "The usage ledger could not be read"}
 }
+_BAD_JSON: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorMessage, "description": "The body is not valid JSON"}
+}
 _Days = Annotated[
     int,
     Query(ge=1, le=366, description="Days to cover: today (UTC) and the days before it"),
@@ -296,8 +299,16 @@ class ConsoleReports:
             elif quiet >= KEEPALIVE_S:
                 quiet = 0.0
                 yield ": keep-alive\n\n"
-            await asyncio.sleep(interval_s)
+            await self._pause(request, interval_s)
             quiet += interval_s
+
+    @staticmethod
+    async def _pause(request: Request, seconds: float) -> None:
+        """Sleep ``seconds``, ending early when the client has gone (checked every 0.2 s)."""
+        left = seconds
+        while left > 0 and not await request.is_disconnected():
+            await asyncio.sleep(min(0.2, left))
+            left -= 0.2
 
 
 def _http(call: Any, *args: Any) -> Any:
@@ -361,6 +372,7 @@ def add_console_routes(router: APIRouter, work: ModelCatalog) -> None:
             "Checks the step against the step schema and the live policy's models, exactly "
             "as `auterity-ai-step validate` does, and lists every problem in its words."
         ),
+        responses=_BAD_JSON,
     )
     def validate_step(body: StepCheckRequest) -> StepCheck:
         return reports.check(body.step)
@@ -376,6 +388,7 @@ def add_console_routes(router: APIRouter, work: ModelCatalog) -> None:
         ),
         responses={
             422: {"description": "The step is invalid or its prompt cannot render"},
+            **_BAD_JSON,
             **_STORE_DOWN,
         },
     )
@@ -392,6 +405,7 @@ def add_console_routes(router: APIRouter, work: ModelCatalog) -> None:
             "provider is called and the ledger, budget and circuits are not touched. Returns "
             "the answer and every attempt; a step that fails says why, as the executor does."
         ),
+        responses=_BAD_JSON,
     )
     async def try_step(body: StepEstimateRequest) -> TryRun:
         return await reports.try_run(body)
