@@ -47,8 +47,9 @@ except ImportError as exc:
 
     raise ImportError(missing_extra_message(exc, "the model management API", "api")) from exc
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from .api_console import add_console_routes
 from .api_models import (
     AvailableModels,
     ConfigRejected,
@@ -177,6 +178,23 @@ async def read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise _too_large(limit)
     return bytes(body)
+
+
+BodyModel = TypeVar("BodyModel", bound=BaseModel)
+
+
+async def read_model(request: Request, model: type[BodyModel], limit: int) -> BodyModel:
+    """A JSON body read with :func:`read_body` (so only after authentication, and never
+    more than ``limit`` bytes), validated as ``model``; a 422 in FastAPI's shape if not."""
+    raw = await read_body(request, limit)
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [
+            {**error, "loc": ("body", *error["loc"])}
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+        raise RequestValidationError(errors) from None
 
 
 def _validation_response(exc: RequestValidationError) -> JSONResponse:
@@ -501,6 +519,10 @@ def create_router(
         )
         return view
 
+    async def read_json(request: Request, model: type[BodyModel]) -> BodyModel:
+        return await read_model(request, model, max_body_bytes)
+
+    add_console_routes(router, work, read_json)
     return router
 
 

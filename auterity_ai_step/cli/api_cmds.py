@@ -101,7 +101,7 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the model management API (/api/models, docs at /docs) with uvicorn."""
+    """Serve the model management API (/api/models, docs at /docs) and the web console (/)."""
     for base in allow_api_base or ():
         if not base.lower().startswith(("http://", "https://")):
             typer.echo(f"error: --allow-api-base {base!r}: must be an http(s) URL", err=True)
@@ -123,6 +123,7 @@ def serve(
         import uvicorn
 
         from ..api import _tokens, create_app
+        from ..api_console import console_files
     except ImportError as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, ImportError) else exc
         typer.echo(f"error: {missing_extra_message(cause, 'serve', 'api')}", err=True)
@@ -148,6 +149,7 @@ def serve(
             policy_store=store,
             ledger=ledger,
         )
+        api.mount("/", console_files(), name="console")  # after the API routes: they match first
     except Exception as exc:  # an invalid policy, an unreachable database
         ledger.close()
         typer.echo(f"error: cannot start the API: {redact(str(exc))}", err=True)

@@ -483,6 +483,22 @@ class Ledger:
             raise ValueError("days must be at least 1")
         return self._run(lambda conn: queries.totals(conn, self.backend, days, model))
 
+    def usage_series(self, days: int, group_by: str = "model") -> list[dict[str, Any]]:
+        """Usage per UTC day and per model (``group_by="model"``) or provider."""
+        return self._run(lambda conn: queries.usage_series(conn, self.backend, days, group_by))
+
+    def model_performance(self, days: int) -> list[dict[str, Any]]:
+        """Per model: calls, errors, fallbacks and p50/p95 latency over ``days`` days."""
+        return self._run(lambda conn: queries.model_performance(conn, days))
+
+    def top_costs(self, days: int, by: str, limit: int = 5) -> list[dict[str, Any]]:
+        """The executions (``by="execution"``) or nodes (``"node"``) that cost most."""
+        return self._run(lambda conn: queries.top_costs(conn, days, by, limit))
+
+    def budget_spent_between(self, first: date, last: date, scope: str = "global") -> Decimal:
+        """What the budget booked as spent from ``first`` to ``last``, both included."""
+        return self._run(lambda conn: queries.budget_spent_between(conn, first, last, scope))
+
     def model_configurations(self) -> tuple[str, dict[str, dict[str, Any]]]:
         """(version token, {name: config}) of the active rows; the token changes with them."""
         return self._run(queries.model_configurations)

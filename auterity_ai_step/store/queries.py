@@ -5,16 +5,24 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Date, case, cast, delete, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from .tables import ModelConfiguration, ModelUsage, utcnow
+from .tables import BudgetDay, ModelConfiguration, ModelUsage, utcnow
 
-__all__ = ["model_configurations", "put_model_configurations", "totals"]
+__all__ = [
+    "budget_spent_between",
+    "model_configurations",
+    "model_performance",
+    "put_model_configurations",
+    "top_costs",
+    "totals",
+    "usage_series",
+]
 
 
 def _utc_day(backend: str) -> ColumnElement[Any]:
@@ -69,6 +77,106 @@ def totals(conn: Connection, backend: str, days: int, model: str | None) -> dict
         "by_model": by_model,
         "by_day": by_day,
     }
+
+
+def _since(days: int) -> datetime:
+    """Midnight UTC ``days - 1`` days ago: the first moment of a ``days``-day window."""
+    return datetime.combine(utcnow().date() - timedelta(days=days - 1), time(), tzinfo=UTC)
+
+
+def usage_series(conn: Connection, backend: str, days: int, group_by: str) -> list[dict[str, Any]]:
+    """Calls, errors, tokens and cost per UTC day and per model (or provider), day order."""
+    group = ModelUsage.provider if group_by == "provider" else ModelUsage.model_name
+    day = _utc_day(backend).label("day")
+    rows = conn.execute(
+        select(
+            day,
+            group.label("group"),
+            func.count().label("calls"),
+            func.sum(case((ModelUsage.status == "error", 1), else_=0)).label("errors"),
+            func.sum(ModelUsage.total_tokens).label("total_tokens"),
+            func.sum(ModelUsage.cost).label("cost"),
+        )
+        .where(ModelUsage.created_at >= _since(days))
+        .group_by(day, group)
+        .order_by(day, group)
+    )
+    return [
+        {
+            "day": str(row.day),
+            "group": row.group,
+            "calls": int(row.calls),
+            "errors": int(row.errors or 0),
+            "total_tokens": int(row.total_tokens or 0),
+            "cost": row.cost if row.cost is not None else Decimal(0),
+        }
+        for row in rows
+    ]
+
+
+def _percentile(ordered: list[int], share: float) -> int:
+    """The nearest-rank percentile of an ascending list (``share`` from 0 to 1)."""
+    rank = max(1, -(-len(ordered) * share // 1))  # ceil without floats drifting below 1
+    return ordered[int(rank) - 1]
+
+
+def model_performance(conn: Connection, days: int) -> list[dict[str, Any]]:
+    """Per model: calls, errors, fallbacks and nearest-rank p50/p95 latency of its attempts.
+
+    Latencies are read and ranked here because SQLite has no percentile function; a
+    window holds one small row per attempt, so this stays cheap for a dashboard's range.
+    """
+    rows = conn.execute(
+        select(
+            ModelUsage.model_name, ModelUsage.latency_ms, ModelUsage.status, ModelUsage.is_fallback
+        )
+        .where(ModelUsage.created_at >= _since(days))
+        .order_by(ModelUsage.model_name, ModelUsage.latency_ms)
+    )
+    seen: dict[str, dict[str, Any]] = {}
+    for name, latency, status, fallback in rows:
+        entry = seen.setdefault(name, {"latencies": [], "errors": 0, "fallbacks": 0})
+        entry["latencies"].append(int(latency or 0))
+        entry["errors"] += status == "error"
+        entry["fallbacks"] += bool(fallback)
+    return [
+        {
+            "model": name,
+            "calls": len(entry["latencies"]),
+            "errors": entry["errors"],
+            "fallbacks": entry["fallbacks"],
+            "p50_latency_ms": _percentile(entry["latencies"], 0.5),
+            "p95_latency_ms": _percentile(entry["latencies"], 0.95),
+        }
+        for name, entry in seen.items()
+    ]
+
+
+def top_costs(conn: Connection, days: int, by: str, limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` executions (``by="execution"``) or workflow nodes costing most."""
+    key = ModelUsage.execution_id if by == "execution" else ModelUsage.node_id
+    cost = func.sum(ModelUsage.cost)
+    rows = conn.execute(
+        select(key.label("key"), func.count().label("attempts"), cost.label("cost"))
+        .where(ModelUsage.created_at >= _since(days), key.is_not(None))
+        .group_by(key)
+        .order_by(cost.desc(), key)
+        .limit(limit)
+    )
+    return [
+        {"key": row.key, "attempts": int(row.attempts), "cost": row.cost or Decimal(0)}
+        for row in rows
+    ]
+
+
+def budget_spent_between(conn: Connection, first: date, last: date, scope: str) -> Decimal:
+    """What the budget days from ``first`` to ``last`` (inclusive) booked as spent."""
+    total = conn.execute(
+        select(func.sum(BudgetDay.spent)).where(
+            BudgetDay.day >= first, BudgetDay.day <= last, BudgetDay.scope == scope
+        )
+    ).scalar()
+    return total if total is not None else Decimal(0)
 
 
 def _clean(row: Any) -> dict[str, Any]:

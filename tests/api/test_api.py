@@ -78,8 +78,17 @@ async def test_every_route_refuses_missing_or_wrong_credentials(
         "/api/models/step-schema",
         "/api/models/executions/{execution_id}/usage",
         "/api/models/config",
+        # the console's routes (auterity_ai_step/api_console.py)
+        "/api/models/usage/series",
+        "/api/models/usage/performance",
+        "/api/models/budget",
+        "/api/models/step/validate",
+        "/api/models/step/estimate",
+        "/api/models/step/try",
+        "/api/models/status",
+        "/api/models/status/stream",
     }
-    assert len(routes) == 8
+    assert len(routes) == 16
     for token in (None, "wrong-token-" + "x" * 20):
         async with client_for(app, token) as client:
             for method, template in routes:

@@ -106,6 +106,13 @@ def _head(path: str, token: str | None, *, chunked: bool = False) -> str:
         ("/api/models/health-check", USER_TOKEN, True, b"413"),
         ("/api/models/config", ADMIN_TOKEN, False, b"413"),
         ("/api/models/config", ADMIN_TOKEN, True, b"413"),
+        # The console's routes read their bodies the same way (never FastAPI first).
+        ("/api/models/step/validate", None, False, b"401"),
+        ("/api/models/step/estimate", None, True, b"401"),
+        ("/api/models/step/try", None, False, b"401"),
+        ("/api/models/step/validate", USER_TOKEN, True, b"413"),
+        ("/api/models/step/estimate", USER_TOKEN, False, b"413"),
+        ("/api/models/step/try", USER_TOKEN, False, b"413"),
     ],
 )
 def test_a_300_mb_body_is_refused_without_being_read(
@@ -119,3 +126,23 @@ def test_a_300_mb_body_is_refused_without_being_read(
     grown_mib = (_rss_kib(pid) - rss_before) / 1024
     assert grown_mib < 32, f"server RSS grew by {grown_mib:.0f} MiB"
     print(f"{path} token={bool(token)} chunked={chunked}: {answer[:12]!r} after {sent} bytes")
+
+
+def test_every_route_that_takes_a_body_is_covered_above() -> None:
+    """A new POST or PUT route must read its body after auth: add it to the cases above."""
+    from auterity_ai_step.api import create_app
+
+    covered = {
+        "/api/models/health-check",
+        "/api/models/config",
+        "/api/models/step/validate",
+        "/api/models/step/estimate",
+        "/api/models/step/try",
+    }
+    spec = create_app(insecure_local=True).openapi()
+    with_body = {
+        path
+        for path, methods in spec["paths"].items()
+        if {"post", "put", "patch"} & set(methods)
+    }
+    assert with_body == covered
