@@ -141,8 +141,6 @@ def test_every_route_that_takes_a_body_is_covered_above() -> None:
     }
     spec = create_app(insecure_local=True).openapi()
     with_body = {
-        path
-        for path, methods in spec["paths"].items()
-        if {"post", "put", "patch"} & set(methods)
+        path for path, methods in spec["paths"].items() if {"post", "put", "patch"} & set(methods)
     }
     assert with_body == covered
