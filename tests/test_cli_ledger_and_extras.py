@@ -163,6 +163,7 @@ def test_the_demo_ends_saying_where_to_go_next(
 def test_the_demo_on_the_configured_ledger_needs_no_db_option() -> None:
     result = runner.invoke(app, ["demo", "--simulator"])
     assert result.exit_code == 0, result.output
-    last = result.stdout.splitlines()[-1]
-    assert last.startswith("  this run's usage: auterity-ai-step usage --execution-id demo-")
-    assert "--db" not in last
+    usage = [line for line in result.stdout.splitlines() if "this run's usage:" in line]
+    assert usage, result.stdout
+    assert usage[0].startswith("  this run's usage: auterity-ai-step usage --execution-id demo-")
+    assert "--db" not in usage[0]

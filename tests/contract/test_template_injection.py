@@ -57,7 +57,8 @@ CORPUS = [
     ("{% for i in range(999999999) %}{% endfor %}", "range(): size 999999999"),
     (
         "{% for i in range(9000) %}{% for j in range(9000) %}{% endfor %}{% endfor %}",
-        "too much work",
+        # Whichever limit a loaded machine reaches first: both name themselves.
+        "too much work | max_seconds",
     ),
     ("{{ 'a' * 999999999 }}", "'*' repetition"),
     ("{{ [0] * 999999999 }}", "'*' repetition"),
@@ -101,7 +102,7 @@ def test_payload_is_refused_with_a_clear_error(payload: str, message: str) -> No
         render_template(payload, VARS, where="prompt")
     text = str(err.value)
     assert text.startswith("prompt")
-    assert message in text
+    assert any(part in text for part in message.split(" | ")), text
     for leak in ("<class", "<module", "<built-in", "os.system", "Traceback"):
         assert leak not in text
 

@@ -112,7 +112,14 @@ def stack(tmp_path: Path) -> Iterator[tuple[str, str]]:
         ),
         subprocess.Popen(
             [*cli, "serve", "--port", str(api_port), "--policy", str(policy_file), "--db", db],
-            env={**env, **keys, "AUTERITY_AI_API_TOKEN": TOKEN},
+            # The console signs in as the admin (health checks, configuration): only the
+            # admin token is admin, so serve gets both and the browser the admin one.
+            env={
+                **env,
+                **keys,
+                "AUTERITY_AI_API_TOKEN": "console-e2e-user-" + "y" * 16,
+                "AUTERITY_AI_ADMIN_TOKEN": TOKEN,
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
