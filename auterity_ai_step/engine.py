@@ -125,8 +125,11 @@ class Engine:
         return await asyncio.to_thread(self.policy_store.current)
 
     async def run(self, request: RunRequest) -> RunOutcome:
-        """Try the candidates in order until one answers; never raises for provider trouble."""
-        policy = await self.current_policy()
+        """Try the candidates in order until one answers; never raises for provider trouble.
+
+        Runs on ``request.policy`` when the caller already read it (one policy read per step,
+        and the one the config was validated against), else on the current policy."""
+        policy = request.policy or await self.current_policy()
         await gateway.preload()
         await self._expire_leaked(policy)
         config = request.config

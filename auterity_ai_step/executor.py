@@ -250,7 +250,11 @@ class AIStepExecutor(StepExecutor):
         loop = asyncio.get_running_loop()
         messages = await loop.run_in_executor(_RENDER_THREADS, build_messages, config, data)
         request = RunRequest(
-            config=config, messages=messages, execution_id=exec_id, node_id=str(node.id)
+            config=config,
+            messages=messages,
+            execution_id=exec_id,
+            node_id=str(node.id),
+            policy=policy,
         )
         return request, policy
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-from .contract.policy import ModelSpec, RetrySettings
+from .contract.policy import ModelSpec, Policy, RetrySettings
 from .contract.step import StepConfig
 from .errors import InvalidOutput
 from .money.prices import money_text
@@ -46,6 +46,8 @@ class RunRequest:
     node_id: str | None = None
     retry: RetrySettings | None = None
     use_policy_fallbacks: bool = True
+    # The policy the config was validated against; None: the engine reads the current one.
+    policy: Policy | None = None
 
 
 @dataclass(slots=True)
