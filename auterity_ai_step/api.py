@@ -50,6 +50,8 @@ except ImportError as exc:
 from pydantic import BaseModel, ValidationError
 
 from .api_console import add_console_routes
+from .api_metrics import add_metrics_route
+from .api_metrics import metrics_token as metrics_token_from
 from .api_models import (
     AvailableModels,
     ConfigRejected,
@@ -76,6 +78,7 @@ from .errors import redact
 from .loopback import host_name, is_loopback
 from .routing.health import HealthMonitor
 from .store.ledger import Ledger
+from .telemetry.prometheus import PrometheusMetrics
 
 __all__ = [
     "ADMIN_TOKEN_ENV",
@@ -641,6 +644,8 @@ def create_app(
     monitor: HealthMonitor | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     health_check_rate: tuple[int, float] = HEALTH_CHECK_RATE,
+    metrics: PrometheusMetrics | None = None,
+    metrics_token: str | None = None,
 ) -> FastAPI:
     """A standalone app serving the router with bearer-token authentication.
 
@@ -649,9 +654,11 @@ def create_app(
     ``insecure_local``, which turns authentication off for a server bound to loopback (the
     ``serve`` command checks that) and checks each request's Host, Origin and write content
     type (:func:`local_only_auth`). Either token keeps authentication on, whatever
-    ``insecure_local`` says.
+    ``insecure_local`` says. With ``metrics``, ``GET /metrics`` serves them to the same
+    tokens plus ``metrics_token`` (default ``$AUTERITY_AI_METRICS_TOKEN``; :mod:`.api_metrics`).
     """
     api_token, admin_token = _tokens(api_token, admin_token)
+    scrape_token = metrics_token_from(metrics_token, MIN_TOKEN_LENGTH)
     auth: Callable[..., ApiUser]
     if api_token is not None or admin_token is not None:
         auth = bearer_auth(api_token, admin_token)
@@ -685,4 +692,8 @@ def create_app(
             health_check_rate=health_check_rate,
         )
     )
+    if metrics is not None:
+        local = local_only_auth if auth is local_only_auth else None
+        tokens = [api_token, admin_token, scrape_token]
+        add_metrics_route(app, metrics, tokens=tokens, local_auth=local)
     return app

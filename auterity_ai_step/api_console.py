@@ -34,6 +34,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
+from . import telemetry
 from .api_console_models import (
     BudgetStatus,
     CandidateCost,
@@ -256,7 +257,8 @@ class ConsoleReports:
                     policy = simulated_policy(self.work.store.current(), sim.base_url)
                     executor = AIStepExecutor(policy_store=PolicyStore.fixed(policy), ledger=ledger)
                     node = WorkflowNode("try-it", "ai", dict(body.step))
-                    result = await executor.execute_step(node, dict(body.input), "console-try")
+                    with telemetry.muted():  # a scratch ledger: kept out of the metrics
+                        result = await executor.execute_step(node, dict(body.input), "console-try")
             finally:
                 ledger.close()
         out = result.output_data

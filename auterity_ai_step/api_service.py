@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from . import telemetry
 from .api_models import (
     AvailableModel,
     AvailableModels,
@@ -268,6 +269,10 @@ class ModelCatalog:
                 error=f"no answer within {self.limit_s:g} s",
                 circuit=self.monitor.status().get(name, HealthStatus(name, "unknown")).circuit,
             )
+        spec = self.store.current().models.get(name)
+        telemetry.record_health_check(
+            name, spec.provider if spec else "", seen.status, seen.latency_ms
+        )
         return HealthCheckResult(
             model=seen.model,
             status=seen.status,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from . import telemetry
 from .contract.policy import CostControls, ModelSpec, Policy, PolicyStore, RetrySettings
 from .contract.step import StepConfig
 from .errors import (
@@ -118,6 +119,8 @@ class Engine:
         self._sleep = sleep
         self._clock = clock
         self._next_expiry = clock()
+        telemetry.watch_breaker(self.breaker)
+        self.guard.on_alert(telemetry.budget_alert)
 
     async def current_policy(self) -> Policy:
         """The policy in force, read in a worker thread: re-reading it may read the ledger's
@@ -128,7 +131,14 @@ class Engine:
         """Try the candidates in order until one answers; never raises for provider trouble.
 
         Runs on ``request.policy`` when the caller already read it (one policy read per step,
-        and the one the config was validated against), else on the current policy."""
+        and the one the config was validated against), else on the current policy. Traced
+        as one span with a child span per attempt (:mod:`.telemetry`)."""
+        with telemetry.step_span(request.execution_id, request.node_id) as traced:
+            outcome = await self._run(request)
+            traced.end(outcome)
+            return outcome
+
+    async def _run(self, request: RunRequest) -> RunOutcome:
         policy = request.policy or await self.current_policy()
         await gateway.preload()
         await self._expire_leaked(policy)
@@ -153,6 +163,7 @@ class Engine:
         )
         for reason in skipped:
             run.failures.append((reason.model, reason.reason))
+        telemetry.note_candidates([c.model.name for c in chain], [s.model for s in skipped])
         for index, candidate in enumerate(chain):
             try:
                 if await self._try_candidate(run, candidate, settings):
@@ -252,6 +263,31 @@ class Engine:
         worst: Decimal | None,
         max_tokens: int,
     ) -> None:
+        """One attempt inside its span; the span reads the attempt the call recorded."""
+        model, attempts = candidate.model, run.outcome.attempts
+        before = len(attempts)
+        with telemetry.attempt_span(
+            model.name,
+            model.provider,
+            before + 1,
+            is_fallback=candidate.is_fallback,
+            max_tokens=max_tokens,
+            temperature=run.request.config.temperature,
+            messages=run.request.messages,
+        ) as traced:
+            try:
+                await self._call(run, candidate, price, worst, max_tokens)
+            finally:
+                traced.end(attempts[before] if len(attempts) > before else None)
+
+    async def _call(
+        self,
+        run: _Run,
+        candidate: Candidate,
+        price: Price | None,
+        worst: Decimal | None,
+        max_tokens: int,
+    ) -> None:
         model = candidate.model
         request = run.request
         number = len(run.outcome.attempts) + 1
@@ -296,6 +332,7 @@ class Engine:
             if isinstance(exc, ContextWindowExceeded):
                 run.overflowed_window = max(run.overflowed_window, model.context_window)
             raise
+        telemetry.note_response(result.response_model, result.finish_reason, result.content)
         usage = judge_usage(
             price,
             result.prompt_tokens,
@@ -381,6 +418,7 @@ class Engine:
             await self._db(self.guard.release, reservation, record, on_deferred=deferred)
 
     def _refuse(self, run: _Run, model: ModelSpec, exc: LimitExceeded) -> None:
+        telemetry.record_refusal(model.name, model.provider, exc.limit)
         run.outcome.skipped.append(Skipped(model.name, f"refused by {exc.limit}: {exc}"))
         run.failures.append((model.name, f"refused by {exc.limit}: {exc}"))
         if run.outcome.error_type is None:

@@ -18,10 +18,12 @@ from platformdirs import user_data_dir
 __all__ = [
     "ALLOWED_API_BASES_ENV",
     "ALLOWED_KEY_ENVS_ENV",
+    "CAPTURE_CONTENT_ENV",
     "DATABASE_ENV",
     "POLICY_ENV",
     "allowed_api_bases",
     "allowed_key_envs",
+    "capture_content",
     "database_url",
     "default_database_path",
     "policy_path",
@@ -31,6 +33,7 @@ POLICY_ENV = "AUTERITY_AI_POLICY"
 DATABASE_ENV = "AUTERITY_AI_DATABASE_URL"
 ALLOWED_KEY_ENVS_ENV = "AUTERITY_AI_ALLOWED_KEY_ENVS"
 ALLOWED_API_BASES_ENV = "AUTERITY_AI_ALLOWED_API_BASES"
+CAPTURE_CONTENT_ENV = "AUTERITY_AI_CAPTURE_CONTENT"
 APP_NAME = "auterity-ai-step"
 
 
@@ -76,3 +79,9 @@ def allowed_api_bases() -> tuple[str, ...]:
     """API bases (and the paths below them) stored configurations may use besides the
     policy file's own (``$AUTERITY_AI_ALLOWED_API_BASES``)."""
     return _listed(ALLOWED_API_BASES_ENV)
+
+
+def capture_content() -> bool:
+    """Whether spans record prompt and answer text (``$AUTERITY_AI_CAPTURE_CONTENT`` set to
+    ``1``, ``true``, ``yes`` or ``on``); off by default, and redacted when on."""
+    return os.environ.get(CAPTURE_CONTENT_ENV, "").strip().lower() in ("1", "true", "yes", "on")

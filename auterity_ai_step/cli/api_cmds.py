@@ -10,7 +10,7 @@ refused rather than ignored.
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,7 +21,12 @@ from ..settings import ALLOWED_API_BASES_ENV, ALLOWED_KEY_ENVS_ENV
 from . import app
 from .contract_cmds import DbOption, PolicyOption, open_ledger
 
-__all__ = ["ServeRefused", "check_serve_security", "is_loopback", "serve"]
+if TYPE_CHECKING:
+    from ..contract.policy import PolicyStore
+    from ..store.ledger import Ledger
+    from ..telemetry.prometheus import PrometheusMetrics
+
+__all__ = ["ServeRefused", "check_serve_security", "is_loopback", "metrics_endpoint", "serve"]
 
 TOKEN_ENV = "AUTERITY_AI_API_TOKEN"  # noqa: S105 - a variable name, not a secret
 ADMIN_TOKEN_ENV = "AUTERITY_AI_ADMIN_TOKEN"  # noqa: S105
@@ -68,6 +73,23 @@ def check_serve_security(
             f"network. Set {TOKEN_ENV} instead."
         )
     return False
+
+
+def metrics_endpoint(ledger: Ledger, store: PolicyStore) -> PrometheusMetrics | None:
+    """``serve``'s ``/metrics``: the package's instruments bound to a Prometheus reader and
+    the budget gauges reading ``ledger``; None (said on stderr) without the otel extra."""
+    from ..telemetry.prometheus import PrometheusMetrics
+
+    try:
+        metrics = PrometheusMetrics()
+    except ImportError as exc:
+        typer.echo(f"note: no /metrics: {exc}", err=True)
+        return None
+    from ..budget_gauges import watch_budget
+
+    metrics.bind()
+    watch_budget(ledger, store)
+    return metrics
 
 
 @app.command("serve")
@@ -142,12 +164,14 @@ def serve(
         # As the executor and create_router build them: the file plus the ledger's
         # model configurations, so PUT /api/models/config takes effect.
         store = PolicyStore(policy, overrides=ledger.model_configurations)
+
         api = create_app(
             api_token=token,
             admin_token=admin_token,
             insecure_local=not secured,
             policy_store=store,
             ledger=ledger,
+            metrics=metrics_endpoint(ledger, store),
         )
         api.mount("/", console_files(), name="console")  # after the API routes: they match first
     except Exception as exc:  # an invalid policy, an unreachable database

@@ -84,6 +84,7 @@ class CompletionResult:
     completion_tokens: int
     latency_ms: float
     usage_estimated: bool = False
+    response_model: str | None = None  # the model the provider says answered
 
 
 def _lib() -> Any:
@@ -290,6 +291,7 @@ def _result(
         prompt = count_tokens(request.model, request.messages)
         completion = count_tokens(request.model, [{"role": "assistant", "content": content}])
     assert isinstance(prompt, int) and isinstance(completion, int)
+    answered = getattr(response, "model", None)
     return CompletionResult(
         content=content,
         finish_reason=finish,
@@ -297,6 +299,7 @@ def _result(
         completion_tokens=completion,
         latency_ms=latency_ms,
         usage_estimated=estimated,
+        response_model=answered if isinstance(answered, str) else None,
     )
 
 
