@@ -263,8 +263,15 @@ class Engine:
         worst: Decimal | None,
         max_tokens: int,
     ) -> None:
-        """One attempt inside its span; the span reads the attempt the call recorded."""
+        """Reserve, then call inside the attempt's span (a refused reservation is no attempt)."""
         model, attempts = candidate.model, run.outcome.attempts
+        reservation = await self._db(
+            self.guard.reserve_attempt,
+            worst,
+            step_allowance=run.allowance,
+            execution_id=run.request.execution_id,
+            model=model.name,
+        )
         before = len(attempts)
         with telemetry.attempt_span(
             model.name,
@@ -276,7 +283,7 @@ class Engine:
             messages=run.request.messages,
         ) as traced:
             try:
-                await self._call(run, candidate, price, worst, max_tokens)
+                await self._call(run, candidate, price, worst, max_tokens, reservation)
             finally:
                 traced.end(attempts[before] if len(attempts) > before else None)
 
@@ -287,17 +294,11 @@ class Engine:
         price: Price | None,
         worst: Decimal | None,
         max_tokens: int,
+        reservation: Reservation,
     ) -> None:
         model = candidate.model
         request = run.request
         number = len(run.outcome.attempts) + 1
-        reservation = await self._db(
-            self.guard.reserve_attempt,
-            worst,
-            step_allowance=run.allowance,
-            execution_id=request.execution_id,
-            model=model.name,
-        )
         if price is None:
             _warn_unpriced(model.name)
         timeout = min(

@@ -156,7 +156,7 @@ class Instruments:
             sc.DURATION_BUCKETS_S,
         )
         self.cost = meter.create_counter(
-            sc.COST, unit="USD", description="Cost of provider calls in US dollars (this process)"
+            sc.COST, unit="{USD}", description="Cost of provider calls in US dollars (this process)"
         )
         self.steps = meter.create_counter(
             sc.STEPS, unit="{step}", description="AI steps run, by outcome (this process)"
@@ -197,7 +197,7 @@ class Instruments:
         )
         for name, pick, description in _BUDGET_GAUGES:
             meter.create_observable_gauge(
-                name, callbacks=[_budget(pick)], unit="USD", description=description
+                name, callbacks=[_budget(pick)], unit="{USD}", description=description
             )
 
 

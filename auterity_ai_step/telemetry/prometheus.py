@@ -24,11 +24,20 @@ class PrometheusMetrics:
         try:
             from opentelemetry.exporter.prometheus import PrometheusMetricReader
             from opentelemetry.sdk.metrics import MeterProvider
-            from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+            from prometheus_client import (
+                CONTENT_TYPE_LATEST,
+                REGISTRY,
+                CollectorRegistry,
+                generate_latest,
+            )
         except ImportError as exc:
             raise ImportError(missing_extra_message(exc, "the /metrics endpoint", "otel")) from exc
         self.registry: Any = CollectorRegistry(auto_describe=False)
-        self.reader = PrometheusMetricReader(registry=self.registry)
+        try:
+            self.reader = PrometheusMetricReader(registry=self.registry)
+        except TypeError:  # pragma: no cover - exporters before the registry argument
+            self.registry = REGISTRY
+            self.reader = PrometheusMetricReader()
         self.provider: Any = MeterProvider(metric_readers=[self.reader])
         self.content_type: str = CONTENT_TYPE_LATEST
         self._generate = generate_latest

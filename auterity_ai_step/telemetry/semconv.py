@@ -60,7 +60,7 @@ STEP_OUTCOME = NS + "step.outcome"
 BUDGET_ALERT_EVENT = NS + "budget_alert"
 
 # Our instruments.
-COST = NS + "cost"
+COST = NS + "cost_usd"
 STEPS = NS + "steps"
 FALLBACKS = NS + "fallbacks"
 REFUSALS = NS + "refusals"
@@ -68,11 +68,11 @@ BUDGET_ALERTS = NS + "budget.alerts"
 CIRCUIT_STATE = NS + "circuit.state"
 HEALTH_CHECK_DURATION = NS + "health_check.duration"
 HEALTH_UP = NS + "health.up"
-BUDGET_SPENT_TODAY = NS + "budget.spent_today"
-BUDGET_RESERVED_TODAY = NS + "budget.reserved_today"
-BUDGET_REMAINING = NS + "budget.remaining"
-BUDGET_DAILY = NS + "budget.daily"
-BUDGET_ALERT_AT = NS + "budget.alert_at"
+BUDGET_SPENT_TODAY = NS + "budget.spent_today_usd"
+BUDGET_RESERVED_TODAY = NS + "budget.reserved_today_usd"
+BUDGET_REMAINING = NS + "budget.remaining_usd"
+BUDGET_DAILY = NS + "budget.daily_usd"
+BUDGET_ALERT_AT = NS + "budget.alert_at_usd"
 
 #: Circuit states as the gauge reports them.
 CIRCUIT_VALUES = {"closed": 0, "half_open": 1, "open": 2}

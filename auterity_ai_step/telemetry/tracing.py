@@ -82,9 +82,9 @@ class AlertLike(Protocol):
     def threshold_percent(self) -> Decimal: ...
 
 
-def money(value: Decimal) -> str:
+def money(value: Decimal | int) -> str:
     """A decimal string without padding zeros or an exponent (``0.00018``)."""
-    text = format(value.normalize(), "f")
+    text = format(Decimal(value).normalize(), "f")
     return "0" if text in ("-0", "") else text
 
 

@@ -1,0 +1,3 @@
+from otel_support import otel
+
+__all__ = ["otel"]
