@@ -7,8 +7,6 @@ all, ``--insecure-local`` rules apply (loopback names only). The route runs in a
 thread: the budget gauges read the ledger while a scrape is answered.
 """
 
-from __future__ import annotations
-
 import hmac
 import logging
 import os
