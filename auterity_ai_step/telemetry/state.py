@@ -30,6 +30,11 @@ class Telemetry:
 
 
 _bound: Telemetry | None = None
+_explicit = False  # instrument() was given a provider: record whatever the globals are
+# The API's stand-ins while no SDK is configured (proxies) or when it is turned off.
+_STAND_INS = frozenset(
+    {"ProxyTracerProvider", "NoOpTracerProvider", "_ProxyMeterProvider", "NoOpMeterProvider"}
+)
 _muted: contextvars.ContextVar[bool] = contextvars.ContextVar("auterity_ai_muted", default=False)
 
 
@@ -47,7 +52,8 @@ def instrument(tracer_provider: Any = None, meter_provider: Any = None) -> Telem
 
     Instruments are created once per call: call this at start-up, not per step.
     """
-    global _bound
+    global _bound, _explicit
+    _explicit = tracer_provider is not None or meter_provider is not None
     tracers = tracer_provider or trace.get_tracer_provider()
     meters = meter_provider or metrics.get_meter_provider()
     bound = Telemetry(
@@ -60,15 +66,25 @@ def instrument(tracer_provider: Any = None, meter_provider: Any = None) -> Telem
 
 def reset() -> None:
     """Back to the global providers (bound again at the next hook)."""
-    global _bound
-    _bound = None
+    global _bound, _explicit
+    _bound, _explicit = None, False
 
 
 def current() -> Telemetry | None:
-    """What the hooks record to now; None inside :func:`muted`."""
+    """What the hooks record to now; None inside :func:`muted`, and None while neither
+    global provider is a real one (no SDK configured yet: nothing would be recorded, so
+    the hooks skip even the no-op calls). Checked per call: an SDK configured later counts."""
     if _muted.get():
         return None
+    if not _explicit and _no_sdk():
+        return None
     return _bound or instrument()
+
+
+def _no_sdk() -> bool:
+    tracers = type(trace.get_tracer_provider()).__name__
+    meters = type(metrics.get_meter_provider()).__name__
+    return tracers in _STAND_INS and meters in _STAND_INS
 
 
 @contextmanager
