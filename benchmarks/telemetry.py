@@ -96,8 +96,9 @@ def modes() -> list[Mode]:
 
 def step_runner(base_url: str, db_dir: str) -> Callable[[str], Any]:
     from auterity_ai_step import AIStepExecutor, WorkflowNode
-    from auterity_ai_step.contract.policy import PolicyStore, parse_policy
-    from auterity_ai_step.engine import Engine
+    from auterity_ai_step.contract.policy import parse_policy
+    from auterity_ai_step.core.engine import Engine
+    from auterity_ai_step.core.policy_source import PolicyStore
     from auterity_ai_step.store.ledger import Ledger
 
     policy = parse_policy(policy_document(base_url))

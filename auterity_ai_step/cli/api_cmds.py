@@ -10,7 +10,7 @@ refused rather than ignored.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,8 +22,7 @@ from . import app
 from .contract_cmds import DbOption, PolicyOption, open_ledger
 
 if TYPE_CHECKING:
-    from ..contract.policy import PolicyStore
-    from ..store.ledger import Ledger
+    from ..core.policy_source import PolicyStore
     from ..telemetry.prometheus import PrometheusMetrics
 
 __all__ = ["ServeRefused", "check_serve_security", "is_loopback", "metrics_endpoint", "serve"]
@@ -75,21 +74,16 @@ def check_serve_security(
     return False
 
 
-def metrics_endpoint(ledger: Ledger, store: PolicyStore) -> PrometheusMetrics | None:
-    """``serve``'s ``/metrics``: the package's instruments bound to a Prometheus reader and
-    the budget gauges reading ``ledger``; None (said on stderr) without the otel extra."""
-    from ..telemetry.prometheus import PrometheusMetrics
+def metrics_endpoint(ledger: Any, store: PolicyStore) -> PrometheusMetrics | None:
+    """``serve``'s ``/metrics`` (:func:`..core.budget_gauges.prometheus_metrics`); None,
+    said on stderr, without the otel extra."""
+    from ..core.budget_gauges import prometheus_metrics
 
     try:
-        metrics = PrometheusMetrics()
+        return prometheus_metrics(ledger, store)
     except ImportError as exc:
         typer.echo(f"note: no /metrics: {exc}", err=True)
         return None
-    from ..budget_gauges import watch_budget
-
-    metrics.bind()
-    watch_budget(ledger, store)
-    return metrics
 
 
 @app.command("serve")
@@ -144,8 +138,8 @@ def serve(
     try:
         import uvicorn
 
-        from ..api import _tokens, create_app
-        from ..api_console import console_files
+        from ..api.console import console_files
+        from ..api.router import _tokens, create_app
     except ImportError as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, ImportError) else exc
         typer.echo(f"error: {missing_extra_message(cause, 'serve', 'api')}", err=True)
@@ -159,7 +153,7 @@ def serve(
         raise typer.Exit(1) from exc
     ledger = open_ledger(db)  # a URL it cannot use: error: <problem>, exit 1
     try:
-        from ..contract.policy import PolicyStore
+        from ..core.policy_source import PolicyStore
 
         # As the executor and create_router build them: the file plus the ledger's
         # model configurations, so PUT /api/models/config takes effect.

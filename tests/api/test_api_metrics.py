@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from auterity_ai_step import telemetry
 from auterity_ai_step.api import create_app
 from auterity_ai_step.cli.api_cmds import metrics_endpoint
-from auterity_ai_step.contract.policy import PolicyStore
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.store.ledger import Ledger
 from auterity_ai_step.telemetry.prometheus import PrometheusMetrics
 

@@ -28,8 +28,8 @@ from tools import binary
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode, telemetry
 from auterity_ai_step.api import create_app
-from auterity_ai_step.contract.policy import PolicyStore
-from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.core.policy_source import PolicyStore
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 from auterity_ai_step.telemetry.prometheus import PrometheusMetrics
 

@@ -43,16 +43,30 @@ try:
     from fastapi.routing import APIRoute
     from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 except ImportError as exc:
-    from .extras import missing_extra_message
+    from ..extras import missing_extra_message
 
     raise ImportError(missing_extra_message(exc, "the model management API", "api")) from exc
 
 from pydantic import BaseModel, ValidationError
 
-from .api_console import add_console_routes
-from .api_metrics import add_metrics_route
-from .api_metrics import metrics_token as metrics_token_from
-from .api_models import (
+from ..contract.step import step_schema
+from ..core.policy_source import PolicyStore
+from ..errors import redact
+from ..loopback import host_name, is_loopback
+from ..routing.health import HealthMonitor
+from ..store.ledger import Ledger
+from ..telemetry.prometheus import PrometheusMetrics
+from .catalog import (
+    HEALTH_CHECK_LIMIT_S,
+    HEALTH_CHECK_RATE,
+    ApiError,
+    ModelCatalog,
+    RateLimit,
+)
+from .console import add_console_routes
+from .metrics import add_metrics_route
+from .metrics import metrics_token as metrics_token_from
+from .models import (
     AvailableModels,
     ConfigRejected,
     ConfigView,
@@ -65,20 +79,6 @@ from .api_models import (
     UnknownModel,
     UsageReport,
 )
-from .api_service import (
-    HEALTH_CHECK_LIMIT_S,
-    HEALTH_CHECK_RATE,
-    ApiError,
-    ModelCatalog,
-    RateLimit,
-)
-from .contract.policy import PolicyStore
-from .contract.step import step_schema
-from .errors import redact
-from .loopback import host_name, is_loopback
-from .routing.health import HealthMonitor
-from .store.ledger import Ledger
-from .telemetry.prometheus import PrometheusMetrics
 
 __all__ = [
     "ADMIN_TOKEN_ENV",
@@ -655,7 +655,7 @@ def create_app(
     ``serve`` command checks that) and checks each request's Host, Origin and write content
     type (:func:`local_only_auth`). Either token keeps authentication on, whatever
     ``insecure_local`` says. With ``metrics``, ``GET /metrics`` serves them to the same
-    tokens plus ``metrics_token`` (default ``$AUTERITY_AI_METRICS_TOKEN``; :mod:`.api_metrics`).
+    tokens plus ``metrics_token`` (default ``$AUTERITY_AI_METRICS_TOKEN``; :mod:`.metrics`).
     """
     api_token, admin_token = _tokens(api_token, admin_token)
     scrape_token = metrics_token_from(metrics_token, MIN_TOKEN_LENGTH)

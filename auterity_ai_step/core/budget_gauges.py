@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import telemetry
-from .contract.policy import PolicyStore
-from .money.limits import BudgetGuard
-from .store.ledger import Ledger
+from .. import telemetry
+from ..money.limits import BudgetGuard
+from ..store.ledger import Ledger
+from ..telemetry.prometheus import PrometheusMetrics
+from .policy_source import PolicyStore
 
-__all__ = ["read_budget", "watch_budget"]
+__all__ = ["prometheus_metrics", "read_budget", "watch_budget"]
 
 
 def read_budget(ledger: Ledger, policy_store: PolicyStore) -> telemetry.BudgetFigures:
@@ -31,3 +32,12 @@ def read_budget(ledger: Ledger, policy_store: PolicyStore) -> telemetry.BudgetFi
 def watch_budget(ledger: Ledger, policy_store: PolicyStore) -> Callable[[], None]:
     """Report the ledger's budget figures on the budget gauges; returns an unsubscribe."""
     return telemetry.observe_budget(lambda: read_budget(ledger, policy_store))
+
+
+def prometheus_metrics(ledger: Ledger, policy_store: PolicyStore) -> PrometheusMetrics:
+    """``serve``'s ``/metrics``: the package's instruments bound to a Prometheus reader and
+    the budget gauges reading ``ledger``. ImportError (naming the otel extra) without it."""
+    metrics = PrometheusMetrics()
+    metrics.bind()
+    watch_budget(ledger, policy_store)
+    return metrics

@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .telemetry.prometheus import PrometheusMetrics
+from ..telemetry.prometheus import PrometheusMetrics
 
 __all__ = ["METRICS_TOKEN_ENV", "add_metrics_route", "metrics_token"]
 
