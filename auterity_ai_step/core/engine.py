@@ -286,7 +286,8 @@ class Engine:
             try:
                 await self._call(run, candidate, price, worst, max_tokens, reservation)
             finally:
-                traced.end(attempts[before] if len(attempts) > before else None)
+                if len(attempts) > before:  # else the span ends as an attempt never sent
+                    traced.end(attempts[before])
 
     async def _call(
         self,

@@ -170,7 +170,8 @@ class AttemptTrace:
         span = self.span
         recording = span is not None and span.is_recording()
         if attempt is None:
-            kind = getattr(failure, "kind", None) or type(failure).__name__
+            kind = "not_sent" if failure is None else getattr(failure, "kind", None)
+            kind = kind or type(failure).__name__
             if recording and span is not None:
                 span.set_attribute(sc.OUTCOME, "not_sent")
                 span.set_attribute(sc.ERROR_TYPE, kind)

@@ -277,3 +277,28 @@ async def test_muted_steps_record_nothing(steps: Steps, otel: Otel) -> None:
     assert result.success
     assert otel.finished() == []
     assert otel.total("auterity.ai_step.cost_usd") == 0
+
+
+async def test_an_attempt_cut_short_before_any_answer_ends_as_not_sent(otel: Otel) -> None:
+    from auterity_ai_step import telemetry
+
+    class Interrupted(Exception):
+        kind = "cancelled"
+
+    with pytest.raises(Interrupted), telemetry.step_span("exec-cut", "node-1"):  # noqa: SIM117
+        with telemetry.attempt_span(
+            "gpt-4o-mini",
+            "openai",
+            1,
+            is_fallback=False,
+            max_tokens=10,
+            temperature=None,
+            messages=[{"role": "user", "content": "hi"}],
+        ):
+            raise Interrupted
+    (attempt,) = otel.finished("chat gpt-4o-mini")
+    attrs = dict(attempt.attributes or {})
+    assert attrs["auterity.ai_step.outcome"] == "not_sent"
+    assert attrs["error.type"] == "cancelled"
+    assert attempt.status.status_code is StatusCode.ERROR
+    assert otel.points("gen_ai.client.operation.duration") == []
