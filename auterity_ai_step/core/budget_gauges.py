@@ -39,5 +39,5 @@ def prometheus_metrics(ledger: Ledger, policy_store: PolicyStore) -> PrometheusM
     the budget gauges reading ``ledger``. ImportError (naming the otel extra) without it."""
     metrics = PrometheusMetrics()
     metrics.bind()
-    watch_budget(ledger, policy_store)
+    metrics.on_close(watch_budget(ledger, policy_store))
     return metrics

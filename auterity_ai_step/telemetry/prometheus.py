@@ -9,6 +9,7 @@ underscores, the unit ``s`` adds ``_seconds``, counters end in ``_total``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..extras import missing_extra_message
@@ -41,6 +42,7 @@ class PrometheusMetrics:
         self.provider: Any = MeterProvider(metric_readers=[self.reader])
         self.content_type: str = CONTENT_TYPE_LATEST
         self._generate = generate_latest
+        self._on_close: list[Callable[[], None]] = []
 
     def bind(self) -> None:
         """Send the package's metrics here (traces stay with the global tracer provider)."""
@@ -50,5 +52,11 @@ class PrometheusMetrics:
         """One scrape: every instrument, the ledger-read gauges read now."""
         return bytes(self._generate(self.registry))
 
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` at :meth:`close` (unsubscribing what feeds these metrics)."""
+        self._on_close.append(callback)
+
     def close(self) -> None:
+        for callback in self._on_close:
+            callback()
         self.provider.shutdown()
