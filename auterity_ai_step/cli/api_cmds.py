@@ -158,12 +158,13 @@ def _build_app(
     token: str | None, admin_token: str | None, secured: bool, policy: Path | None, db: str | None
 ) -> Any:
     """The API with the console mounted at ``/``; exit 1 saying why it cannot start."""
+    from ..api.auth import tokens
     from ..api.console import console_files
-    from ..api.router import _tokens, create_app
+    from ..api.router import create_app
     from ..core.runtime import Runtime
 
     try:
-        _tokens(token, admin_token)  # refuse a bad token before any database is opened
+        tokens(token, admin_token)  # refuse a bad token before any database is opened
     except ValueError as exc:
         typer.echo(f"error: cannot start the API: {redact(str(exc))}", err=True)
         raise typer.Exit(1) from exc
