@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 
 from ..contract.policy_model import ModelSpec
-from ..routing.gateway import count_tokens, preload
+from ..routing import gateway
 
 __all__ = ["load_providers"]
 
 
 def load_providers(tokenizer_for: ModelSpec | None = None) -> None:
     """Import LiteLLM now; with ``tokenizer_for``, load that model's tokenizer too."""
-    asyncio.run(preload())
+    asyncio.run(gateway.preload())
     if tokenizer_for is not None:
-        count_tokens(tokenizer_for, [{"role": "user", "content": "warm up"}])
+        gateway.count_tokens(tokenizer_for, [{"role": "user", "content": "warm up"}])
