@@ -1,5 +1,7 @@
-"""The HTTP face: the FastAPI router (``router``), console routes (``console``), the
-catalog of models and prices it serves (``catalog``) and the typed bodies (``models``).
+"""The HTTP face: the FastAPI router and app (``router``), its routes by topic
+(``routes_*``, module-level, reading the router's context through ``deps``), the bodies
+built from the core's catalog (``catalog``, ``*_reports``), the typed bodies (``models``)
+and the built console's files (``console``).
 
 ``from auterity_ai_step.api import create_router`` is the stable import path for hosts;
 importing it without FastAPI raises an ImportError naming the ``[api]`` extra.

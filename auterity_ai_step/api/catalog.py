@@ -1,10 +1,11 @@
-"""What the model management API does, apart from HTTP: no FastAPI here.
+"""The model management API's bodies, built from the core's catalog: no FastAPI here.
 
-:class:`ModelCatalog` reads the live policy, the ledger and the health monitor and turns
-them into the typed bodies of :mod:`auterity_ai_step.api.models`; a refusal is an
-:class:`ApiError` carrying the HTTP status and body, which ``api.py`` turns into a response.
-Every error text passes through ``errors.redact`` with the values of the key variables the
-policy names, so no key can reach a response.
+:class:`ModelCatalog` turns :class:`auterity_ai_step.core.catalog.Catalog` views of the live
+policy, the ledger and the health monitor into the typed bodies of
+:mod:`auterity_ai_step.api.models`; a refusal is an :class:`ApiError` carrying the HTTP
+status and body, which the routes turn into a response. Every error text passes through
+``Catalog.redact`` (``errors.redact`` with the values of the key variables the policy
+names), so no key can reach a response.
 
 Health checks are billed calls: each is metered (:mod:`auterity_ai_step.core.health_meter`) and
 each caller may start at most :data:`HEALTH_CHECK_RATE` of them (:class:`RateLimit`).
@@ -12,29 +13,25 @@ each caller may start at most :data:`HEALTH_CHECK_RATE` of them (:class:`RateLim
 
 from __future__ import annotations
 
-import asyncio
 import math
 import os
-import re
-import threading
-import time
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-from .. import telemetry
-from ..contract.policy import Policy, parse_policy, read_policy_file
-from ..core.health_meter import LedgerProbeMeter
-from ..core.policy_source import PolicyStore
-from ..errors import LimitExceeded, PolicyError, StoreError, redact
-from ..money.limits import BudgetGuard
-from ..money.prices import price_for
-from ..routing.candidates import rank_models, select_optimal_model
-from ..routing.health import HealthMonitor, HealthStatus
-from ..store.ledger import Ledger
+from ..core.catalog import (
+    HEALTH_CHECK_LIMIT_S,
+    HEALTH_CHECK_RATE,
+    Catalog,
+    ConfigRefused,
+    RankedView,
+    RateLimit,
+    without_secrets,
+)
+from ..core.runtime import HealthMonitor, Ledger, PolicyStore, Runtime
+from ..errors import LimitExceeded, PolicyError, StoreError
 from .models import (
     AvailableModel,
     AvailableModels,
@@ -55,12 +52,6 @@ from .models import (
 
 __all__ = ["HEALTH_CHECK_LIMIT_S", "HEALTH_CHECK_RATE", "ApiError", "ModelCatalog", "RateLimit"]
 
-HEALTH_CHECK_LIMIT_S = 5.0
-#: Health checks one caller may start per window: (checks, window in seconds).
-HEALTH_CHECK_RATE: tuple[int, float] = (10, 60.0)
-_ZERO = Decimal(0)
-_SECRET_KEY = re.compile(r"(?i)^(api[_-]?key|apikey|secret|token|password)$")
-
 
 class ApiError(Exception):
     """A refusal with its HTTP status and JSON ``detail`` (already redacted)."""
@@ -72,39 +63,6 @@ class ApiError(Exception):
         self.headers = headers
 
 
-class RateLimit:
-    """At most ``limit`` events per caller in any ``window_s`` seconds (a sliding log).
-
-    Per process, like the circuit breaker: with several workers each allows its own share.
-    """
-
-    def __init__(
-        self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        if limit < 1 or window_s <= 0:
-            raise ValueError("a rate limit needs at least 1 event per positive window")
-        self.limit = limit
-        self.window_s = window_s
-        self._clock = clock
-        self._seen: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, caller: str) -> float | None:
-        """Count one event for ``caller``; None if allowed, else seconds until one is."""
-        with self._lock:
-            now = self._clock()
-            log = self._seen.setdefault(caller, deque())
-            while log and now - log[0] >= self.window_s:
-                log.popleft()
-            if len(log) >= self.limit:
-                return self.window_s - (now - log[0])
-            log.append(now)
-            if len(self._seen) > 10_000:  # forget idle callers, keep memory bounded
-                for name in [n for n, times in self._seen.items() if not times]:
-                    del self._seen[name]
-            return None
-
-
 def _utc(value: datetime | str) -> datetime:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -114,18 +72,8 @@ def _with_money(row: Mapping[str, Any]) -> dict[str, Any]:
     return {**row, "cost": money(row["cost"])}
 
 
-def _without_secrets(value: Any) -> Any:
-    """A stored config with secret-named keys dropped and key-like strings redacted (both
-    are refused on write anyway, but a row may have been written behind the API's back)."""
-    if isinstance(value, Mapping):
-        return {
-            str(k): _without_secrets(v) for k, v in value.items() if not _SECRET_KEY.match(str(k))
-        }
-    if isinstance(value, list):
-        return [_without_secrets(v) for v in value]
-    if isinstance(value, str):
-        return redact(value)
-    return value
+def _price_text(amount: Decimal | None) -> str | None:
+    return None if amount is None else money(amount)
 
 
 class ModelCatalog:
@@ -139,19 +87,16 @@ class ModelCatalog:
         limit_s: float = HEALTH_CHECK_LIMIT_S,
         rate: RateLimit | None = None,
     ) -> None:
+        self.core = Catalog(Runtime(store, ledger, monitor), limit_s)
         self.store = store
         self.ledger = ledger
         self.monitor = monitor
         self.limit_s = limit_s
         self.rate = RateLimit(*HEALTH_CHECK_RATE) if rate is None else rate
-        self.meter = LedgerProbeMeter(ledger, store)
-        self._config_lock = threading.Lock()
 
     def redact(self, text: str) -> str:
         """``errors.redact`` plus the values of every key variable the policy names."""
-        names = {m.api_key_env for m in self.store.current().models.values() if m.api_key_env}
-        values = [os.environ.get(name, "") for name in sorted(names)]
-        return redact(text, [v for v in values if v])
+        return self.core.redact(text)
 
     @contextmanager
     def ledger_errors(self) -> Iterator[None]:
@@ -161,54 +106,49 @@ class ModelCatalog:
             raise ApiError(503, self.redact(str(exc))[:500]) from exc
 
     def available(self) -> AvailableModels:
-        policy = self.store.current()
-        health = self.monitor.status()
-        models = []
-        for spec in policy.models.values():
-            price = price_for(spec)
-            seen = health.get(spec.name) or HealthStatus(model=spec.name, status="unknown")
-            models.append(
-                AvailableModel(
-                    name=spec.name,
-                    provider=spec.provider,
-                    input_cost_per_1k=None if price is None else money(price.input_per_1k),
-                    output_cost_per_1k=None if price is None else money(price.output_per_1k),
-                    price_source=None if price is None else price.source,
-                    context_window=spec.context_window,
-                    max_output_tokens=spec.max_output_tokens,
-                    capabilities=list(spec.capabilities),
-                    use_cases=list(spec.use_cases),
-                    quality=spec.quality,
-                    status=seen.status,
-                    circuit=seen.circuit,
-                    latency_ms=seen.latency_ms,
-                    last_checked=seen.checked_at,
-                )
-            )
+        policy = self.core.policy()
         return AvailableModels(
             policy_version=policy.version,
             default_model=policy.routing.default_model,
-            models=models,
+            models=[
+                AvailableModel(
+                    name=view.spec.name,
+                    provider=view.spec.provider,
+                    input_cost_per_1k=_price_text(
+                        None if view.price is None else view.price.input_per_1k
+                    ),
+                    output_cost_per_1k=_price_text(
+                        None if view.price is None else view.price.output_per_1k
+                    ),
+                    price_source=None if view.price is None else view.price.source,
+                    context_window=view.spec.context_window,
+                    max_output_tokens=view.spec.max_output_tokens,
+                    capabilities=list(view.spec.capabilities),
+                    use_cases=list(view.spec.use_cases),
+                    quality=view.spec.quality,
+                    status=view.health.status,
+                    circuit=view.health.circuit,
+                    latency_ms=view.health.latency_ms,
+                    last_checked=view.health.checked_at,
+                )
+                for view in self.core.models()
+            ],
         )
 
     def usage(self, days: int, model: str | None) -> UsageReport:
-        controls = self.store.current().cost_controls
         with self.ledger_errors():
             totals = self.ledger.totals(days, model)
-            today = BudgetGuard(self.ledger, controls).today(controls)
-            spent, reserved = self.ledger.day_status(today)
-        budget = controls.daily_budget
+            day = self.core.budget_day()
+        budget = day.budget
         figures = BudgetFigures(
-            daily_budget=None if budget is None else money(budget),
+            daily_budget=_price_text(budget),
             period_budget=None if budget is None else money(budget * days),
-            alert_threshold_percent=money(controls.alert_threshold),
-            timezone=controls.timezone,
-            today=today.isoformat(),
-            spent_today=money(spent),
-            reserved_today=money(reserved),
-            left_today=None
-            if budget is None
-            else money(max(budget - spent - reserved, Decimal(0))),
+            alert_threshold_percent=money(day.controls.alert_threshold),
+            timezone=day.controls.timezone,
+            today=day.today.isoformat(),
+            spent_today=money(day.spent),
+            reserved_today=money(day.reserved),
+            left_today=_price_text(day.left),
         )
         return UsageReport(
             days=days,
@@ -250,10 +190,7 @@ class ModelCatalog:
             raise self.unknown_model(name)
         self._take_rate(caller)
         try:
-            await self.monitor.ready()
-            seen = await asyncio.wait_for(
-                self.monitor.health_check(name, meter=self.meter), self.limit_s
-            )
+            seen = await self.core.check_health(name)
         except PolicyError as exc:  # the monitor's word for a model the policy lacks
             raise self.unknown_model(name) from exc
         except LimitExceeded as exc:
@@ -262,18 +199,6 @@ class ModelCatalog:
             ) from exc
         except StoreError as exc:
             raise ApiError(503, self.redact(str(exc))[:500]) from exc
-        except TimeoutError:
-            seen = HealthStatus(
-                model=name,
-                status="unavailable",
-                latency_ms=self.limit_s * 1000,
-                error=f"no answer within {self.limit_s:g} s",
-                circuit=self.monitor.status().get(name, HealthStatus(name, "unknown")).circuit,
-            )
-        spec = self.store.current().models.get(name)
-        telemetry.record_health_check(
-            name, spec.provider if spec else "", seen.status, seen.latency_ms
-        )
         return HealthCheckResult(
             model=seen.model,
             status=seen.status,
@@ -286,57 +211,32 @@ class ModelCatalog:
     def recommendations(
         self, task_type: str | None, context_length: int, preference: Preference
     ) -> Recommendations:
-        policy = self.store.current()
-        health = self.monitor.status()
-        ranked = rank_models(policy, task_type, context_length, preference)
-        entries = []
-        for rank, item in enumerate(ranked, start=1):
-            spec = policy.models[item.model]
-            price = price_for(spec)
-            blended = None if price is None else (price.input_per_1k + price.output_per_1k) / 2
-            state = health[item.model].status if item.model in health else "unknown"
-            entries.append(
-                RankedEntry(
-                    rank=rank,
-                    model=item.model,
-                    provider=spec.provider,
-                    score=item.score,
-                    fits=item.fits,
-                    quality=item.quality,
-                    estimated_cost_per_1k=None if blended is None else money(blended),
-                    input_cost_per_1k=None if price is None else money(price.input_per_1k),
-                    output_cost_per_1k=None if price is None else money(price.output_per_1k),
-                    status=state,
-                    reasons=[self.redact(r) for r in item.reasons],
-                )
-            )
-        recommended, reasons = self._pick(policy, entries, task_type, context_length, preference)
+        ranked = self.core.ranked(task_type, context_length, preference)
+        recommended, reasons = self.core.pick(ranked, task_type, context_length, preference)
         return Recommendations(
             task_type=task_type,
             context_length=context_length,
             cost_preference=preference,
             recommended=recommended,
             reasons=reasons,
-            models=entries,
+            models=[self._entry(view) for view in ranked],
         )
 
-    def _pick(
-        self,
-        policy: Policy,
-        entries: list[RankedEntry],
-        task_type: str | None,
-        context_length: int,
-        preference: str,
-    ) -> tuple[str | None, list[str]]:
-        """The best fitting model, passing over ones known to be down when another fits."""
-        try:
-            best = select_optimal_model(policy, task_type, context_length, preference)
-        except PolicyError as exc:
-            return None, [self.redact(str(exc))]
-        up = [e for e in entries if e.fits and e.status != "unavailable"]
-        if not up or up[0].model == best.model:
-            return best.model, best.reasons
-        return up[0].model, [f"{best.model} is unavailable now; next best", *up[0].reasons]
+    def _entry(self, view: RankedView) -> RankedEntry:
+        price, item = view.price, view.ranked
+        return RankedEntry(
+            rank=view.rank,
+            model=item.model,
+            provider=view.spec.provider,
+            score=item.score,
+            fits=item.fits,
+            quality=item.quality,
+            estimated_cost_per_1k=_price_text(view.blended_per_1k),
+            input_cost_per_1k=_price_text(None if price is None else price.input_per_1k),
+            output_cost_per_1k=_price_text(None if price is None else price.output_per_1k),
+            status=view.status,
+            reasons=[self.redact(r) for r in item.reasons],
+        )
 
     def execution_usage(self, execution_id: str) -> ExecutionUsage:
         with self.ledger_errors():
@@ -355,89 +255,40 @@ class ModelCatalog:
 
     def config_view(self) -> ConfigView:
         with self.ledger_errors():
-            _, overrides = self.ledger.model_configurations()
+            overrides = self.core.stored_configurations()
         policy = self.store.current()
-        in_file = self._file_models()
-        models = []
-        for spec in policy.models.values():
-            source: Literal["file", "override", "file+override"] = "file"
-            if spec.name in overrides:
-                source = "file+override" if spec.name in in_file else "override"
-            env = spec.api_key_env
-            models.append(
-                ConfigModel(
-                    name=spec.name,
-                    provider=spec.provider,
-                    source=source,
-                    api_key_env=env,
-                    api_key_set=bool(env and os.environ.get(env)),
-                )
+        models = [
+            ConfigModel(
+                name=spec.name,
+                provider=spec.provider,
+                source=self.core.config_source(spec.name, overrides),
+                api_key_env=spec.api_key_env,
+                api_key_set=bool(spec.api_key_env and os.environ.get(spec.api_key_env)),
             )
+            for spec in policy.models.values()
+        ]
         refused = self.store.last_error
         return ConfigView(
             policy_version=policy.version,
             policy_source=policy.source,
-            overrides={name: _without_secrets(cfg) for name, cfg in overrides.items()},
+            overrides={name: without_secrets(cfg) for name, cfg in overrides.items()},
             models=models,
             last_refused=None if refused is None else self.redact(refused),
         )
 
-    def _file_models(self) -> set[str]:
-        if self.store.path is None:
-            return set(self.store.current().model_names)
-        try:
-            return set(parse_policy(read_policy_file(self.store.path)).model_names)
-        except PolicyError:
-            return set()
-
-    def _check_store_applies_configs(self) -> None:
-        """409 unless a written configuration would reach the live policy."""
-        if self.store.path is None:
-            raise ApiError(409, "this policy store has no policy file to validate against")
-        if not self.store.reads_overrides:
-            raise ApiError(
-                409,
-                "this policy store does not read the stored model configurations, so a "
-                "change would be written but never used; build it with "
-                "PolicyStore(overrides=ledger.model_configurations) (the router's default) "
-                "and pass it to both the executor and create_router",
-            )
-
     def put_config(self, body: Any) -> ConfigView:
-        """Validate ``body`` with the policy file, then replace the stored set atomically.
-
-        The lock keeps validate-then-write whole within this process; the ledger's single
-        transaction keeps the replacement whole across workers.
-        """
-        self._check_store_applies_configs()
-        if not isinstance(body, Mapping):
-            raise _invalid(["the body must be an object: model name to settings"])
-        shape = [
-            f"{name}: must be an object of model settings"
-            for name, cfg in body.items()
-            if not isinstance(cfg, Mapping)
-        ]
-        if shape:
-            raise _invalid([self.redact(line) for line in shape])
-        path = self.store.path
-        assert path is not None  # checked by _check_store_applies_configs
-        with self._config_lock:
-            try:
-                policy = parse_policy(read_policy_file(path), source=str(path), overrides=body)
-            except PolicyError as exc:
-                raise _invalid([self.redact(line) for line in exc.errors]) from exc
-            # The provider is stored explicitly so the row alone says which family it is.
-            stored = {
-                name: {**cfg, "provider": policy.models[name].provider}
-                for name, cfg in body.items()
-            }
+        """Validate ``body`` with the policy file, then replace the stored set atomically."""
+        try:
             with self.ledger_errors():
-                self.ledger.put_model_configurations(stored)
-            self.store.reload()
+                self.core.replace_configurations(body)
+        except ConfigRefused as exc:
+            if exc.conflict:
+                raise ApiError(409, exc.errors[0]) from exc
+            raise ApiError(
+                422,
+                {
+                    "message": "invalid model configuration; nothing was changed",
+                    "errors": exc.errors,
+                },
+            ) from exc
         return self.config_view()
-
-
-def _invalid(errors: list[str]) -> ApiError:
-    return ApiError(
-        422, {"message": "invalid model configuration; nothing was changed", "errors": errors}
-    )

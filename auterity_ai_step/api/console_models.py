@@ -10,9 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from .models import Money, Percent
+from .fields import (
+    Body,
+    Money,
+    Percent,
+    StepConfigObject,
+)
 
 __all__ = [
     "BudgetStatus",
@@ -35,11 +40,7 @@ __all__ = [
 GroupBy = Literal["model", "provider"]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class SeriesPoint(_Out):
+class SeriesPoint(Body):
     """One group's usage on one UTC day."""
 
     day: str = Field(description="The UTC day, ISO format", examples=["2026-12-06"])
@@ -50,7 +51,7 @@ class SeriesPoint(_Out):
     cost: Money = Field(description="What the attempts cost that day, in US dollars")
 
 
-class UsageSeries(_Out):
+class UsageSeries(Body):
     """Usage per day and per model or provider, for stacked cost charts."""
 
     days: int = Field(description="Days covered: today (UTC) and the days before it")
@@ -60,7 +61,7 @@ class UsageSeries(_Out):
     points: list[SeriesPoint] = Field(description="One point per day and group with usage")
 
 
-class ModelPerformance(_Out):
+class ModelPerformance(Body):
     """One model's latency, error rate and fallbacks over the window."""
 
     model: str = Field(description="The model's name")
@@ -72,7 +73,7 @@ class ModelPerformance(_Out):
     p95_latency_ms: int = Field(description="95th percentile attempt latency (nearest rank)")
 
 
-class TopCost(_Out):
+class TopCost(Body):
     """One execution or workflow node and what its attempts cost."""
 
     key: str = Field(description="The execution id or node id")
@@ -80,7 +81,7 @@ class TopCost(_Out):
     cost: Money = Field(description="What they cost, in US dollars")
 
 
-class PerformanceReport(_Out):
+class PerformanceReport(Body):
     """Per-model performance and the costliest executions and nodes."""
 
     days: int = Field(description="Days covered: today (UTC) and the days before it")
@@ -89,7 +90,7 @@ class PerformanceReport(_Out):
     top_nodes: list[TopCost] = Field(description="Workflow nodes costing most, dearest first")
 
 
-class BudgetStatus(_Out):
+class BudgetStatus(Body):
     """Today's spend against the daily budget and the month's pace."""
 
     daily_budget: Money | None = Field(description="The policy's daily budget; null: none")
@@ -116,10 +117,10 @@ class BudgetStatus(_Out):
 class StepCheckRequest(BaseModel):
     """A step config to check, as the engine stores it in ``node.data``."""
 
-    step: dict[str, Any] = Field(description="The step config object")
+    step: StepConfigObject
 
 
-class StepCheck(_Out):
+class StepCheck(Body):
     """Whether a step config validates, with the CLI ``validate`` command's own words."""
 
     valid: bool = Field(description="Whether it validates against the schema and the policy")
@@ -130,7 +131,7 @@ class StepCheck(_Out):
 class StepEstimateRequest(BaseModel):
     """A step config and the workflow input its prompt is rendered with."""
 
-    step: dict[str, Any] = Field(description="The step config object")
+    step: StepConfigObject
     input: dict[str, Any] = Field(
         default_factory=dict, description="Workflow data the templates read; {} for none"
     )
@@ -140,7 +141,7 @@ class StepEstimateRequest(BaseModel):
     )
 
 
-class CandidateCost(_Out):
+class CandidateCost(Body):
     """One candidate's worst case against each limit (null: no such limit)."""
 
     model: str = Field(description="The candidate model")
@@ -152,14 +153,14 @@ class CandidateCost(_Out):
     refused: str | None = Field(description="Why a run would not even try it; null if it would")
 
 
-class SkippedCandidate(_Out):
+class SkippedCandidate(Body):
     """A model left out of the chain before any limit was looked at."""
 
     model: str = Field(description="The model left out")
     reason: str = Field(description="Why")
 
 
-class StepEstimateReport(_Out):
+class StepEstimateReport(Body):
     """The step's worst case per candidate, as ``auterity-ai-step estimate`` reports it."""
 
     prompt_tokens: int = Field(description="Counted prompt tokens (offline)")
@@ -172,7 +173,7 @@ class StepEstimateReport(_Out):
     )
 
 
-class ModelStatusEvent(_Out):
+class ModelStatusEvent(Body):
     """One model's health in a status stream event."""
 
     model: str = Field(description="The model's name")
@@ -183,7 +184,7 @@ class ModelStatusEvent(_Out):
     reason: str | None = Field(description="Why it is down (last error or quarantine reason)")
 
 
-class TryAttempt(_Out):
+class TryAttempt(Body):
     """One attempt of a try-it run."""
 
     attempt: int = Field(description="The attempt's number, from 1, across all models")
@@ -196,7 +197,7 @@ class TryAttempt(_Out):
     is_fallback: bool = Field(description="Whether the model was a fallback")
 
 
-class TryRun(_Out):
+class TryRun(Body):
     """A step run on the built-in simulator: what the engine did, without a real call."""
 
     success: bool = Field(description="Whether the step produced an answer")

@@ -10,7 +10,9 @@ refused rather than ignored.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Annotated, Any
+from pathlib import Path
+from types import ModuleType
+from typing import Annotated, Any
 
 import typer
 
@@ -20,10 +22,6 @@ from ..loopback import is_loopback
 from ..settings import ALLOWED_API_BASES_ENV, ALLOWED_KEY_ENVS_ENV
 from . import app
 from .contract_cmds import DbOption, PolicyOption, open_ledger
-
-if TYPE_CHECKING:
-    from ..core.policy_source import PolicyStore
-    from ..telemetry.prometheus import PrometheusMetrics
 
 __all__ = ["ServeRefused", "check_serve_security", "is_loopback", "metrics_endpoint", "serve"]
 
@@ -74,18 +72,6 @@ def check_serve_security(
     return False
 
 
-def metrics_endpoint(ledger: Any, store: PolicyStore) -> PrometheusMetrics | None:
-    """``serve``'s ``/metrics`` (:func:`..core.budget_gauges.prometheus_metrics`); None,
-    said on stderr, without the otel extra."""
-    from ..core.budget_gauges import prometheus_metrics
-
-    try:
-        return prometheus_metrics(ledger, store)
-    except ImportError as exc:
-        typer.echo(f"note: no /metrics: {exc}", err=True)
-        return None
-
-
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
@@ -118,6 +104,19 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the model management API (/api/models, docs at /docs) and the web console (/)."""
+    _allow_more_configurations(allow_key_env, allow_api_base)
+    token, admin_token, secured = _authentication(host, insecure_local)
+    uvicorn = _server_modules()
+    if not secured:
+        typer.echo(INSECURE_WARNING.format(host=host, port=port), err=True)
+    api = _build_app(token, admin_token, secured, policy, db)
+    uvicorn.run(api, host=host.strip("[]"), port=port, log_level="info")
+
+
+def _allow_more_configurations(
+    allow_key_env: list[str] | None, allow_api_base: list[str] | None
+) -> None:
+    """Add the flags' key variables and API bases to what stored configurations may use."""
     for base in allow_api_base or ():
         if not base.lower().startswith(("http://", "https://")):
             typer.echo(f"error: --allow-api-base {base!r}: must be an http(s) URL", err=True)
@@ -128,6 +127,10 @@ def serve(
     ):
         if added:  # read by every policy parse in this process, the executor's too
             os.environ[env_name] = " ".join([os.environ.get(env_name, ""), *added]).strip()
+
+
+def _authentication(host: str, insecure_local: bool) -> tuple[str | None, str | None, bool]:
+    """(API token, admin token, whether authentication is on); exit 2 when unsafe."""
     token = os.environ.get(TOKEN_ENV, "").strip() or None
     admin_token = os.environ.get(ADMIN_TOKEN_ENV, "").strip() or None
     try:
@@ -135,41 +138,65 @@ def serve(
     except ServeRefused as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    return token, admin_token, secured
+
+
+def metrics_endpoint(ledger: Any, store: Any) -> Any:
+    """``serve``'s ``/metrics`` (``core.budget_gauges.prometheus_metrics``); None, said on
+    stderr, without the otel extra."""
+    from ..core.budget_gauges import prometheus_metrics
+
+    try:
+        return prometheus_metrics(ledger, store)
+    except ImportError as exc:
+        typer.echo(f"note: no /metrics: {exc}", err=True)
+        return None
+
+
+def _server_modules() -> ModuleType:
+    """uvicorn, once the API's own imports are known to work; exit 1 naming the extra."""
     try:
         import uvicorn
 
-        from ..api.console import console_files
-        from ..api.router import _tokens, create_app
+        from ..api import console, router  # noqa: F401 - FastAPI and the console's files
     except ImportError as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, ImportError) else exc
         typer.echo(f"error: {missing_extra_message(cause, 'serve', 'api')}", err=True)
         raise typer.Exit(1) from exc
-    if not secured:
-        typer.echo(INSECURE_WARNING.format(host=host, port=port), err=True)
+    return uvicorn
+
+
+def _build_app(
+    token: str | None, admin_token: str | None, secured: bool, policy: Path | None, db: str | None
+) -> Any:
+    """The API with the console mounted at ``/``; exit 1 saying why it cannot start."""
+    from ..api.auth import tokens
+    from ..api.console import console_files
+    from ..api.router import create_app
+    from ..core.runtime import Runtime
+
     try:
-        _tokens(token, admin_token)  # refuse a bad token before any database is opened
+        tokens(token, admin_token)  # refuse a bad token before any database is opened
     except ValueError as exc:
         typer.echo(f"error: cannot start the API: {redact(str(exc))}", err=True)
         raise typer.Exit(1) from exc
     ledger = open_ledger(db)  # a URL it cannot use: error: <problem>, exit 1
     try:
-        from ..core.policy_source import PolicyStore
-
         # As the executor and create_router build them: the file plus the ledger's
         # model configurations, so PUT /api/models/config takes effect.
-        store = PolicyStore(policy, overrides=ledger.model_configurations)
-
+        runtime = Runtime.open(policy_path=policy, ledger=ledger)
         api = create_app(
             api_token=token,
             admin_token=admin_token,
             insecure_local=not secured,
-            policy_store=store,
-            ledger=ledger,
-            metrics=metrics_endpoint(ledger, store),
+            policy_store=runtime.policy_store,
+            ledger=runtime.ledger,
+            monitor=runtime.monitor,
+            metrics=metrics_endpoint(runtime.ledger, runtime.policy_store),
         )
         api.mount("/", console_files(), name="console")  # after the API routes: they match first
     except Exception as exc:  # an invalid policy, an unreachable database
         ledger.close()
         typer.echo(f"error: cannot start the API: {redact(str(exc))}", err=True)
         raise typer.Exit(1) from exc
-    uvicorn.run(api, host=host.strip("[]"), port=port, log_level="info")
+    return api

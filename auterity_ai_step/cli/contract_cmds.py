@@ -26,7 +26,7 @@ from . import app, console
 if TYPE_CHECKING:
     from ..contract.policy import Policy
     from ..core.policy_source import Overrides, PolicyStore
-    from ..store.ledger import Ledger
+    from ..core.runtime import Ledger
 
 PolicyOption = Annotated[
     Path | None,
@@ -65,8 +65,8 @@ def open_ledger(db: str | None) -> Ledger:
     cannot be created) prints ``error: <problem>`` and exits 1: no traceback, no password.
     Opening connects to nothing; the first read or write does.
     """
+    from ..core.runtime import Ledger
     from ..errors import StoreError
-    from ..store.ledger import Ledger
 
     try:
         return Ledger(db)
@@ -152,11 +152,11 @@ def _stored_configurations(db: str | None) -> tuple[str, dict[str, dict[str, Any
     None when there are none to read (no such database: nothing is created) or, after one
     warning line on stderr, when the database cannot be read.
     """
+    from ..core.runtime import read_stored_configurations
     from ..errors import StoreError, redact
-    from ..store.ledger import stored_model_configurations
 
     try:
-        return stored_model_configurations(db)
+        return read_stored_configurations(db)
     except StoreError as exc:
         problem = " ".join(redact(str(exc)).split())
         typer.echo(

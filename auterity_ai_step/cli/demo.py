@@ -31,10 +31,12 @@ from ..core.host import WorkflowNode
 from ..money.prices import money_text
 from ..resources import bundled_policy_path, example_path
 from ..settings import POLICY_ENV
+from ..simulator.policy import simulated_policy
 from ..simulator.server import ModelBehaviour, Scenario
+from .output import print_result
 
 if TYPE_CHECKING:
-    from ..store.ledger import Ledger
+    from ..core.runtime import Ledger
 
 __all__ = [
     "DEMO_STEPS",
@@ -118,20 +120,6 @@ def demo_scenario() -> Scenario:
     )
 
 
-def simulated_policy(policy: Policy, base_url: str) -> Policy:
-    """The same policy with every model's ``api_base`` pointed at the simulator."""
-    models = {
-        name: spec.model_copy(update={"api_base": _sim_base(spec, base_url)})
-        for name, spec in policy.models.items()
-    }
-    return policy.model_copy(update={"models": models, "source": f"{policy.source} (simulated)"})
-
-
-def _sim_base(spec: ModelSpec, base_url: str) -> str:
-    suffix = {"openai": "/v1", "cohere": "/v2/chat"}.get(spec.provider, "")
-    return base_url + suffix
-
-
 def _ollama_reachable(spec: ModelSpec, timeout_s: float = 0.3) -> bool:
     url = urlparse(spec.api_base or "http://localhost:11434")
     try:
@@ -173,8 +161,7 @@ def run_demo(
     ``db_url`` (closed at the end).
     """
     from ..core.executor import AIStepExecutor
-    from ..core.policy_source import PolicyStore
-    from ..store.ledger import Ledger
+    from ..core.runtime import Ledger, PolicyStore
 
     store = PolicyStore(bundled_policy_path())
     policy = store.current()
@@ -222,8 +209,6 @@ async def _run_workflow(
     execution_id: str,
     real_models: list[str],
 ) -> bool:
-    from .run_cmds import print_result
-
     data = demo_input()
     ok = True
     for number, step in enumerate(demo_steps(), start=1):

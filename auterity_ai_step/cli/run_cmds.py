@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import app, console
@@ -29,14 +28,13 @@ from .contract_cmds import (
     policy_store,
     read_input,
 )
+from .output import print_result
 from .status import LiveStatus
 
 if TYPE_CHECKING:
     from ..contract.policy_model import ModelSpec
-    from ..core.host import StepExecutionResult
-    from ..core.policy_source import PolicyStore
-    from ..routing.health import HealthMonitor
-    from ..routing.health import HealthStatus as HealthCheck
+    from ..core.runtime import HealthMonitor, PolicyStore
+    from ..core.runtime import HealthStatus as HealthCheck
 
 InputOption = Annotated[
     Path | None,
@@ -76,12 +74,10 @@ QuietOption = Annotated[
 def _load_providers(status: LiveStatus, tokenizer_for: ModelSpec | None = None) -> None:
     """Import LiteLLM now, under a status line, so no step or check times the import; with
     ``tokenizer_for``, load that model's tokenizer too (its first use takes a while)."""
-    from ..routing.gateway import count_tokens, preload
+    from ..core.providers import load_providers
 
     with status.showing("loading providers (LiteLLM)"):
-        asyncio.run(preload())
-        if tokenizer_for is not None:
-            count_tokens(tokenizer_for, [{"role": "user", "content": "warm up"}])
+        load_providers(tokenizer_for)
 
 
 @contextmanager
@@ -91,8 +87,8 @@ def _providers(store: PolicyStore, simulator: bool, scenario: Path | None) -> It
         yield store
         return
     from ..core.policy_source import PolicyStore
+    from ..simulator.policy import simulated_policy
     from ..simulator.server import Scenario, Simulator, load_scenario
-    from .demo import simulated_policy
 
     try:
         loaded = load_scenario(scenario) if scenario is not None else Scenario()
@@ -107,59 +103,6 @@ def _providers(store: PolicyStore, simulator: bool, scenario: Path | None) -> It
         yield PolicyStore.fixed(simulated_policy(store.current(), base_url))
     finally:
         stop()
-
-
-def attempts_table(attempts: list[dict[str, Any]], title: str = "attempts") -> Table:
-    """The ``ai_attempts`` of a step output as a table."""
-    table = Table(title=title, title_justify="left")
-    for column in ("#", "model", "provider", "outcome", "error", "latency ms", "tokens", "cost"):
-        table.add_column(column, overflow="fold")
-    for a in attempts:
-        error = a["error_type"] or ""
-        if a.get("error"):
-            error = f"{error}: {a['error'][:80]}"
-        table.add_row(
-            str(a["attempt"]),
-            a["model"] + (" (fallback)" if a["is_fallback"] else ""),
-            a["provider"],
-            a["outcome"],
-            error,
-            str(a["latency_ms"]),
-            f"{a['prompt_tokens']}+{a['completion_tokens']}",
-            f"${a['cost']}",
-        )
-    return table
-
-
-def print_result(console: Console, result: StepExecutionResult) -> None:
-    """A human summary of one step's result."""
-    out = result.output_data
-    if result.success:
-        console.print(
-            f"[bold green]answer[/] from [bold]{out['ai_model']}[/] ({out['ai_provider']}):"
-        )
-        console.print(out["ai_response"], markup=False, highlight=False)
-        if out.get("ai_replayed"):
-            console.print(
-                "replayed: this step already succeeded in this execution, so its recorded "
-                "answer was returned and no model was called",
-                markup=False,
-            )
-    else:
-        console.print(f"[bold red]failed:[/] {result.error_message}", markup=True, highlight=False)
-    if out.get("ai_attempts"):
-        console.print(attempts_table(out["ai_attempts"]))
-    for skip in out.get("ai_skipped", []):
-        console.print(f"  skipped {skip['model']}: {skip['reason']}", markup=False)
-    if "ai_usage" in out:
-        usage = out["ai_usage"]
-        console.print(
-            f"tokens {usage['prompt_tokens']} in + {usage['completion_tokens']} out; "
-            f"step cost ${out['ai_cost']}; {result.duration_ms} ms; "
-            f"execution {out['ai_execution_id']} ({out['ai_execution_id_source']})"
-        )
-    elif "ai_cost" in out:
-        console.print(f"step cost ${out['ai_cost']}; execution {out['ai_execution_id']}")
 
 
 @app.command()
@@ -240,7 +183,7 @@ def health(
     quiet: QuietOption = False,
 ) -> None:
     """Check models with the cheapest real request each (5 s timeout), concurrently."""
-    from ..routing.health import HealthMonitor
+    from ..core.runtime import HealthMonitor
 
     store = policy_store(policy, db)
     current = store.current()

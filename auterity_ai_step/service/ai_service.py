@@ -23,14 +23,14 @@ import jsonschema
 from ..contract.policy import RetrySettings
 from ..contract.step import validate_step_config
 from ..contract.templates import DEFAULT_SYSTEM_PROMPT, DEFAULT_TEMPLATES, PromptTemplate
+from ..core.catalog import recommend
 from ..core.engine import Engine
 from ..core.executor import current_execution_id, default_engine
 from ..core.policy_source import PolicyStore
 from ..core.run_types import RunRequest
+from ..core.runtime import Ledger
 from ..errors import AIServiceError, StepConfigError
 from ..money.prices import get_model_costs, money_text
-from ..routing.candidates import select_optimal_model
-from ..store.ledger import Ledger
 from .model_configs import model_configs
 
 __all__ = [
@@ -221,7 +221,7 @@ class AIService:
     ) -> str:
         """The best policy model for the task (see routing.candidates for the reasons)."""
         policy = await self.engine.current_policy()
-        return select_optimal_model(policy, task_type, context_length, cost_preference).model
+        return recommend(policy, task_type, context_length, cost_preference).model
 
     async def get_model_costs(self, model: str, tokens_used: int) -> dict[str, float]:
         """What ``tokens_used`` tokens cost on ``model``, in US dollars, as floats.

@@ -15,9 +15,8 @@ from typing import Any
 from ..core.engine import Engine
 from ..core.executor import default_engine
 from ..core.policy_source import PolicyStore
+from ..core.runtime import HealthMonitor, Ledger
 from ..errors import AIServiceError
-from ..routing.health import HealthMonitor
-from ..store.ledger import Ledger
 from .ai_service import AIResponse, complete
 from .model_configs import ModelConfig, model_configs
 

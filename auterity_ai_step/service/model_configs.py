@@ -12,8 +12,8 @@ from decimal import Decimal
 from enum import Enum
 
 from ..contract.policy import ModelSpec, Policy
+from ..core.runtime import CircuitBreaker
 from ..money.prices import price_for
-from ..routing.health import CircuitBreaker
 
 __all__ = ["ModelConfig", "ModelProvider", "model_configs", "model_provider"]
 

@@ -1,5 +1,6 @@
 """The built-in provider simulator: an OpenAI-shaped server on loopback (``server``) that
-answers from a scenario (``scenario``), so the demo and tests run with no provider key.
+answers from a scenario (``scenario``), so the demo and tests run with no provider key;
+``policy`` points a policy's models at it.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .policy import simulated_policy
     from .scenario import ModelBehaviour, Outcome, Scenario, load_scenario
     from .server import RequestRecord, Simulator
 
@@ -18,6 +20,7 @@ _LAZY = {
     "Scenario": ".scenario",
     "Simulator": ".server",
     "load_scenario": ".scenario",
+    "simulated_policy": ".policy",
 }
 
 __all__ = [
@@ -27,6 +30,7 @@ __all__ = [
     "Scenario",
     "Simulator",
     "load_scenario",
+    "simulated_policy",
 ]
 
 

@@ -190,18 +190,18 @@ def test_outbox_keeps_rows_while_the_database_is_down(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rid = ledger.reserve(D("0.5"), day=TODAY, daily_budget=D(1))
-    real_apply = ledger._apply
+    real_apply = ledger.book.apply
 
     def down(*args: object, **kwargs: object) -> bool:
         raise OperationalError("INSERT", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(ledger, "_apply", down)
+    monkeypatch.setattr(ledger.book, "apply", down)
     assert ledger.settle(rid, usage("0.3"), day=TODAY) is False
     ledger.record(usage("0.1", execution_id="ex2"))
     assert ledger.outbox.pending() == 2
     assert ledger.day_status(TODAY) == (D(0), D("0.5")), "still reserved: no overspend"
     assert ledger.flush_pending() == 0
-    monkeypatch.setattr(ledger, "_apply", real_apply)
+    monkeypatch.setattr(ledger.book, "apply", real_apply)
     ledger.record(usage("0.2", execution_id="ex3"))  # the next write flushes first
     assert ledger.outbox.pending() == 0
     assert ledger.day_status(TODAY) == (D("0.3"), D(0))

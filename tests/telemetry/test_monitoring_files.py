@@ -16,9 +16,9 @@ import yaml
 from tools import binary
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode, load_policy, telemetry
-from auterity_ai_step.cli.demo import simulated_policy
 from auterity_ai_step.core.budget_gauges import watch_budget
 from auterity_ai_step.core.policy_source import PolicyStore
+from auterity_ai_step.simulator.policy import simulated_policy
 from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 from auterity_ai_step.telemetry.prometheus import PrometheusMetrics

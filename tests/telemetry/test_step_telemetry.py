@@ -13,11 +13,11 @@ from opentelemetry.trace import SpanKind, StatusCode
 from otel_support import Otel
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode, load_policy
-from auterity_ai_step.cli.demo import simulated_policy
 from auterity_ai_step.contract.policy import Policy
 from auterity_ai_step.core.engine import Engine
 from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.routing.health import CircuitBreaker
+from auterity_ai_step.simulator.policy import simulated_policy
 from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 

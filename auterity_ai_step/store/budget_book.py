@@ -1,0 +1,294 @@
+"""The budget book: reserve an attempt's worst case, book what it cost, expire leaked holds.
+
+Reservations are atomic in the database, so workers sharing it can never together overspend:
+PostgreSQL runs a conditional ``UPDATE ... WHERE spent + reserved + :amount <= :budget``
+(the row lock serialises concurrent updates, which re-check the condition); SQLite runs every
+transaction as ``BEGIN IMMEDIATE`` (one writer at a time, across processes) in WAL mode.
+A reservation is one transaction; a :class:`Booking` (settle, release or record, with its
+usage row) is one more.
+
+A reservation older than any live step is *expired*: its worst case is charged to the day as
+spent (the attempt may have reached the provider, which bills it), and the row is kept with
+``expired_at`` set. A later settle of the same attempt (a slow step, an outbox replay)
+deletes the row and books only ``actual - reserved``. Both statements take the
+reservation's row lock (PostgreSQL) or the one write lock (SQLite), so whichever commits
+second sees the first's result: the day is charged exactly once.
+
+Statements are Core statements against the tables with bound parameters, built once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Literal, cast
+
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ..errors import LimitExceeded, StoreError
+from ..money.prices import money_text
+from .connect import db_reason
+from .database import Database
+from .records import COLUMN_SIZES, UsageRecord, storable_text
+from .tables import BudgetDay, BudgetReservation, Money, utcnow
+from .usage_rows import UsageRows
+
+__all__ = ["EXPIRED_KEPT_S", "Booking", "BookingKind", "BudgetBook"]
+
+log = logging.getLogger("auterity_ai_step.store")
+#: Expired reservations are kept this long for a late settle to correct, then purged.
+EXPIRED_KEPT_S = 7 * 24 * 3600
+# Only one worker expires reservations at a time (PostgreSQL advisory lock key: "EXPIRE").
+_EXPIRY_LOCK_KEY = 0x45_5850_4952_45
+_ZERO = Decimal(0)
+
+_DAYS = cast(Table, BudgetDay.__table__)
+_HOLDS = cast(Table, BudgetReservation.__table__)
+_MONEY = Money()
+
+
+def _money(name: str) -> Any:
+    return bindparam(name, type_=_MONEY)
+
+
+_THIS_DAY = (_DAYS.c.day == bindparam("b_day"), _DAYS.c.scope == bindparam("b_scope"))
+_HOLD = update(_DAYS).where(*_THIS_DAY).values(reserved=_DAYS.c.reserved + _money("amount"))
+_HOLD_WITHIN = _HOLD.where(_DAYS.c.spent + _DAYS.c.reserved + _money("amount") <= _money("budget"))
+_DAY_STATUS = select(_DAYS.c.spent, _DAYS.c.reserved).where(*_THIS_DAY)
+_NEW_HOLD = insert(_HOLDS).returning(_HOLDS.c.id)
+_TAKE_HOLD = (
+    delete(_HOLDS)
+    .where(_HOLDS.c.id == bindparam("b_id"))
+    .returning(_HOLDS.c.day, _HOLDS.c.scope, _HOLDS.c.amount, _HOLDS.c.expired_at)
+)
+_BOOK = (
+    update(_DAYS)
+    .where(*_THIS_DAY)
+    .values(
+        spent=_DAYS.c.spent + _money("b_spent"),
+        reserved=_DAYS.c.reserved - _money("b_released"),
+    )
+)
+_FLAG_ALERT = (
+    update(_DAYS)
+    .where(*_THIS_DAY, _DAYS.c.alerted.is_(False), _DAYS.c.spent >= _money("alert_at"))
+    .values(alerted=True)
+)
+
+
+BookingKind = Literal["settle", "release", "record"]
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """One write after an attempt: its usage row and what it books to the budget day.
+
+    ``settle`` turns a reservation into the record's cost; ``release`` drops a reservation
+    of an attempt that cost nothing; ``record`` books a row without a reservation.
+    ``day``/``scope`` book the cost when there is no reservation (or it was purged). Kept
+    in the outbox as JSON when the database cannot take it now (``alert_at`` is not: a
+    replay raises no alert).
+    """
+
+    kind: BookingKind
+    reservation_id: int | None = None
+    record: UsageRecord | None = None
+    day: date | None = None
+    scope: str = "global"
+    alert_at: Decimal | None = None
+
+    @property
+    def cost(self) -> Decimal:
+        """What this booking counts as spent (a release counts nothing)."""
+        if self.kind == "release" or self.record is None:
+            return _ZERO
+        return self.record.cost
+
+    def to_data(self) -> dict[str, Any]:
+        """The outbox entry (JSON-safe)."""
+        return {
+            "op": self.kind,
+            "reservation_id": self.reservation_id,
+            "record": None if self.record is None else self.record.to_data(),
+            "day": None if self.day is None else self.day.isoformat(),
+            "scope": self.scope,
+        }
+
+    @classmethod
+    def from_data(cls, entry: dict[str, Any]) -> Booking:
+        """Inverse of :meth:`to_data` (also reads entries older versions wrote)."""
+        record = entry.get("record")
+        return cls(
+            kind=entry["op"],
+            reservation_id=entry.get("reservation_id"),
+            record=None if record is None else UsageRecord.from_data(record),
+            day=date.fromisoformat(entry["day"]) if entry.get("day") else None,
+            scope=entry.get("scope", "global"),
+        )
+
+
+class BudgetBook:
+    """Budget days and reservations of one database."""
+
+    def __init__(self, db: Database, usage: UsageRows) -> None:
+        self.db = db
+        self.usage = usage
+        self._insert = pg_insert if db.backend == "postgresql" else sqlite_insert
+        self._new_day = (
+            self._insert(_DAYS).values(spent=0, reserved=0, alerted=False).on_conflict_do_nothing()
+        )
+
+    def _ensure_day(self, conn: Connection, day: date, scope: str) -> None:
+        conn.execute(self._new_day, {"day": day, "scope": scope})
+
+    def reserve(
+        self,
+        amount: Decimal,
+        *,
+        day: date,
+        daily_budget: Decimal | None,
+        execution_id: str | None = None,
+        scope: str = "global",
+    ) -> int:
+        """Atomically reserve ``amount`` on ``day``; ``LimitExceeded`` if the budget is short."""
+        if not (amount.is_finite() and amount >= 0):
+            raise ValueError(f"a reservation must be >= 0 US dollars (got {amount})")
+        stmt = _HOLD if daily_budget is None else _HOLD_WITHIN
+        params = {"b_day": day, "b_scope": scope, "amount": amount, "budget": daily_budget}
+        hold = {
+            "day": day,
+            "scope": scope,
+            "amount": amount,
+            "execution_id": storable_text(execution_id, COLUMN_SIZES["execution_id"]),
+            "created_at": utcnow(),
+            "expired_at": None,
+        }
+
+        def work(conn: Connection) -> int:
+            if conn.execute(stmt, params).rowcount == 0:
+                self._ensure_day(conn, day, scope)
+                if conn.execute(stmt, params).rowcount == 0:
+                    assert daily_budget is not None
+                    spent, reserved = conn.execute(_DAY_STATUS, params).one()
+                    raise _short(amount, day, daily_budget, spent, reserved)
+            return int(conn.execute(_NEW_HOLD, hold).scalar_one())
+
+        try:
+            return self.db.transaction(work)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not reserve budget ({self.db.url}): {db_reason(exc)}") from exc
+
+    def apply(self, booking: Booking) -> bool:
+        """Write ``booking`` in one transaction; True when it crossed ``alert_at`` first.
+
+        The ``alerted`` flag is set by a conditional UPDATE, so exactly one worker sees True.
+        """
+
+        def work(conn: Connection) -> bool:
+            if booking.record is not None:
+                self.usage.insert(conn, booking.record)
+            taken = self._take(conn, booking.reservation_id)
+            day, scope, held, expired = taken or (booking.day, booking.scope, _ZERO, False)
+            # An expired reservation was charged as spent and released already: correct it.
+            cost = booking.cost
+            spent, released = (cost - held, _ZERO) if expired else (cost, held)
+            if day is None or (spent == 0 and released == 0):
+                return False
+            self._book(conn, day, scope, spent, released)
+            if booking.alert_at is None:
+                return False
+            flag = {"b_day": day, "b_scope": scope, "alert_at": booking.alert_at}
+            return bool(conn.execute(_FLAG_ALERT, flag).rowcount == 1)
+
+        try:
+            return self.db.transaction(work)
+        except IntegrityError:
+            record = booking.record
+            if record is not None and self.usage.exists(record.id):
+                return False  # an earlier try committed without our knowing: already done
+            raise
+
+    def _take(
+        self, conn: Connection, reservation_id: int | None
+    ) -> tuple[date, str, Decimal, bool] | None:
+        """Delete the reservation: (day, scope, amount, whether it had expired), or None."""
+        if reservation_id is None:
+            return None
+        row = conn.execute(_TAKE_HOLD, {"b_id": reservation_id}).first()
+        return None if row is None else (row[0], row[1], row[2], row[3] is not None)
+
+    def _book(
+        self, conn: Connection, day: date, scope: str, spent: Decimal, released: Decimal
+    ) -> None:
+        params = {"b_day": day, "b_scope": scope, "b_spent": spent, "b_released": released}
+        if conn.execute(_BOOK, params).rowcount == 0:
+            self._ensure_day(conn, day, scope)
+            conn.execute(_BOOK, params)
+
+    def expire(self, older_than_s: float) -> int:
+        """Charge leaked reservations (a crashed or stuck worker's) to their days; how many.
+
+        The attempt may have reached the provider, which bills it, so its reserved worst
+        case becomes spent, never returned to the budget; a later settle books the
+        difference to the actual cost. Expired rows older than :data:`EXPIRED_KEPT_S` are
+        purged. On PostgreSQL one worker expires at a time (the others skip this round).
+        """
+        now = utcnow()
+        cutoff = now - timedelta(seconds=older_than_s)
+
+        def work(conn: Connection) -> int:
+            if self.db.backend == "postgresql":
+                lock = text("SELECT pg_try_advisory_xact_lock(:key)")
+                if not conn.execute(lock, {"key": _EXPIRY_LOCK_KEY}).scalar_one():
+                    return 0
+            rows = conn.execute(
+                update(_HOLDS)
+                .where(_HOLDS.c.created_at < cutoff, _HOLDS.c.expired_at.is_(None))
+                .values(expired_at=now)
+                .returning(_HOLDS.c.day, _HOLDS.c.scope, _HOLDS.c.amount)
+            ).all()
+            per_day: dict[tuple[date, str], Decimal] = {}
+            for day, scope, amount in rows:
+                per_day[(day, scope)] = per_day.get((day, scope), _ZERO) + amount
+            for (day, scope), amount in sorted(per_day.items()):
+                self._book(conn, day, scope, amount, amount)
+            conn.execute(
+                delete(_HOLDS).where(_HOLDS.c.expired_at < now - timedelta(seconds=EXPIRED_KEPT_S))
+            )
+            return len(rows)
+
+        count = self.db.run(work)
+        if count:
+            log.warning(
+                "expired %d leaked budget reservations (charged at their reserved worst case)",
+                count,
+            )
+        return count
+
+    def day_status(self, day: date, scope: str = "global") -> tuple[Decimal, Decimal]:
+        """(spent, reserved) on ``day``."""
+
+        def work(conn: Connection) -> tuple[Decimal, Decimal]:
+            row = conn.execute(_DAY_STATUS, {"b_day": day, "b_scope": scope}).first()
+            return (_ZERO, _ZERO) if row is None else (row[0], row[1])
+
+        return self.db.run(work)
+
+
+def _short(
+    amount: Decimal, day: date, budget: Decimal, spent: Decimal, reserved: Decimal
+) -> LimitExceeded:
+    left = max(budget - spent - reserved, _ZERO)
+    return LimitExceeded(
+        f"daily_budget {money_text(budget)} for {day.isoformat()}: "
+        f"{money_text(left)} left (spent {money_text(spent)}, reserved "
+        f"{money_text(reserved)}), attempt needs up to {money_text(amount)}",
+        limit="daily_budget",
+        remaining=left,
+        needed=amount,
+    )
