@@ -64,6 +64,7 @@ __all__ = [
     "StepConfigError",
     "StoreError",
     "TemplateError",
+    "is_secret_key",
     "looks_like_secret",
     "redact",
 ]
@@ -129,6 +130,18 @@ def redact(text: str, secrets: Sequence[str] = ()) -> str:
         else:
             text = pattern.sub("***", text)
     return text
+
+
+_SECRET_KEY = re.compile(r"(?i)^(api[_-]?key|apikey|secret|token|password)$")
+
+
+def is_secret_key(name: str) -> bool:
+    """Whether a settings key names a literal credential (``api_key``, ``token``, ...).
+
+    The policy parser refuses such keys and the API drops them from stored configurations:
+    a key belongs in an environment variable named by ``api_key_env``.
+    """
+    return _SECRET_KEY.match(name) is not None
 
 
 def looks_like_secret(text: str) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import re
 import threading
 import time
 from collections import deque
@@ -28,9 +27,9 @@ from typing import Any, Literal
 from ..contract.policy import Policy, parse_policy, read_policy_file
 from ..core.health_meter import LedgerProbeMeter
 from ..core.policy_source import PolicyStore
-from ..errors import LimitExceeded, PolicyError, StoreError, redact
+from ..core.prices import PRICES
+from ..errors import LimitExceeded, PolicyError, StoreError, is_secret_key, redact
 from ..money.limits import BudgetGuard
-from ..money.prices import price_for
 from ..routing.candidates import rank_models, select_optimal_model
 from ..routing.health import HealthMonitor, HealthStatus
 from ..store.ledger import Ledger
@@ -58,7 +57,6 @@ HEALTH_CHECK_LIMIT_S = 5.0
 #: Health checks one caller may start per window: (checks, window in seconds).
 HEALTH_CHECK_RATE: tuple[int, float] = (10, 60.0)
 _ZERO = Decimal(0)
-_SECRET_KEY = re.compile(r"(?i)^(api[_-]?key|apikey|secret|token|password)$")
 
 
 class ApiError(Exception):
@@ -117,9 +115,7 @@ def _without_secrets(value: Any) -> Any:
     """A stored config with secret-named keys dropped and key-like strings redacted (both
     are refused on write anyway, but a row may have been written behind the API's back)."""
     if isinstance(value, Mapping):
-        return {
-            str(k): _without_secrets(v) for k, v in value.items() if not _SECRET_KEY.match(str(k))
-        }
+        return {str(k): _without_secrets(v) for k, v in value.items() if not is_secret_key(str(k))}
     if isinstance(value, list):
         return [_without_secrets(v) for v in value]
     if isinstance(value, str):
@@ -164,7 +160,7 @@ class ModelCatalog:
         health = self.monitor.status()
         models = []
         for spec in policy.models.values():
-            price = price_for(spec)
+            price = PRICES.price(spec)
             seen = health.get(spec.name) or HealthStatus(model=spec.name, status="unknown")
             models.append(
                 AvailableModel(
@@ -283,12 +279,11 @@ class ModelCatalog:
     ) -> Recommendations:
         policy = self.store.current()
         health = self.monitor.status()
-        ranked = rank_models(policy, task_type, context_length, preference)
+        ranked = rank_models(policy, task_type, context_length, preference, prices=PRICES)
         entries = []
         for rank, item in enumerate(ranked, start=1):
             spec = policy.models[item.model]
-            price = price_for(spec)
-            blended = None if price is None else (price.input_per_1k + price.output_per_1k) / 2
+            price = PRICES.price(spec)
             state = health[item.model].status if item.model in health else "unknown"
             entries.append(
                 RankedEntry(
@@ -298,7 +293,9 @@ class ModelCatalog:
                     score=item.score,
                     fits=item.fits,
                     quality=item.quality,
-                    estimated_cost_per_1k=None if blended is None else money(blended),
+                    estimated_cost_per_1k=None
+                    if item.price_per_1k is None
+                    else money(item.price_per_1k),
                     input_cost_per_1k=None if price is None else money(price.input_per_1k),
                     output_cost_per_1k=None if price is None else money(price.output_per_1k),
                     status=state,
@@ -325,7 +322,9 @@ class ModelCatalog:
     ) -> tuple[str | None, list[str]]:
         """The best fitting model, passing over ones known to be down when another fits."""
         try:
-            best = select_optimal_model(policy, task_type, context_length, preference)
+            best = select_optimal_model(
+                policy, task_type, context_length, preference, prices=PRICES
+            )
         except PolicyError as exc:
             return None, [self.redact(str(exc))]
         up = [e for e in entries if e.fits and e.status != "unavailable"]

@@ -10,10 +10,11 @@ is set, never its value.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..money.prices import money_text
 
 __all__ = [
     "AvailableModel",
@@ -92,10 +93,9 @@ _POLICY_VERSION = (
 )
 
 
-def money(amount: Decimal) -> str:
-    """A Decimal as a plain decimal string: no exponent, no trailing zeros."""
-    text = format(amount.normalize(), "f")
-    return "0" if text in ("-0", "") else text
+money = money_text
+"""A Decimal as a plain decimal string: no exponent, no trailing zeros (money's one
+formatter, :func:`~auterity_ai_step.money.prices.money_text`)."""
 
 
 class _Out(BaseModel):

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ..errors import PolicyError, looks_like_secret
+from ..errors import PolicyError, is_secret_key, looks_like_secret
 from ..settings import allowed_api_bases, allowed_key_envs
 from .policy_model import (
     CircuitSettings,
@@ -113,7 +113,6 @@ SECTION_MODELS: Mapping[str, type[BaseModel]] = MappingProxyType(
 )
 TOP_LEVEL_KEYS: tuple[str, ...] = tuple(SECTION_MODELS)
 
-_SECRET_KEY = re.compile(r"(?i)^(api[_-]?key|apikey|secret|token|password)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MONEY_KEYS = ("input_cost_per_1k", "output_cost_per_1k")
 _INT: TypeAdapter[int] = TypeAdapter(int)
@@ -148,7 +147,7 @@ def _find_secrets(value: Any, path: str, errors: list[str]) -> None:
     if isinstance(value, Mapping):
         for key, item in value.items():
             sub = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and _SECRET_KEY.match(key):
+            if isinstance(key, str) and is_secret_key(key):
                 errors.append(
                     f"{sub}: a literal API key is not allowed in the policy; put the key in an "
                     "environment variable and name it with api_key_env "
@@ -393,7 +392,7 @@ def _file_models(flat: Mapping[str, tuple[str, str | None, Any]]) -> dict[str, M
     out: dict[str, ModelSpec] = {}
     for name, (path, group, entry) in flat.items():
         if isinstance(entry, Mapping):
-            entry = {k: v for k, v in entry.items() if not _SECRET_KEY.match(str(k))}
+            entry = {k: v for k, v in entry.items() if not is_secret_key(str(k))}
         spec = _normalise_model(name, path, group, entry, scratch)
         built = _build(ModelSpec, spec, path, scratch) if spec is not None else None
         if built is not None:
@@ -450,7 +449,7 @@ def parse_policy(
     models: dict[str, ModelSpec] = {}
     for name, (path, group, entry) in flat.items():
         if isinstance(entry, Mapping):  # literal keys were reported above, without values
-            entry = {k: v for k, v in entry.items() if not _SECRET_KEY.match(str(k))}
+            entry = {k: v for k, v in entry.items() if not is_secret_key(str(k))}
         spec = _normalise_model(name, path, group, entry, errors)
         built = _build(ModelSpec, spec, path, errors) if spec is not None else None
         if built is not None:

@@ -26,9 +26,10 @@ from ..contract.templates import DEFAULT_SYSTEM_PROMPT, DEFAULT_TEMPLATES, Promp
 from ..core.engine import Engine
 from ..core.executor import current_execution_id, default_engine
 from ..core.policy_source import PolicyStore
+from ..core.prices import PRICES
 from ..core.run_types import RunRequest
 from ..errors import AIServiceError, StepConfigError
-from ..money.prices import get_model_costs, money_text
+from ..money.prices import money_text
 from ..routing.candidates import select_optimal_model
 from ..store.ledger import Ledger
 from .model_configs import model_configs
@@ -221,7 +222,9 @@ class AIService:
     ) -> str:
         """The best policy model for the task (see routing.candidates for the reasons)."""
         policy = await self.engine.current_policy()
-        return select_optimal_model(policy, task_type, context_length, cost_preference).model
+        return select_optimal_model(
+            policy, task_type, context_length, cost_preference, prices=PRICES
+        ).model
 
     async def get_model_costs(self, model: str, tokens_used: int) -> dict[str, float]:
         """What ``tokens_used`` tokens cost on ``model``, in US dollars, as floats.
@@ -234,8 +237,8 @@ class AIService:
         return {key: float(value) for key, value in exact.items() if isinstance(value, Decimal)}
 
     def exact_model_costs(self, model: str, tokens_used: int) -> dict[str, Any]:
-        """Exact Decimal costs of ``tokens_used`` tokens on ``model`` from the policy prices."""
-        return get_model_costs(self.engine.policy_store.current(), model, tokens_used)
+        """Exact Decimal costs of ``tokens_used`` tokens on ``model`` at the package's prices."""
+        return PRICES.model_costs(self.engine.policy_store.current(), model, tokens_used)
 
 
 async def complete(
