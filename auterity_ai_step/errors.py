@@ -9,6 +9,8 @@ carries one: the gateway raises it with no chain, the safe details copied onto i
     ├── StepConfigError            the step's node.data breaks the schema (``errors`` lists each)
     ├── PolicyError                the model policy (file or table) is invalid
     ├── TemplateError              a prompt template is unsafe, undefined or too large
+    │   └── LegacyTemplateError    a PromptTemplate's variables are missing (also an
+    │                              AIServiceError, as today's PromptTemplate raised)
     ├── LimitExceeded              no candidate's worst case fits a cost limit or budget
     ├── StoreError                 the usage ledger could not be read or written
     ├── ProviderError              one provider call failed (``retryable`` says what to do)
@@ -52,6 +54,7 @@ __all__ = [
     "ContentRefused",
     "ContextWindowExceeded",
     "InvalidOutput",
+    "LegacyTemplateError",
     "LimitExceeded",
     "MalformedResponse",
     "ModelNotFound",
@@ -302,3 +305,12 @@ class InvalidOutput(ProviderError):
 
 class AIServiceError(AuterityAIError):
     """Raised by the back-compatible AIService, as today's service does."""
+
+
+class LegacyTemplateError(TemplateError, AIServiceError):
+    """A legacy ``PromptTemplate`` could not be filled: a variable is missing or unknown.
+
+    The contract's own error (a :class:`TemplateError`) that is also the
+    :class:`AIServiceError` today's ``PromptTemplate.format`` raised, with today's messages
+    (``Missing required variables: [...]``), so callers that catch either keep working.
+    """

@@ -28,7 +28,7 @@ from ..core.executor import current_execution_id, default_engine
 from ..core.policy_source import PolicyStore
 from ..core.prices import PRICES
 from ..core.run_types import RunRequest
-from ..errors import AIServiceError, StepConfigError
+from ..errors import AIServiceError, LegacyTemplateError, StepConfigError
 from ..money.prices import money_text
 from ..routing.candidates import select_optimal_model
 from ..store.ledger import Ledger
@@ -133,7 +133,10 @@ class AIService:
         """Render a named template; AIServiceError if it is unknown or variables are missing."""
         if template_name not in self.DEFAULT_TEMPLATES:
             raise AIServiceError(f"Template '{template_name}' not found")
-        prompt = self.DEFAULT_TEMPLATES[template_name].format(**variables)
+        try:
+            prompt = self.DEFAULT_TEMPLATES[template_name].format(**variables)
+        except LegacyTemplateError as exc:  # the service's callers see today's class
+            raise AIServiceError(str(exc)) from exc
         return await self.process_text(prompt=prompt, context=context, model=model)
 
     async def _make_api_call(
