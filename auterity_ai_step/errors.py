@@ -9,6 +9,8 @@ carries one: the gateway raises it with no chain, the safe details copied onto i
     ├── StepConfigError            the step's node.data breaks the schema (``errors`` lists each)
     ├── PolicyError                the model policy (file or table) is invalid
     ├── TemplateError              a prompt template is unsafe, undefined or too large
+    │   └── LegacyTemplateError    a PromptTemplate's variables are missing (also an
+    │                              AIServiceError, as today's PromptTemplate raised)
     ├── LimitExceeded              no candidate's worst case fits a cost limit or budget
     ├── StoreError                 the usage ledger could not be read or written
     ├── ProviderError              one provider call failed (``retryable`` says what to do)
@@ -52,6 +54,7 @@ __all__ = [
     "ContentRefused",
     "ContextWindowExceeded",
     "InvalidOutput",
+    "LegacyTemplateError",
     "LimitExceeded",
     "MalformedResponse",
     "ModelNotFound",
@@ -64,6 +67,7 @@ __all__ = [
     "StepConfigError",
     "StoreError",
     "TemplateError",
+    "is_secret_key",
     "looks_like_secret",
     "redact",
 ]
@@ -129,6 +133,18 @@ def redact(text: str, secrets: Sequence[str] = ()) -> str:
         else:
             text = pattern.sub("***", text)
     return text
+
+
+_SECRET_KEY = re.compile(r"(?i)^(api[_-]?key|apikey|secret|token|password)$")
+
+
+def is_secret_key(name: str) -> bool:
+    """Whether a settings key names a literal credential (``api_key``, ``token``, ...).
+
+    The policy parser refuses such keys and the API drops them from stored configurations:
+    a key belongs in an environment variable named by ``api_key_env``.
+    """
+    return _SECRET_KEY.match(name) is not None
 
 
 def looks_like_secret(text: str) -> bool:
@@ -289,3 +305,12 @@ class InvalidOutput(ProviderError):
 
 class AIServiceError(AuterityAIError):
     """Raised by the back-compatible AIService, as today's service does."""
+
+
+class LegacyTemplateError(TemplateError, AIServiceError):
+    """A legacy ``PromptTemplate`` could not be filled: a variable is missing or unknown.
+
+    The contract's own error (a :class:`TemplateError`) that is also the
+    :class:`AIServiceError` today's ``PromptTemplate.format`` raised, with today's messages
+    (``Missing required variables: [...]``), so callers that catch either keep working.
+    """

@@ -163,6 +163,7 @@ def components(base_url: str, db_dir: str, n: int) -> dict[str, float]:
     from auterity_ai_step.contract.step import validate_step_config
     from auterity_ai_step.contract.templates import build_messages
     from auterity_ai_step.core.policy_source import PolicyStore
+    from auterity_ai_step.core.prices import PRICES
     from auterity_ai_step.money.limits import BudgetGuard, StepAllowance
     from auterity_ai_step.routing import gateway
     from auterity_ai_step.routing.candidates import build_chain
@@ -202,7 +203,9 @@ def components(base_url: str, db_dir: str, n: int) -> dict[str, float]:
         "validate_step_config": lambda: validate_step_config(STEP, policy),
         "build_messages (Jinja2 sandbox)": lambda: build_messages(config, INPUT),
         "count_tokens (cached)": lambda: gateway.count_tokens(model, messages),
-        "build_chain": lambda: build_chain(config, policy, prompt_tokens=40, breaker=breaker),
+        "build_chain": lambda: build_chain(
+            config, policy, prompt_tokens=40, breaker=breaker, prices=PRICES
+        ),
         "reserve + settle (SQLite, 2 transactions)": money,
     }
     out = {}

@@ -116,9 +116,9 @@ def step_runner(base_url: str, db_dir: str) -> Callable[[str], Any]:
 
 @dataclass
 class _Attempt:
-    model: str = "gpt-4o-mini"
+    model_name: str = "gpt-4o-mini"
     provider: str = "openai"
-    outcome: str = "success"
+    status: str = "success"
     error_type: str | None = None
     latency_ms: int = 12
     prompt_tokens: int = 40

@@ -2,7 +2,7 @@
 
 Descriptions, defaults and constraints come from ``Field(...)`` in ``policy_model``; the file
 format (top-level keys, aliases, per-provider defaults, derived quality) from the constants
-of ``policy_parse``; the examples are the shipped policy files, embedded verbatim.
+of ``policy_format``; the examples are the shipped policy files, embedded verbatim.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from auterity_ai_step import settings
-from auterity_ai_step.contract import policy_model, policy_parse
+from auterity_ai_step.contract import policy_format, policy_model, policy_parse
 from auterity_ai_step.resources import bundled_policy_path
 
 from . import md
@@ -28,8 +28,8 @@ from . import md
 __all__ = ["field_type", "render"]
 
 SOURCE = (
-    "auterity_ai_step/contract/policy_model.py, auterity_ai_step/contract/policy_parse.py "
-    "and policies/"
+    "auterity_ai_step/contract/policy_model.py, auterity_ai_step/contract/policy_parse.py, "
+    "auterity_ai_step/contract/policy_format.py and policies/"
 )
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean", Decimal: "decimal"}
 _BOUNDS = (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"))
@@ -106,17 +106,17 @@ def _model_keys() -> dict[str, str]:
     """ModelSpec field -> how a file entry spells it, aliases included."""
     keys = {name: md.code(name) for name in policy_model.ModelSpec.model_fields}
     keys["name"] = "the entry's key (field `name`)"
-    for alias, *fields in policy_parse.MODEL_ALIASES:
+    for alias, *fields in policy_format.MODEL_ALIASES:
         for field in fields:
             keys[field] += f" or {md.code(alias)}" + (" (sets both prices)" if fields[1:] else "")
-    for sub, field in policy_parse.HEALTH_KEYS.items():
+    for sub, field in policy_format.HEALTH_KEYS.items():
         keys[field] += f" or {md.code('health.' + sub)}"
     return keys
 
 
 def _derived() -> dict[str, str]:
     """Defaults the parser fills in for a model entry (see ``_normalise_model``)."""
-    cap = policy_parse.MAX_OUTPUT_TOKENS_DEFAULT_CAP
+    cap = policy_format.MAX_OUTPUT_TOKENS_DEFAULT_CAP
     return {
         "name": "",
         "provider": "the group's key; **required** in the flat form",
@@ -129,13 +129,13 @@ def _derived() -> dict[str, str]:
 
 
 def _provider_defaults() -> str:
-    providers = sorted(set(policy_parse.LITELLM_PREFIX) | set(policy_parse.PROVIDER_KEY_ENV))
+    providers = sorted(set(policy_format.LITELLM_PREFIX) | set(policy_format.PROVIDER_KEY_ENV))
     rows = [
         (
             md.code(p),
-            md.code(f"{policy_parse.LITELLM_PREFIX.get(p, p)}/<name>"),
-            md.code(policy_parse.PROVIDER_KEY_ENV[p])
-            if p in policy_parse.PROVIDER_KEY_ENV
+            md.code(f"{policy_format.LITELLM_PREFIX.get(p, p)}/<name>"),
+            md.code(policy_format.PROVIDER_KEY_ENV[p])
+            if p in policy_format.PROVIDER_KEY_ENV
             else "none",
         )
         for p in providers
@@ -145,14 +145,14 @@ def _provider_defaults() -> str:
 
 
 def _quality() -> str:
-    rows = [("input or output price not given", md.code(str(policy_parse.QUALITY_UNPRICED)))]
-    rows.append(("0 (free, e.g. local)", md.code(str(policy_parse.QUALITY_FREE))))
+    rows = [("input or output price not given", md.code(str(policy_format.QUALITY_UNPRICED)))]
+    rows.append(("0 (free, e.g. local)", md.code(str(policy_format.QUALITY_FREE))))
     low = "0"
-    for bound, quality in policy_parse.QUALITY_TIERS:
+    for bound, quality in policy_format.QUALITY_TIERS:
         rows.append((f"over {low}, under {bound}", md.code(str(quality))))
         low = str(bound)
-    rows.append((f"{low} or more", md.code(str(policy_parse.QUALITY_TOP))))
-    doc = inspect.cleandoc(policy_parse.derive_quality.__doc__ or "").split("\n\n")[0]
+    rows.append((f"{low} or more", md.code(str(policy_format.QUALITY_TOP))))
+    doc = inspect.cleandoc(policy_format.derive_quality.__doc__ or "").split("\n\n")[0]
     return (
         md.prose(doc)
         + " The blended price is `(input_cost_per_1k + output_cost_per_1k) / 2`, in USD per "
@@ -164,7 +164,7 @@ def _sections() -> str:
     """The top-level keys, what each is validated into and whether it is required."""
     policy_fields = policy_model.Policy.model_fields
     rows = []
-    for key, cls in policy_parse.SECTION_MODELS.items():
+    for key, cls in policy_format.SECTION_MODELS.items():
         info = next(
             f
             for f in policy_fields.values()
@@ -191,15 +191,15 @@ def render() -> str:
     parse_doc = inspect.getdoc(policy_parse) or ""
     aliases = [
         (md.code(alias), ", ".join(md.code(f) for f in fields))
-        for alias, *fields in policy_parse.MODEL_ALIASES
+        for alias, *fields in policy_format.MODEL_ALIASES
     ]
     aliases += [
         (md.code(f"health: {{{sub}: ...}}"), md.code(field))
-        for sub, field in policy_parse.HEALTH_KEYS.items()
+        for sub, field in policy_format.HEALTH_KEYS.items()
     ]
     section_docs = [
         (key, cls)
-        for key, cls in policy_parse.SECTION_MODELS.items()
+        for key, cls in policy_format.SECTION_MODELS.items()
         if cls is not policy_model.ModelSpec
     ]
     out = [

@@ -17,7 +17,7 @@ from auterity_ai_step.cli.demo import simulated_policy
 from auterity_ai_step.contract.policy import ModelSpec, Policy
 from auterity_ai_step.core.engine import Engine
 from auterity_ai_step.core.policy_source import PolicyStore
-from auterity_ai_step.money.prices import price_for
+from auterity_ai_step.core.prices import PRICES
 from auterity_ai_step.routing.health import CircuitBreaker
 from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
@@ -430,7 +430,7 @@ async def test_unpriced_model_runs_at_zero_cost_and_warns_once_per_model(
     # Names unique to this run: the warning is once per model per process.
     first, second = (f"house-model-{uuid.uuid4().hex[:8]}" for _ in range(2))
     policy = _with_unpriced_models(harness.policy, harness.sim.base_url, first, second)
-    assert price_for(policy.models[first]) is None
+    assert PRICES.price(policy.models[first]) is None
     h = Harness(harness.sim, policy, harness.ledger)
     step = {**STEP, "fallback_models": [], "max_tokens": 50}
     with caplog.at_level(logging.WARNING, logger="auterity_ai_step.engine"):

@@ -18,8 +18,9 @@ from sqlalchemy import text
 from auterity_ai_step.contract.policy import ModelSpec, parse_policy
 from auterity_ai_step.core.health_meter import HEALTH_CHECK_NODE, LedgerProbeMeter
 from auterity_ai_step.core.policy_source import PolicyStore
+from auterity_ai_step.core.prices import PRICES
 from auterity_ai_step.errors import ProviderUnavailable
-from auterity_ai_step.money.prices import price_for, worst_case_cost
+from auterity_ai_step.money.prices import worst_case_cost
 from auterity_ai_step.routing import gateway
 from auterity_ai_step.routing.health import CircuitBreaker, HealthMonitor
 from auterity_ai_step.store.ledger import Ledger
@@ -61,7 +62,7 @@ def _reserved(ledger: Ledger) -> Decimal:
 
 def _worst(store: PolicyStore) -> Decimal:
     spec = store.current().model("hosted")
-    price = price_for(spec)
+    price = PRICES.price(spec)
     assert price is not None
     return worst_case_cost(price, gateway.count_tokens(spec, gateway.PROBE_MESSAGES), 1)
 

@@ -8,10 +8,11 @@ rounding creeps in between the ledger and a dashboard; a percentage is a decimal
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..money.prices import money_text
 
 __all__ = [
     "CIRCUIT",
@@ -100,10 +101,9 @@ FailedAttempts = Annotated[int, Field(description="Of those, attempts that faile
 TotalTokens = Annotated[int, Field(description="prompt_tokens plus completion_tokens")]
 
 
-def money(amount: Decimal) -> str:
-    """A Decimal as a plain decimal string: no exponent, no trailing zeros."""
-    text = format(amount.normalize(), "f")
-    return "0" if text in ("-0", "") else text
+money = money_text
+"""A Decimal as a plain decimal string: no exponent, no trailing zeros (money's one
+formatter, :func:`~auterity_ai_step.money.prices.money_text`)."""
 
 
 class Body(BaseModel):

@@ -228,7 +228,8 @@ def models(policy: PolicyOption = None, db: DbOption = None) -> None:
     """List the policy's models: provider, LiteLLM name, prices and their source, limits."""
     from rich.table import Table
 
-    from ..money.prices import money_text, price_for
+    from ..core.prices import PRICES
+    from ..money.prices import money_text
 
     existing_ledger_url(db, unset_may_be_missing=True)
     store, stored = _load_store(policy, db)
@@ -248,7 +249,7 @@ def models(policy: PolicyOption = None, db: DbOption = None) -> None:
     for spec in loaded.models.values():
         # The price runs use: the policy's, else LiteLLM's map (only then is LiteLLM
         # imported, so a policy that prices every model lists them without it), else none.
-        price = price_for(spec)
+        price = PRICES.price(spec)
         table.add_row(
             spec.name,
             spec.provider,

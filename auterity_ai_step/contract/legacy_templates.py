@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from auterity_ai_step.contract.text_size import format_growth, text_size
-from auterity_ai_step.errors import AIServiceError, TemplateError
+from auterity_ai_step.errors import LegacyTemplateError, TemplateError
 
 __all__ = [
     "DEFAULT_SYSTEM_PROMPT",
@@ -201,14 +201,15 @@ class PromptTemplate:
         self.variables = variables or []
 
     def format(self, **kwargs: Any) -> str:
-        """The filled-in text; an AIServiceError names missing variables, as today."""
+        """The filled-in text; a LegacyTemplateError (an AIServiceError, as today) names
+        missing variables."""
         missing = [v for v in self.variables if v not in kwargs]
         if missing:
-            raise AIServiceError(f"Missing required variables: {missing}")
+            raise LegacyTemplateError(f"Missing required variables: {missing}")
         try:
             return _LegacyFormatter(MAX_LEGACY_CHARS).vformat(self.template, (), kwargs)
         except KeyError as e:
-            raise AIServiceError(f"Template formatting error: {e}") from e
+            raise LegacyTemplateError(f"Template formatting error: {e}") from e
 
 
 DEFAULT_TEMPLATES: dict[str, PromptTemplate] = {

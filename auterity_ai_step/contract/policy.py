@@ -8,6 +8,7 @@ This module is the stable import path; the two halves live apart to stay small.
 from __future__ import annotations
 
 from .policy_file import load_policy, read_policy_file
+from .policy_format import derive_quality
 from .policy_model import (
     CircuitSettings,
     CostControls,
@@ -17,7 +18,7 @@ from .policy_model import (
     RetrySettings,
     RoutingRules,
 )
-from .policy_parse import derive_quality, parse_policy
+from .policy_parse import parse_policy
 
 __all__ = [
     "CircuitSettings",

@@ -20,7 +20,7 @@ from auterity_ai_step.contract.legacy_templates import (
     legacy_syntax_problem,
 )
 from auterity_ai_step.contract.template_sandbox import RenderLimits, render_template, syntax_problem
-from auterity_ai_step.errors import AIServiceError, TemplateError
+from auterity_ai_step.errors import TemplateError
 
 if TYPE_CHECKING:
     from auterity_ai_step.contract.step import StepConfig
@@ -48,7 +48,7 @@ def _named_template(name: str, variables: Mapping[str, Any]) -> str:
         )
     try:
         return template.format(**variables)
-    except (AIServiceError, TemplateError, IndexError, ValueError, TypeError) as exc:
+    except (TemplateError, IndexError, ValueError, TypeError) as exc:
         raise TemplateError(f"template '{name}': {exc}") from exc
     except Exception as exc:  # a value's own __str__/__format__ failed
         detail = f"{type(exc).__name__}: {exc}"[:200]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import threading
 import time
 from collections import deque
@@ -23,12 +22,13 @@ from typing import Any, Literal
 
 from .. import telemetry
 from ..contract.policy import CostControls, ModelSpec, Policy, parse_policy, read_policy_file
-from ..errors import PolicyError, redact
+from ..errors import PolicyError, is_secret_key, redact
 from ..money.limits import BudgetGuard
-from ..money.prices import Price, price_for
+from ..money.prices import Price
 from ..routing.candidates import RankedModel, Recommendation, rank_models, select_optimal_model
 from ..routing.health import HealthStatus
 from .health_meter import LedgerProbeMeter
+from .prices import PRICES
 from .runtime import Runtime
 
 __all__ = [
@@ -48,7 +48,6 @@ __all__ = [
 HEALTH_CHECK_LIMIT_S = 5.0
 #: Health checks one caller may start per window: (checks, window in seconds).
 HEALTH_CHECK_RATE: tuple[int, float] = (10, 60.0)
-_SECRET_KEY = re.compile(r"(?i)^(api[_-]?key|apikey|secret|token|password)$")
 ConfigSource = Literal["file", "override", "file+override"]
 
 
@@ -59,7 +58,7 @@ def recommend(
     cost_preference: str = "balanced",
 ) -> Recommendation:
     """The best policy model for a task and why; PolicyError when no model's context fits."""
-    return select_optimal_model(policy, task_type, context_length, cost_preference)
+    return select_optimal_model(policy, task_type, context_length, cost_preference, prices=PRICES)
 
 
 class RateLimit:
@@ -116,10 +115,8 @@ class RankedView:
 
     @property
     def blended_per_1k(self) -> Decimal | None:
-        """The mean of the input and output prices per 1k tokens."""
-        if self.price is None:
-            return None
-        return (self.price.input_per_1k + self.price.output_per_1k) / 2
+        """The price per 1k tokens the ranking used (from the one price book)."""
+        return self.ranked.price_per_1k
 
 
 @dataclass(frozen=True)
@@ -170,9 +167,7 @@ def without_secrets(value: Any) -> Any:
     """A stored config with secret-named keys dropped and key-like strings redacted (both
     are refused on write anyway, but a row may have been written behind the API's back)."""
     if isinstance(value, Mapping):
-        return {
-            str(k): without_secrets(v) for k, v in value.items() if not _SECRET_KEY.match(str(k))
-        }
+        return {str(k): without_secrets(v) for k, v in value.items() if not is_secret_key(str(k))}
     if isinstance(value, list):
         return [without_secrets(v) for v in value]
     if isinstance(value, str):
@@ -201,7 +196,7 @@ class Catalog:
     def models(self) -> list[ModelView]:
         health = self.runtime.monitor.status()
         return [
-            ModelView(spec, price_for(spec), health.get(name) or HealthStatus(name, "unknown"))
+            ModelView(spec, PRICES.price(spec), health.get(name) or HealthStatus(name, "unknown"))
             for name, spec in self.policy().models.items()
         ]
 
@@ -215,11 +210,11 @@ class Catalog:
                 rank=rank,
                 ranked=item,
                 spec=policy.models[item.model],
-                price=price_for(policy.models[item.model]),
+                price=PRICES.price(policy.models[item.model]),
                 status=health[item.model].status if item.model in health else "unknown",
             )
             for rank, item in enumerate(
-                rank_models(policy, task_type, context_length, preference), start=1
+                rank_models(policy, task_type, context_length, preference, prices=PRICES), start=1
             )
         ]
 

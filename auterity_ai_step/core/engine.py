@@ -19,14 +19,13 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from .. import telemetry
-from ..contract.policy import CostControls, ModelSpec, Policy, RetrySettings
-from ..contract.step import StepConfig
+from ..contract.policy import ModelSpec, Policy, RetrySettings
 from ..errors import (
     ContentRefused,
     ContextWindowExceeded,
@@ -37,25 +36,21 @@ from ..errors import (
     StoreError,
     redact,
 )
-from ..money.limits import BudgetGuard, Reservation, StepAllowance, cap_max_tokens
-from ..money.prices import Price, price_for, worst_case_cost
+from ..money.limits import BudgetGuard, Reservation, StepAllowance
+from ..money.prices import Price
+from ..money.records import UsageRecord
 from ..money.usage import judge_usage
 from ..routing import gateway
-from ..routing.candidates import Candidate, Skipped, build_chain
+from ..routing.candidates import Candidate, Skipped
 from ..routing.health import CircuitBreaker
 from ..routing.retry import retrying
 from ..store.ledger import Ledger
-from ..store.records import UsageRecord
+from .plan import count_prompt_tokens, plan_step, size_attempt
 from .policy_source import PolicyStore
-from .run_types import (
-    Attempt,
-    RunOutcome,
-    RunRequest,
-    billable_prompt_tokens,
-    check_output,
-)
+from .prices import PRICES
+from .run_types import RunOutcome, RunRequest, check_output
 
-__all__ = ["QUARANTINE_S", "Engine", "attempt_max_tokens", "count_prompt_tokens"]
+__all__ = ["QUARANTINE_S", "Engine"]
 
 #: How long a model that over-reports its usage stays out of routing: a day, the length of
 #: a budget day, so one lying provider cannot drain a budget; an operator lifts it sooner by
@@ -145,11 +140,11 @@ class Engine:
         await self._expire_leaked(policy)
         config = request.config
         settings = request.retry or policy.retry
-        prompt_tokens = count_prompt_tokens(policy, config, request.messages)
-        chain, skipped = build_chain(
-            config,
+        plan = plan_step(
             policy,
-            prompt_tokens=prompt_tokens,
+            config,
+            count_prompt_tokens(policy, config, request.messages),
+            prices=PRICES,
             breaker=self.breaker,
             use_policy_fallbacks=request.use_policy_fallbacks,
         )
@@ -157,14 +152,15 @@ class Engine:
             request=request,
             policy=policy,
             allowance=StepAllowance(config.cost_limit),
-            prompt_tokens=prompt_tokens,
-            billed_prompt_tokens=billable_prompt_tokens(prompt_tokens),
+            prompt_tokens=plan.prompt_tokens,
+            billed_prompt_tokens=plan.billed_prompt_tokens,
             deadline=self._clock() + settings.step_time_budget_s,
-            outcome=RunOutcome(success=False, skipped=list(skipped)),
+            outcome=RunOutcome(success=False, skipped=list(plan.skipped)),
         )
-        for reason in skipped:
+        for reason in plan.skipped:
             run.failures.append((reason.model, reason.reason))
-        telemetry.note_candidates([c.model.name for c in chain], [s.model for s in skipped])
+        chain = [planned.candidate for planned in plan.candidates]
+        telemetry.note_candidates([c.model.name for c in chain], [s.model for s in plan.skipped])
         for index, candidate in enumerate(chain):
             try:
                 if await self._try_candidate(run, candidate, settings):
@@ -207,21 +203,27 @@ class Engine:
             run.outcome.skipped.append(Skipped(model.name, why_not))
             run.failures.append((model.name, why_not))
             return False
-        price = price_for(model)
         try:
-            max_tokens = self._max_tokens(run, model, price)
+            # Sized now, not from the plan: earlier attempts may have spent the cost_limit.
+            size = size_attempt(
+                run.request.config,
+                model,
+                run.billed_prompt_tokens,
+                prices=PRICES,
+                controls=run.policy.cost_controls,
+                allowance=run.allowance,
+            )
         except LimitExceeded as exc:
             self._refuse(run, model, exc)
             return False
-        worst = (
-            None if price is None else worst_case_cost(price, run.billed_prompt_tokens, max_tokens)
-        )
         try:
             async for attempt in retrying(
                 settings, sleep=self._sleep, deadline=run.deadline, clock=self._clock
             ):
                 with attempt:
-                    await self._attempt(run, candidate, price, worst, max_tokens)
+                    await self._attempt(
+                        run, candidate, size.price, size.worst_case, size.max_tokens
+                    )
         except LimitExceeded as exc:
             self._refuse(run, model, exc)
             return False
@@ -243,18 +245,6 @@ class Engine:
         if self._clock() >= run.deadline:
             return "skipped: step time budget used up"
         return None
-
-    def _max_tokens(self, run: _Run, model: ModelSpec, price: Price | None) -> int:
-        """See :func:`attempt_max_tokens` (what is left of the step's cost_limit counts)."""
-        return attempt_max_tokens(
-            run.request.config.max_tokens,
-            model,
-            price,
-            run.billed_prompt_tokens,
-            self.guard,
-            run.allowance,
-            controls=run.policy.cost_controls,
-        )
 
     async def _attempt(
         self,
@@ -320,17 +310,15 @@ class Engine:
             result = await gateway.complete(call)
         except ProviderError as exc:
             self._count(model, exc)
-            attempt = Attempt(
+            attempt = self._record(
+                run,
+                candidate,
                 number,
-                model.name,
-                model.provider,
-                "error",
-                exc.kind,
-                str(exc),
+                status="error",
+                error_type=exc.kind,
+                error=str(exc),
                 latency_ms=round((time.perf_counter() - started) * 1000),
-                is_fallback=candidate.is_fallback,
             )
-            run.outcome.attempts.append(attempt)
             await self._book(run, reservation, attempt, settle=False)
             if isinstance(exc, ContextWindowExceeded):
                 run.overflowed_window = max(run.overflowed_window, model.context_window)
@@ -345,19 +333,17 @@ class Engine:
             worst_case=worst,
             estimated=result.usage_estimated,
         )
-        attempt = Attempt(
+        attempt = self._record(
+            run,
+            candidate,
             number,
-            model.name,
-            model.provider,
-            "success",
+            status="success",
             latency_ms=round(result.latency_ms),
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             cost=usage.cost,
-            is_fallback=candidate.is_fallback,
             usage_anomaly=usage.anomaly,
         )
-        run.outcome.attempts.append(attempt)
         if usage.anomaly is not None:
             log.warning("usage anomaly from %s: %s", model.name, usage.anomaly)
         if usage.over_reported:
@@ -367,7 +353,7 @@ class Engine:
         try:
             parsed = check_output(request.config, result.content, model.name)
         except InvalidOutput as exc:
-            attempt.outcome, attempt.error_type, attempt.error = "error", exc.kind, str(exc)
+            attempt = self._amend(run, attempt, status="error", error_type=exc.kind, error=str(exc))
             await self._book(run, reservation, attempt, settle=True)
             raise
         if not usage.over_reported:
@@ -390,35 +376,65 @@ class Engine:
         else:
             self.breaker.record_success(model.name)
 
-    async def _book(
-        self, run: _Run, reservation: Reservation, attempt: Attempt, *, settle: bool
-    ) -> None:
-        """Write the attempt's usage row and settle (or release) its reservation."""
+    def _record(
+        self,
+        run: _Run,
+        candidate: Candidate,
+        number: int,
+        *,
+        status: str,
+        latency_ms: int,
+        error_type: str | None = None,
+        error: str | None = None,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        cost: Decimal = _ZERO,
+        usage_anomaly: str | None = None,
+    ) -> UsageRecord:
+        """The attempt's one record (step output and ledger row), added to the outcome."""
         request = run.request
         record = UsageRecord(
             execution_id=request.execution_id,
             node_id=request.node_id,
-            model_name=attempt.model,
-            provider=attempt.provider,
-            prompt_tokens=attempt.prompt_tokens,
-            completion_tokens=attempt.completion_tokens,
-            cost=attempt.cost,
-            latency_ms=attempt.latency_ms,
-            status="success" if attempt.outcome == "success" else "error",
-            error_type=attempt.error_type,
-            attempt=attempt.number,
-            is_fallback=attempt.is_fallback,
+            model_name=candidate.model.name,
+            provider=candidate.model.provider,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost=cost,
+            latency_ms=latency_ms,
+            status=status,
+            error_type=error_type,
+            attempt=number,
+            is_fallback=candidate.is_fallback,
             price_version=run.policy.version,
-            usage_anomaly=attempt.usage_anomaly,
+            usage_anomaly=usage_anomaly,
+            error=error,
         )
+        run.outcome.attempts.append(record)
+        return record
 
-        def deferred(reason: str) -> None:
-            attempt.ledger_pending = f"usage row kept in the ledger outbox ({reason})"
+    def _amend(self, run: _Run, record: UsageRecord, **changes: Any) -> UsageRecord:
+        """Replace the outcome's record of an attempt with a changed copy (records are frozen)."""
+        amended = replace(record, **changes)
+        attempts = run.outcome.attempts
+        attempts[attempts.index(record)] = amended
+        return amended
 
+    async def _book(
+        self, run: _Run, reservation: Reservation, record: UsageRecord, *, settle: bool
+    ) -> None:
+        """Write the attempt's usage row and settle (or release) its reservation."""
+        pending: list[str] = []
         if settle:
-            await self._db(self.guard.settle, reservation, record, on_deferred=deferred)
+            await self._db(self.guard.settle, reservation, record, on_deferred=pending.append)
         else:
-            await self._db(self.guard.release, reservation, record, on_deferred=deferred)
+            await self._db(self.guard.release, reservation, record, on_deferred=pending.append)
+        if pending:
+            self._amend(
+                run,
+                record,
+                ledger_pending=f"usage row kept in the ledger outbox ({pending[-1]})",
+            )
 
     def _refuse(self, run: _Run, model: ModelSpec, exc: LimitExceeded) -> None:
         telemetry.record_refusal(model.name, model.provider, exc.limit)
@@ -428,7 +444,7 @@ class Engine:
             run.outcome.error_type = "limit_exceeded"
 
     def _note_failure(self, run: _Run, model: ModelSpec, exc: ProviderError) -> None:
-        tries = sum(1 for a in run.outcome.attempts if a.model == model.name)
+        tries = sum(1 for a in run.outcome.attempts if a.model_name == model.name)
         run.failures.append((model.name, f"{exc.kind} after {tries} attempt(s): {exc}"))
         run.outcome.error_type = exc.kind
 
@@ -466,49 +482,3 @@ def _warn_unpriced(model: str) -> None:
         "at $0; give it input/output prices in the policy to count its cost",
         model,
     )
-
-
-def attempt_max_tokens(
-    asked: int | None,
-    model: ModelSpec,
-    price: Price | None,
-    billed_prompt_tokens: int,
-    guard: BudgetGuard,
-    allowance: StepAllowance | None,
-    *,
-    controls: CostControls | None = None,
-) -> int:
-    """The ``max_tokens`` an attempt on ``model`` is sent with (``estimate`` shows the same).
-
-    The step's own ``max_tokens`` (``asked``), at most the model's ``max_output_tokens``.
-    Without one: the most output tokens the tightest in-process limit (the ``allowance``
-    left of the step's ``cost_limit``, the ``per_request_limit``; ``guard.headroom``) pays
-    for after the prompt, at most the model's output (:func:`cap_max_tokens`); the model's
-    output when no limit applies or the price is unknown. ``LimitExceeded``, naming the
-    tightest limit, when not even a useful answer fits. ``controls``: the cost controls in
-    force (default: the guard reads them).
-    """
-    if asked is not None:
-        return min(asked, model.max_output_tokens)
-    if price is None:
-        return model.max_output_tokens
-    controls = controls or guard.controls()
-    headroom = guard.headroom(allowance, controls)
-    limit = "cost_limit"
-    if headroom is not None and headroom == controls.per_request_limit:
-        limit = "per_request_limit"
-    capped = cap_max_tokens(
-        price, billed_prompt_tokens, headroom, ceiling=model.max_output_tokens, limit=limit
-    )
-    return capped if capped is not None else model.max_output_tokens
-
-
-def count_prompt_tokens(
-    policy: Policy, config: StepConfig, messages: Sequence[Mapping[str, str]]
-) -> int:
-    """Prompt tokens, counted offline with the tokenizer of the step's first model."""
-    name = config.model if config.model and config.model in policy.models else None
-    model = policy.models.get(name or policy.routing.default_model)
-    if model is None:
-        model = next(iter(policy.models.values()))
-    return gateway.count_tokens(model, messages)

@@ -2,8 +2,7 @@
 
 Backs ``auterity-ai-step estimate``. Calls no model; it renders the prompt, counts its
 tokens offline and reads today's spend from the ledger. Each candidate's ``max_tokens`` is
-the one ``run`` would send (:func:`~auterity_ai_step.core.engine.attempt_max_tokens`): for a step
-without ``max_tokens``, what the tightest in-process limit pays for.
+the one ``run`` would send: both read the same plan (:mod:`auterity_ai_step.core.plan`).
 """
 
 from __future__ import annotations
@@ -13,16 +12,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..contract.policy import ModelSpec, Policy
-from ..contract.step import StepConfig, validate_step_config
+from ..contract.policy import CostControls, Policy
+from ..contract.step import validate_step_config
 from ..contract.templates import build_messages
-from ..errors import LimitExceeded
-from ..money.limits import BudgetGuard, StepAllowance
-from ..money.prices import money_text, price_for, worst_case_cost
-from ..routing.candidates import Skipped, build_chain
+from ..money.limits import BudgetGuard
+from ..money.prices import money_text
+from ..routing.candidates import Skipped
 from ..store.ledger import Ledger
-from .engine import attempt_max_tokens, count_prompt_tokens
-from .run_types import billable_prompt_tokens
+from .plan import PlannedCandidate, count_prompt_tokens, plan_step
+from .prices import PRICES
 
 __all__ = ["CandidateEstimate", "StepEstimate", "estimate_step"]
 
@@ -78,54 +76,38 @@ def estimate_step(
     """
     config = validate_step_config(data, policy)
     messages = build_messages(config, input_data)
-    prompt_tokens = count_prompt_tokens(policy, config, messages)
-    chain, skipped = build_chain(config, policy, prompt_tokens=prompt_tokens, breaker=None)
+    plan = plan_step(policy, config, count_prompt_tokens(policy, config, messages), prices=PRICES)
     controls = policy.cost_controls
-    report = StepEstimate(prompt_tokens=prompt_tokens, skipped=list(skipped))
+    report = StepEstimate(prompt_tokens=plan.prompt_tokens, skipped=list(plan.skipped))
     store = Ledger(db_url) if ledger is None else ledger
     try:
-        guard = BudgetGuard(store, policy)
         if controls.daily_budget is not None:
-            spent, reserved = store.day_status(guard.today())
+            spent, reserved = store.day_status(BudgetGuard(store, policy).today(controls))
             report.daily_left = max(controls.daily_budget - spent - reserved, Decimal(0))
-        billed = billable_prompt_tokens(prompt_tokens)
-        for candidate in chain:
-            report.rows.append(
-                _candidate(config, candidate.model, billed, guard, report.daily_left)
-            )
     finally:
         if ledger is None:
             store.close()
+    report.rows = [
+        _row(config.cost_limit, controls, planned, report.daily_left) for planned in plan.candidates
+    ]
     return report
 
 
-def _candidate(
-    config: StepConfig,
-    model: ModelSpec,
-    billed: int,
-    guard: BudgetGuard,
+def _row(
+    cost_limit: Decimal | None,
+    controls: CostControls,
+    planned: PlannedCandidate,
     daily_left: Decimal | None,
 ) -> CandidateEstimate:
     """One candidate as the first attempt of ``run`` would see it."""
-    controls = guard.controls()
-    price = price_for(model)
-    max_tokens: int | None
-    refused = None
-    try:
-        max_tokens = attempt_max_tokens(
-            config.max_tokens, model, price, billed, guard, StepAllowance(config.cost_limit)
-        )
-    except LimitExceeded as exc:
-        max_tokens, refused = None, f"refused by {exc.limit}: {exc}"
-        worst = exc.needed
-    else:
-        worst = None if price is None else worst_case_cost(price, billed, max_tokens)
+    worst = planned.worst_case
+    refused = planned.refused
     return CandidateEstimate(
-        model=model.name,
-        max_tokens=max_tokens,
+        model=planned.model.name,
+        max_tokens=planned.max_tokens,
         worst_case=worst,
-        fits_cost_limit=_fits(worst, config.cost_limit),
+        fits_cost_limit=_fits(worst, cost_limit),
         fits_per_request=_fits(worst, controls.per_request_limit),
         fits_daily=_fits(worst, daily_left),
-        refused=refused,
+        refused=None if refused is None else f"refused by {refused.limit}: {refused}",
     )

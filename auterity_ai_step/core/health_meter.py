@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 from ..errors import MalformedResponse, ProviderError, ProviderTimeout
 from ..money.limits import BudgetGuard, Reservation
-from ..money.prices import price_for, worst_case_cost
-from ..store.records import UsageRecord
+from ..money.prices import worst_case_cost
+from ..money.records import UsageRecord
+from .prices import PRICES
 
 if TYPE_CHECKING:
     from ..contract.policy import ModelSpec
@@ -75,7 +76,7 @@ class LedgerProbeMeter:
 
         if not gateway.probe_is_billed(spec):
             return None
-        price = price_for(spec)
+        price = PRICES.price(spec)
         prompt = gateway.count_tokens(spec, gateway.PROBE_MESSAGES)
         worst = None if price is None else worst_case_cost(price, prompt, gateway.PROBE_MAX_TOKENS)
         reservation = self.guard.reserve_attempt(worst, model=spec.name)

@@ -1,4 +1,7 @@
-"""What one run of the attempt loop takes and gives: requests, attempts, outcomes.
+"""What one run of the attempt loop takes and gives: requests and outcomes.
+
+Each attempt is money's :class:`~auterity_ai_step.money.records.UsageRecord`, the same
+object the ledger stores, so the step output and the usage rows cannot disagree.
 
 Plain data shared by the engine, the executor and the service, plus the two small rules
 the engine applies to every answer and every prompt (output checks, billable tokens).
@@ -18,13 +21,12 @@ import jsonschema
 from ..contract.policy import ModelSpec, Policy, RetrySettings
 from ..contract.step import StepConfig
 from ..errors import InvalidOutput
-from ..money.prices import money_text
+from ..money.records import UsageRecord
 from ..routing.candidates import Skipped
 
 __all__ = [
     "PROMPT_TOKEN_MARGIN",
     "PROMPT_TOKEN_OVERHEAD",
-    "Attempt",
     "RunOutcome",
     "RunRequest",
     "billable_prompt_tokens",
@@ -51,52 +53,6 @@ class RunRequest:
 
 
 @dataclass(slots=True)
-class Attempt:
-    """One provider call as the step output reports it (``outcome``: success or error)."""
-
-    number: int
-    model: str
-    provider: str
-    outcome: str
-    error_type: str | None = None
-    error: str | None = None
-    latency_ms: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: Decimal = _ZERO
-    is_fallback: bool = False
-    usage_anomaly: str | None = None
-    ledger_pending: str | None = None
-
-    def to_output(self) -> dict[str, Any]:
-        """JSON-friendly form for ``ai_attempts`` (money as a decimal string).
-
-        ``usage_anomaly`` (usage the provider reported that cannot be true, and how it was
-        charged) and ``ledger_pending`` (why the attempt's ledger row waits in the outbox)
-        appear only when they apply.
-        """
-        output = {
-            "attempt": self.number,
-            "model": self.model,
-            "provider": self.provider,
-            "outcome": self.outcome,
-            "error_type": self.error_type,
-            "error": self.error,
-            "latency_ms": self.latency_ms,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.prompt_tokens + self.completion_tokens,
-            "cost": money_text(self.cost),
-            "is_fallback": self.is_fallback,
-        }
-        if self.usage_anomaly is not None:
-            output["usage_anomaly"] = self.usage_anomaly
-        if self.ledger_pending is not None:
-            output["ledger_pending"] = self.ledger_pending
-        return output
-
-
-@dataclass(slots=True)
 class RunOutcome:
     """What a run produced: the answer and model, or why every candidate failed."""
 
@@ -107,7 +63,8 @@ class RunOutcome:
     finish_reason: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    attempts: list[Attempt] = field(default_factory=list)
+    # One record per provider call: the step output's ai_attempts and the ledger's rows.
+    attempts: list[UsageRecord] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     error: str | None = None
     error_type: str | None = None

@@ -22,22 +22,24 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..errors import LimitExceeded
+from .budget_book import BudgetBook
 from .prices import Price, money_text, quantize_cost
+from .records import UsageRecord
 
 if TYPE_CHECKING:
     from ..contract.policy import CostControls, Policy, PolicySource
-    from ..store.ledger import Ledger
-    from ..store.records import UsageRecord
 
-__all__ = ["BudgetAlert", "BudgetGuard", "Reservation", "StepAllowance", "cap_max_tokens"]
+__all__ = [
+    "BudgetAlert",
+    "BudgetGuard",
+    "Reservation",
+    "StepAllowance",
+    "attempt_headroom",
+    "cap_max_tokens",
+]
 
 log = logging.getLogger("auterity_ai_step.budget")
 _ZERO = Decimal(0)
-
-
-def _fmt(amount: Decimal) -> str:
-    """Money for messages: no trailing zeros, never exponent notation (``money_text``)."""
-    return money_text(amount)
 
 
 def _plain(amount: Decimal) -> Decimal:
@@ -71,8 +73,8 @@ class StepAllowance:
             left = self.remaining()
             if left is not None and amount > left:
                 raise LimitExceeded(
-                    f"step cost_limit {_fmt(self.cost_limit or _ZERO)}: {_fmt(left)} left, "
-                    f"attempt needs up to {_fmt(amount)}",
+                    f"step cost_limit {money_text(self.cost_limit or _ZERO)}: "
+                    f"{money_text(left)} left, attempt needs up to {money_text(amount)}",
                     limit="cost_limit",
                     remaining=left,
                     needed=amount,
@@ -156,9 +158,22 @@ def cap_max_tokens(
     return tokens if ceiling is None else min(tokens, ceiling)
 
 
+def attempt_headroom(
+    controls: CostControls, allowance: StepAllowance | None = None
+) -> Decimal | None:
+    """The tightest in-process limit left for one attempt: what is left of the step's
+    ``cost_limit`` (``allowance``) and the ``per_request_limit``; ``None`` without either."""
+    limits = [controls.per_request_limit]
+    if allowance is not None:
+        limits.append(allowance.remaining())
+    known = [value for value in limits if value is not None]
+    return min(known) if known else None
+
+
 def _too_small(limit: str, remaining: Decimal, needed: Decimal) -> LimitExceeded:
     return LimitExceeded(
-        f"{limit}: {_fmt(remaining)} left, the smallest useful attempt needs {_fmt(needed)}",
+        f"{limit}: {money_text(remaining)} left, "
+        f"the smallest useful attempt needs {money_text(needed)}",
         limit=limit,
         remaining=remaining,
         needed=needed,
@@ -166,11 +181,14 @@ def _too_small(limit: str, remaining: Decimal, needed: Decimal) -> LimitExceeded
 
 
 class BudgetGuard:
-    """Reserves, settles and releases attempts against all three limits; raises alerts."""
+    """Reserves, settles and releases attempts against all three limits; raises alerts.
+
+    ``ledger``: any :class:`~.budget_book.BudgetBook` (the store's ``Ledger`` is one).
+    """
 
     def __init__(
         self,
-        ledger: Ledger,
+        ledger: BudgetBook,
         controls: PolicySource | Policy | CostControls | Callable[[], CostControls],
         *,
         scope: str = "global",
@@ -209,11 +227,7 @@ class BudgetGuard:
         ``controls``: the cost controls to use (default: read them now, which may read the
         database's model configurations; the engine passes its run's, read off the loop).
         """
-        limits = [(controls or self.controls()).per_request_limit]
-        if step_allowance is not None:
-            limits.append(step_allowance.remaining())
-        known = [value for value in limits if value is not None]
-        return min(known) if known else None
+        return attempt_headroom(controls or self.controls(), step_allowance)
 
     def reserve_attempt(
         self,
@@ -236,7 +250,7 @@ class BudgetGuard:
         limit = controls.per_request_limit
         if limit is not None and amount > limit:
             raise LimitExceeded(
-                f"per_request_limit {_fmt(limit)}: attempt needs up to {_fmt(amount)}",
+                f"per_request_limit {money_text(limit)}: attempt needs up to {money_text(amount)}",
                 limit="per_request_limit",
                 remaining=limit,
                 needed=amount,
@@ -297,8 +311,8 @@ class BudgetGuard:
         if record.cost > reservation.amount and reservation.ledger_id is not None:
             log.warning(
                 "attempt cost %s exceeded its reserved worst case %s",
-                _fmt(record.cost),
-                _fmt(reservation.amount),
+                money_text(record.cost),
+                money_text(reservation.amount),
             )
         if reservation.step_allowance is not None:
             reservation.step_allowance.settle(reservation.amount, record.cost)

@@ -4,7 +4,10 @@ The chain is the step's model, then its ``fallback_models``, then the policy's
 ``task_preferences[task_type]``, then its ``fallback_chain``, de-duplicated in that order.
 Models that cannot help are dropped before any call, each with the reason: unknown to the
 policy, circuit open, or a context window too small for the prompt plus the output.
-Money limits are applied by the executor (they need the ledger), not here.
+Money limits are applied by the executor (they need the ledger), not here. Prices come
+from the caller's :class:`~auterity_ai_step.money.price_book.PriceBook` (the core passes
+the package's one book), so ranking compares the same prices the API shows and the engine
+charges.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from auterity_ai_step.money.prices import money_text
 if TYPE_CHECKING:
     from auterity_ai_step.contract.policy import ModelSpec, Policy
     from auterity_ai_step.contract.step import StepConfig
+    from auterity_ai_step.money.price_book import PriceBook
     from auterity_ai_step.routing.health import CircuitBreaker
 
 __all__ = [
@@ -79,15 +83,7 @@ def output_reserve(config: StepConfig, model: ModelSpec) -> int:
     return min(model.max_output_tokens, DEFAULT_OUTPUT_RESERVE)
 
 
-def blended_price(model: ModelSpec) -> Decimal | None:
-    """Average of input and output price per 1k tokens; None when the policy has none."""
-    if model.input_cost_per_1k is None or model.output_cost_per_1k is None:
-        return None
-    return (model.input_cost_per_1k + model.output_cost_per_1k) / 2
-
-
-def _price_key(model: ModelSpec) -> Decimal:
-    price = blended_price(model)
+def _price_key(price: Decimal | None) -> Decimal:
     return Decimal("Infinity") if price is None else price
 
 
@@ -118,23 +114,28 @@ def rank_models(
     task_type: str | None = None,
     context_length: int = 0,
     cost_preference: str = "balanced",
+    *,
+    prices: PriceBook,
 ) -> list[RankedModel]:
     """Every policy model, best first for ``cost_preference``; models that do not fit last.
 
     ``cheapest`` orders by blended price (then task fit, then quality), ``quality`` by the
     policy's quality (then task fit, then price) and ``balanced`` by
     ``0.4 * task fit + 0.3 * price rank + 0.3 * quality / 10``, where the price rank runs
-    from 1 (cheapest) to 0 (dearest) among the models that fit. A model without a price
-    ranks as the dearest.
+    from 1 (cheapest) to 0 (dearest) among the models that fit. Prices are ``prices``'
+    blended ones (policy, else its fallback map); a model without a price ranks as the
+    dearest.
     """
     specs = list(policy.models.values())
-    fit = [m for m in specs if m.context_window >= context_length]
     if cost_preference not in COST_PREFERENCES:
         raise ValueError(f"cost_preference must be one of {', '.join(COST_PREFERENCES)}")
-    prices = sorted({_price_key(m) for m in fit})
+    blended = {spec.name: prices.blended(spec) for spec in specs}
+    levels = sorted(
+        {_price_key(blended[m.name]) for m in specs if m.context_window >= context_length}
+    )
     ranked: list[RankedModel] = []
     for spec in specs:
-        price = blended_price(spec)
+        price = blended[spec.name]
         task_fit, why_task = _task_fit(policy, spec, task_type)
         reasons = [why_task]
         if spec.context_window < context_length:
@@ -143,10 +144,10 @@ def rank_models(
                 RankedModel(spec.name, 0.0, False, task_fit, price, spec.quality, tuple(reasons))
             )
             continue
-        position = prices.index(_price_key(spec))
-        price_score = 1.0 if len(prices) == 1 else 1 - position / (len(prices) - 1)
+        position = levels.index(_price_key(price))
+        price_score = 1.0 if len(levels) == 1 else 1 - position / (len(levels) - 1)
         shown = "no price" if price is None else f"${money_text(price)}/1k tokens"
-        reasons.append(f"price rank {position + 1} of {len(prices)} ({shown})")
+        reasons.append(f"price rank {position + 1} of {len(levels)} ({shown})")
         reasons.append(f"quality {spec.quality}/10")
         if context_length:
             reasons.append(f"context window {spec.context_window} fits {context_length} tokens")
@@ -174,9 +175,11 @@ def select_optimal_model(
     task_type: str | None = None,
     context_length: int = 0,
     cost_preference: str = "balanced",
+    *,
+    prices: PriceBook,
 ) -> Recommendation:
     """The best model for a task and why; PolicyError when no model's context fits."""
-    ranked = rank_models(policy, task_type, context_length, cost_preference)
+    ranked = rank_models(policy, task_type, context_length, cost_preference, prices=prices)
     best = ranked[0] if ranked else None
     if best is None or not best.fits:
         largest = max((m.context_window for m in policy.models.values()), default=0)
@@ -221,6 +224,7 @@ def build_chain(
     *,
     prompt_tokens: int,
     breaker: CircuitBreaker | None,
+    prices: PriceBook,
     use_policy_fallbacks: bool = True,
 ) -> tuple[list[Candidate], list[Skipped]]:
     """The candidates to try in order, and the models dropped with why.
@@ -230,7 +234,7 @@ def build_chain(
     today's service used its default. The open-circuit check reads the state only, so the
     half-open probe is left for the executor's ``breaker.allow()``. With
     ``use_policy_fallbacks=False`` (the caller) or ``policy_fallbacks: false`` (the step)
-    only the step's own models are tried.
+    only the step's own models are tried. ``prices`` ranks ``model: auto``'s choice.
     """
     skipped: list[Skipped] = []
     auto_pick = None
@@ -238,7 +242,11 @@ def build_chain(
         reserve = config.max_tokens if config.max_tokens is not None else DEFAULT_OUTPUT_RESERVE
         try:
             auto_pick = select_optimal_model(
-                policy, config.task_type, prompt_tokens + reserve, config.cost_preference
+                policy,
+                config.task_type,
+                prompt_tokens + reserve,
+                config.cost_preference,
+                prices=prices,
             )
         except PolicyError as exc:
             skipped.append(Skipped("auto", str(exc)))

@@ -27,10 +27,11 @@ from ..core.catalog import recommend
 from ..core.engine import Engine
 from ..core.executor import current_execution_id, default_engine
 from ..core.policy_source import PolicyStore
+from ..core.prices import PRICES
 from ..core.run_types import RunRequest
 from ..core.runtime import Ledger
-from ..errors import AIServiceError, StepConfigError
-from ..money.prices import get_model_costs, money_text
+from ..errors import AIServiceError, LegacyTemplateError, StepConfigError
+from ..money.prices import money_text
 from .model_configs import model_configs
 
 __all__ = [
@@ -132,7 +133,10 @@ class AIService:
         """Render a named template; AIServiceError if it is unknown or variables are missing."""
         if template_name not in self.DEFAULT_TEMPLATES:
             raise AIServiceError(f"Template '{template_name}' not found")
-        prompt = self.DEFAULT_TEMPLATES[template_name].format(**variables)
+        try:
+            prompt = self.DEFAULT_TEMPLATES[template_name].format(**variables)
+        except LegacyTemplateError as exc:  # the service's callers see today's class
+            raise AIServiceError(str(exc)) from exc
         return await self.process_text(prompt=prompt, context=context, model=model)
 
     async def _make_api_call(
@@ -234,8 +238,8 @@ class AIService:
         return {key: float(value) for key, value in exact.items() if isinstance(value, Decimal)}
 
     def exact_model_costs(self, model: str, tokens_used: int) -> dict[str, Any]:
-        """Exact Decimal costs of ``tokens_used`` tokens on ``model`` from the policy prices."""
-        return get_model_costs(self.engine.policy_store.current(), model, tokens_used)
+        """Exact Decimal costs of ``tokens_used`` tokens on ``model`` at the package's prices."""
+        return PRICES.model_costs(self.engine.policy_store.current(), model, tokens_used)
 
 
 async def complete(

@@ -12,8 +12,8 @@ from decimal import Decimal
 from enum import Enum
 
 from ..contract.policy import ModelSpec, Policy
+from ..core.prices import PRICES
 from ..core.runtime import CircuitBreaker
-from ..money.prices import price_for
 
 __all__ = ["ModelConfig", "ModelProvider", "model_configs", "model_provider"]
 
@@ -63,8 +63,8 @@ class ModelConfig:
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, *, is_available: bool = True) -> ModelConfig:
-        price = price_for(spec)
-        blended = None if price is None else (price.input_per_1k + price.output_per_1k) / 2
+        price = PRICES.price(spec)
+        blended = PRICES.blended(spec)
         return cls(
             name=spec.name,
             provider=model_provider(spec.provider),

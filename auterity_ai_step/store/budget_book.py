@@ -14,7 +14,8 @@ deletes the row and books only ``actual - reserved``. Both statements take the
 reservation's row lock (PostgreSQL) or the one write lock (SQLite), so whichever commits
 second sees the first's result: the day is charged exactly once.
 
-Statements are Core statements against the tables with bound parameters, built once.
+Reserving and booking run as fixed SQL on the driver (``driver.py``): they are on every
+attempt's path. Expiry and status reads are Core statements built once.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, Table, bindparam, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -34,6 +35,7 @@ from ..errors import LimitExceeded, StoreError
 from ..money.prices import money_text
 from .connect import db_reason
 from .database import Database
+from .driver import Driver
 from .records import COLUMN_SIZES, UsageRecord, storable_text
 from .tables import BudgetDay, BudgetReservation, Money, utcnow
 from .usage_rows import UsageRows
@@ -57,15 +59,7 @@ def _money(name: str) -> Any:
 
 
 _THIS_DAY = (_DAYS.c.day == bindparam("b_day"), _DAYS.c.scope == bindparam("b_scope"))
-_HOLD = update(_DAYS).where(*_THIS_DAY).values(reserved=_DAYS.c.reserved + _money("amount"))
-_HOLD_WITHIN = _HOLD.where(_DAYS.c.spent + _DAYS.c.reserved + _money("amount") <= _money("budget"))
 _DAY_STATUS = select(_DAYS.c.spent, _DAYS.c.reserved).where(*_THIS_DAY)
-_NEW_HOLD = insert(_HOLDS).returning(_HOLDS.c.id)
-_TAKE_HOLD = (
-    delete(_HOLDS)
-    .where(_HOLDS.c.id == bindparam("b_id"))
-    .returning(_HOLDS.c.day, _HOLDS.c.scope, _HOLDS.c.amount, _HOLDS.c.expired_at)
-)
 _BOOK = (
     update(_DAYS)
     .where(*_THIS_DAY)
@@ -73,11 +67,6 @@ _BOOK = (
         spent=_DAYS.c.spent + _money("b_spent"),
         reserved=_DAYS.c.reserved - _money("b_released"),
     )
-)
-_FLAG_ALERT = (
-    update(_DAYS)
-    .where(*_THIS_DAY, _DAYS.c.alerted.is_(False), _DAYS.c.spent >= _money("alert_at"))
-    .values(alerted=True)
 )
 
 
@@ -138,6 +127,7 @@ class BudgetBook:
     def __init__(self, db: Database, usage: UsageRows) -> None:
         self.db = db
         self.usage = usage
+        self.driver = Driver(db)
         self._insert = pg_insert if db.backend == "postgresql" else sqlite_insert
         self._new_day = (
             self._insert(_DAYS).values(spent=0, reserved=0, alerted=False).on_conflict_do_nothing()
@@ -155,32 +145,36 @@ class BudgetBook:
         execution_id: str | None = None,
         scope: str = "global",
     ) -> int:
-        """Atomically reserve ``amount`` on ``day``; ``LimitExceeded`` if the budget is short."""
+        """Atomically reserve ``amount`` on ``day``; ``LimitExceeded`` if the budget is short.
+
+        One transaction: the conditional update of the day and the reservation's row.
+        """
         if not (amount.is_finite() and amount >= 0):
             raise ValueError(f"a reservation must be >= 0 US dollars (got {amount})")
-        stmt = _HOLD if daily_budget is None else _HOLD_WITHIN
-        params = {"b_day": day, "b_scope": scope, "amount": amount, "budget": daily_budget}
-        hold = {
-            "day": day,
-            "scope": scope,
-            "amount": amount,
-            "execution_id": storable_text(execution_id, COLUMN_SIZES["execution_id"]),
-            "created_at": utcnow(),
-            "expired_at": None,
-        }
+        drv, sql = self.driver, self.driver.sql
 
-        def work(conn: Connection) -> int:
-            if conn.execute(stmt, params).rowcount == 0:
-                self._ensure_day(conn, day, scope)
-                if conn.execute(stmt, params).rowcount == 0:
+        def work(cur: Any) -> int:
+            held, on = drv.money(amount), drv.day(day)
+            args: tuple[Any, ...] = (held, on, scope)
+            stmt = sql["hold"]
+            if daily_budget is not None:
+                stmt, args = sql["hold_within"], (*args, held, drv.money(daily_budget))
+            cur.execute(stmt, args)
+            if cur.rowcount == 0:
+                cur.execute(sql["new_day"], (on, scope, drv.flag(False)))
+                cur.execute(stmt, args)
+                if cur.rowcount == 0:
                     assert daily_budget is not None
-                    spent, reserved = conn.execute(_DAY_STATUS, params).one()
+                    cur.execute(sql["day_status"], (on, scope))
+                    spent, reserved = (drv.money_from(v) for v in cur.fetchone())
                     raise _short(amount, day, daily_budget, spent, reserved)
-            return int(conn.execute(_NEW_HOLD, hold).scalar_one())
+            owner = storable_text(execution_id, COLUMN_SIZES["execution_id"])
+            cur.execute(sql["new_hold"], (on, scope, held, owner, drv.time(utcnow())))
+            return int(cur.fetchone()[0])
 
         try:
-            return self.db.transaction(work)
-        except SQLAlchemyError as exc:
+            return drv.transaction(work)
+        except (SQLAlchemyError, ValueError) as exc:  # ValueError: a value that cannot be stored
             raise StoreError(f"could not reserve budget ({self.db.url}): {db_reason(exc)}") from exc
 
     def apply(self, booking: Booking) -> bool:
@@ -188,39 +182,41 @@ class BudgetBook:
 
         The ``alerted`` flag is set by a conditional UPDATE, so exactly one worker sees True.
         """
+        drv, sql = self.driver, self.driver.sql
 
-        def work(conn: Connection) -> bool:
+        def work(cur: Any) -> bool:
             if booking.record is not None:
-                self.usage.insert(conn, booking.record)
-            taken = self._take(conn, booking.reservation_id)
-            day, scope, held, expired = taken or (booking.day, booking.scope, _ZERO, False)
+                cur.execute(sql["usage"], drv.usage_row(booking.record))
+            on = None if booking.day is None else drv.day(booking.day)
+            scope, held, expired_at = booking.scope, _ZERO, None
+            if booking.reservation_id is not None:
+                cur.execute(sql["take_hold"], (booking.reservation_id,))
+                row = cur.fetchone()
+                if row is not None:
+                    on, scope, held, expired_at = row[0], row[1], drv.money_from(row[2]), row[3]
             # An expired reservation was charged as spent and released already: correct it.
             cost = booking.cost
-            spent, released = (cost - held, _ZERO) if expired else (cost, held)
-            if day is None or (spent == 0 and released == 0):
+            spent, released = (cost - held, _ZERO) if expired_at is not None else (cost, held)
+            if on is None or (spent == 0 and released == 0):
                 return False
-            self._book(conn, day, scope, spent, released)
+            book = (drv.money(spent), drv.money(released), on, scope)
+            cur.execute(sql["book"], book)
+            if cur.rowcount == 0:
+                cur.execute(sql["new_day"], (on, scope, drv.flag(False)))
+                cur.execute(sql["book"], book)
             if booking.alert_at is None:
                 return False
-            flag = {"b_day": day, "b_scope": scope, "alert_at": booking.alert_at}
-            return bool(conn.execute(_FLAG_ALERT, flag).rowcount == 1)
+            alert = (drv.flag(True), on, scope, drv.flag(False), drv.money(booking.alert_at))
+            cur.execute(sql["flag_alert"], alert)
+            return bool(cur.rowcount == 1)
 
         try:
-            return self.db.transaction(work)
+            return drv.transaction(work)
         except IntegrityError:
             record = booking.record
             if record is not None and self.usage.exists(record.id):
                 return False  # an earlier try committed without our knowing: already done
             raise
-
-    def _take(
-        self, conn: Connection, reservation_id: int | None
-    ) -> tuple[date, str, Decimal, bool] | None:
-        """Delete the reservation: (day, scope, amount, whether it had expired), or None."""
-        if reservation_id is None:
-            return None
-        row = conn.execute(_TAKE_HOLD, {"b_id": reservation_id}).first()
-        return None if row is None else (row[0], row[1], row[2], row[3] is not None)
 
     def _book(
         self, conn: Connection, day: date, scope: str, spent: Decimal, released: Decimal

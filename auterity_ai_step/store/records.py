@@ -1,152 +1,18 @@
 """Plain records the ledger takes and gives: no SQLAlchemy here.
 
-Every record is storable by construction: text that would not fit its column, or that holds
-control characters (PostgreSQL refuses NUL), is kept in a storable form that still tells
-different values apart (:func:`storable_text`); token counts are clamped to the 64-bit
-columns and cost to ``Numeric(18, 10)``, each clamp noted in ``usage_anomaly``. So a write
-after a paid call cannot fail on the values it carries.
+The attempt record itself is money's (:mod:`auterity_ai_step.money.records`), shared with
+the core; it is re-exported here so ``from auterity_ai_step.store.records import
+UsageRecord`` keeps working.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from .tables import utcnow
+from ..money.records import COLUMN_SIZES, UsageRecord, storable_text
 
 __all__ = ["COLUMN_SIZES", "UsageRecord", "storable_text", "usage_dict"]
-
-#: Characters each text column of ``model_usage`` holds (``tables.ModelUsage``).
-COLUMN_SIZES = {
-    "execution_id": 255,
-    "node_id": 255,
-    "model_name": 100,
-    "provider": 50,
-    "status": 16,
-    "error_type": 64,
-    "price_version": 64,
-    "usage_anomaly": 255,
-}
-_MAX_TOKENS = 2**53 - 1
-_MAX_COST = Decimal("99999999.9999999999")
-_DIGEST_CHARS = 32
-# Control characters (category Cc: NUL among them) and lone surrogates: no column stores them.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def _new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def storable_text(value: str | None, size: int) -> str | None:
-    """``value`` as a column of ``size`` characters stores it, telling values apart.
-
-    A value that fits and holds no control character is kept as it is. Otherwise its
-    control characters are escaped (``\\x00``), it is cut to leave room, and ``#`` plus a
-    SHA-256 digest of the whole original is appended: two different ids never end up the
-    same, and the same id always maps to the same stored form (lookups apply it too).
-    """
-    if value is None:
-        return None
-    if len(value) <= size and _UNSAFE.search(value) is None:
-        return value
-    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
-    escaped = _UNSAFE.sub(_escape, value)
-    room = size - _DIGEST_CHARS - 1
-    if room < 8:
-        return digest[:size]
-    return f"{escaped[:room]}#{digest[:_DIGEST_CHARS]}"
-
-
-@dataclass(frozen=True, slots=True)
-class UsageRecord:
-    """One attempt as the ledger stores it; ``id`` is made here so retried writes dedupe."""
-
-    execution_id: str | None
-    node_id: str | None
-    model_name: str
-    provider: str
-    prompt_tokens: int
-    completion_tokens: int
-    cost: Decimal
-    latency_ms: int
-    status: str
-    error_type: str | None
-    attempt: int
-    is_fallback: bool
-    price_version: str | None
-    id: str = field(default_factory=_new_id)
-    created_at: datetime = field(default_factory=utcnow)
-    usage_anomaly: str | None = None
-
-    def __post_init__(self) -> None:
-        if not (self.cost.is_finite() and self.cost >= 0):
-            raise ValueError(f"a usage record's cost must be >= 0 US dollars (got {self.cost})")
-        notes = [self.usage_anomaly] if self.usage_anomaly else []
-        for name in ("prompt_tokens", "completion_tokens"):
-            count = getattr(self, name)
-            if not 0 <= count <= _MAX_TOKENS:
-                object.__setattr__(self, name, min(max(count, 0), _MAX_TOKENS))
-                notes.append(f"{name} clamped to 0..{_MAX_TOKENS}")
-        if self.cost > _MAX_COST:
-            object.__setattr__(self, "cost", _MAX_COST)
-            notes.append(f"cost clamped to {_MAX_COST}")
-        object.__setattr__(self, "usage_anomaly", "; ".join(notes) or None)
-        for name, size in COLUMN_SIZES.items():
-            object.__setattr__(self, name, storable_text(getattr(self, name), size))
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    def to_row(self) -> dict[str, Any]:
-        """Column values for ``model_usage``."""
-        return {
-            "id": self.id,
-            "execution_id": self.execution_id,
-            "node_id": self.node_id,
-            "model_name": self.model_name,
-            "provider": self.provider,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.total_tokens,
-            "cost": self.cost,
-            "latency_ms": self.latency_ms,
-            "status": self.status,
-            "error_type": self.error_type,
-            "attempt": self.attempt,
-            "is_fallback": self.is_fallback,
-            "price_version": self.price_version,
-            "created_at": self.created_at,
-            "usage_anomaly": self.usage_anomaly,
-        }
-
-    def to_data(self) -> dict[str, Any]:
-        """JSON-safe form (for the outbox): Decimal as a string, time as ISO 8601."""
-        data = self.to_row()
-        del data["total_tokens"]
-        data["cost"] = str(self.cost)
-        data["created_at"] = self.created_at.isoformat()
-        return data
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> UsageRecord:
-        """Inverse of :meth:`to_data`."""
-        values = dict(data)
-        values["cost"] = Decimal(values["cost"])
-        values["created_at"] = datetime.fromisoformat(values["created_at"])
-        return cls(**values)
 
 
 def usage_dict(row: Mapping[Any, Any]) -> dict[str, Any]:

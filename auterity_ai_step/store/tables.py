@@ -36,6 +36,7 @@ __all__ = [
     "Money",
     "StepResult",
     "UTCDateTime",
+    "money_to_db",
     "utcnow",
 ]
 
@@ -63,12 +64,7 @@ class Money(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        exact = Decimal(value).quantize(_QUANTUM)
-        if abs(exact) >= _LIMIT:
-            raise ValueError(f"{value} does not fit Numeric(18, {_SCALE})")
-        if dialect.name == "sqlite":
-            return int(exact.scaleb(_SCALE))
-        return exact
+        return money_to_db(value, sqlite=dialect.name == "sqlite")
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
@@ -76,6 +72,17 @@ class Money(TypeDecorator[Decimal]):
         if dialect.name == "sqlite":
             return Decimal(int(value)).scaleb(-_SCALE).quantize(_QUANTUM)
         return Decimal(value).quantize(_QUANTUM)
+
+
+def money_to_db(value: Any, *, sqlite: bool) -> Any:
+    """``value`` as a Money column stores it: exact to 1e-10, a scaled integer on SQLite.
+
+    ValueError when it does not fit ``Numeric(18, 10)``.
+    """
+    exact = (value if type(value) is Decimal else Decimal(value)).quantize(_QUANTUM)
+    if abs(exact) >= _LIMIT:
+        raise ValueError(f"{value} does not fit Numeric(18, {_SCALE})")
+    return int(exact.scaleb(_SCALE)) if sqlite else exact
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -40,17 +40,34 @@ __all__ = [
 
 
 class AttemptLike(Protocol):
-    """What an attempt span reads when it ends (``run_types.Attempt`` has it)."""
+    """What an attempt span reads when it ends (``money.records.UsageRecord`` has it)."""
 
-    model: str
-    provider: str
-    outcome: str
-    error_type: str | None
-    latency_ms: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost: Decimal
-    is_fallback: bool
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def provider(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def error_type(self) -> str | None: ...
+
+    @property
+    def latency_ms(self) -> int: ...
+
+    @property
+    def prompt_tokens(self) -> int: ...
+
+    @property
+    def completion_tokens(self) -> int: ...
+
+    @property
+    def cost(self) -> Decimal: ...
+
+    @property
+    def is_fallback(self) -> bool: ...
 
 
 class OutcomeLike(Protocol):
@@ -99,7 +116,7 @@ class StepTrace:
         if self.bound is None:
             return
         tools = self.bound.instruments
-        fallbacks = {a.model for a in outcome.attempts if a.is_fallback}
+        fallbacks = {a.model_name for a in outcome.attempts if a.is_fallback}
         error = None if outcome.success else (outcome.error_type or "all_failed")
         labels = {sc.STEP_OUTCOME: "success" if outcome.success else "error"}
         if error is not None:
@@ -179,7 +196,7 @@ class AttemptTrace:
             return
         tools = self.bound.instruments
         labels = dict(model_attributes(self.model, self.provider))
-        error = attempt.error_type if attempt.outcome != "success" else None
+        error = attempt.error_type if attempt.status != "success" else None
         if error is not None:
             labels[sc.ERROR_TYPE] = error
         tools.duration.record(attempt.latency_ms / 1000, labels)
@@ -197,7 +214,7 @@ class AttemptTrace:
         span.set_attribute(sc.GEN_AI_USAGE_INPUT_TOKENS, attempt.prompt_tokens)
         span.set_attribute(sc.GEN_AI_USAGE_OUTPUT_TOKENS, attempt.completion_tokens)
         span.set_attribute(sc.COST_USD, money(attempt.cost))
-        span.set_attribute(sc.OUTCOME, attempt.outcome)
+        span.set_attribute(sc.OUTCOME, attempt.status)
         if error is not None:
             span.set_attribute(sc.ERROR_TYPE, error)
             span.set_status(Status(StatusCode.ERROR, error))

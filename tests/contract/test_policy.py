@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from auterity_ai_step.contract import policy_parse
+from auterity_ai_step.contract import policy_format
 from auterity_ai_step.contract.policy import (
     Policy,
     derive_quality,
@@ -341,7 +341,7 @@ def test_unknown_model_key_lists_the_aliases_from_the_public_constants() -> None
     data = seed()
     data["models"]["ollama"]["llama2"]["colour"] = "red"
     (line,) = errors_of(data)
-    aliases = [group[0] for group in policy_parse.MODEL_ALIASES] + [policy_parse.HEALTH_KEY]
+    aliases = [group[0] for group in policy_format.MODEL_ALIASES] + [policy_format.HEALTH_KEY]
     assert line.endswith(f"; aliases: {', '.join(aliases)})")
     assert line.endswith("; aliases: cost_per_1k_tokens, max_tokens, endpoint, health)")
 

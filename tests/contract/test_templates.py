@@ -17,7 +17,7 @@ from auterity_ai_step.contract.templates import (
     legacy_format,
     render_template,
 )
-from auterity_ai_step.errors import AIServiceError, TemplateError
+from auterity_ai_step.errors import AIServiceError, LegacyTemplateError, TemplateError
 
 TODAY = {
     "customer_inquiry": (
@@ -64,6 +64,13 @@ def test_prompt_template_missing_variables_message_is_todays() -> None:
     with pytest.raises(AIServiceError) as err:
         DEFAULT_TEMPLATES["customer_inquiry"].format(context="c")
     assert str(err.value) == "Missing required variables: ['inquiry']"
+
+
+def test_prompt_template_raises_the_contracts_error_that_is_also_todays_class() -> None:
+    with pytest.raises(LegacyTemplateError) as err:
+        PromptTemplate("Hi {name}", ["name"]).format()
+    assert isinstance(err.value, TemplateError) and isinstance(err.value, AIServiceError)
+    assert str(err.value) == "Missing required variables: ['name']"
 
 
 def test_prompt_template_key_error_message_is_todays() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -196,3 +197,73 @@ def test_settle_more_than_reserved_is_recorded_and_logged(
     assert "exceeded its reserved worst case" in caplog.text
     assert ledger.day_status(r.day) == (D("0.02"), D(0))
     assert isinstance(r.day, date)
+
+
+class MemoryBook:
+    """A budget book in a dict: the guard needs only the four BudgetBook calls."""
+
+    def __init__(self) -> None:
+        self.held: dict[int, Decimal] = {}
+        self.rows: list[UsageRecord] = []
+        self.spent = Decimal(0)
+
+    def reserve(
+        self,
+        amount: Decimal,
+        *,
+        day: date,
+        daily_budget: Decimal | None,
+        execution_id: str | None = None,
+        scope: str = "global",
+    ) -> int | None:
+        if (
+            daily_budget is not None
+            and self.spent + sum(self.held.values()) + amount > daily_budget
+        ):
+            raise LimitExceeded("daily_budget", limit="daily_budget")
+        self.held[len(self.held) + 1] = amount
+        return len(self.held)
+
+    def settle(
+        self,
+        reservation_id: int | None,
+        record: UsageRecord,
+        *,
+        day: date | None = None,
+        scope: str = "global",
+        alert_at: Decimal | None = None,
+        on_deferred: Callable[[str], None] | None = None,
+    ) -> bool:
+        self.held.pop(reservation_id or 0, None)
+        self.rows.append(record)
+        self.spent += record.cost
+        return alert_at is not None and self.spent >= alert_at
+
+    def release(
+        self,
+        reservation_id: int | None,
+        record: UsageRecord | None = None,
+        *,
+        on_deferred: Callable[[str], None] | None = None,
+    ) -> None:
+        self.held.pop(reservation_id or 0, None)
+        if record is not None:
+            self.rows.append(record)
+
+    def day_status(self, day: date, scope: str = "global") -> tuple[Decimal, Decimal]:
+        return self.spent, sum(self.held.values(), Decimal(0))
+
+
+def test_the_guard_runs_on_any_budget_book() -> None:
+    book = MemoryBook()
+    controls = CostControls(daily_budget=D("1"), alert_threshold=D("50"))
+    g = BudgetGuard(book, controls)
+    alerts: list[BudgetAlert] = []
+    g.on_alert(alerts.append)
+    first = g.reserve_attempt(D("0.6"))
+    assert book.day_status(first.day) == (D(0), D("0.6"))
+    with pytest.raises(LimitExceeded):
+        g.reserve_attempt(D("0.5"))
+    g.settle(first, usage("0.55"))
+    assert book.day_status(first.day) == (D("0.55"), D(0))
+    assert [a.spent for a in alerts] == [D("0.55")]

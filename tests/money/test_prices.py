@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import types
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,12 +12,12 @@ from hypothesis import strategies as st
 
 from auterity_ai_step.contract.policy import ModelSpec, load_policy
 from auterity_ai_step.errors import PolicyError
+from auterity_ai_step.money.price_book import POLICY_PRICES, PriceBook
 from auterity_ai_step.money.prices import (
     Price,
     cost_breakdown,
     cost_of,
-    get_model_costs,
-    price_for,
+    money_text,
     quantize_cost,
     worst_case_cost,
 )
@@ -39,19 +38,14 @@ def spec(name: str = "m", inp: str | None = None, out: str | None = None) -> Mod
     )
 
 
-@pytest.fixture
-def fake_gateway(monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[Decimal, Decimal]]:
-    """Stand in for routing.gateway (no LiteLLM import): a price map we control."""
-    prices: dict[str, tuple[Decimal, Decimal]] = {}
-    module = types.ModuleType("auterity_ai_step.routing.gateway")
-    module.litellm_price = lambda model: prices.get(model.litellm_model)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "auterity_ai_step.routing.gateway", module)
-    return prices
+def book_over(prices: dict[str, tuple[Decimal, Decimal]]) -> PriceBook:
+    """A price book whose fallback map is ``prices`` (by LiteLLM model name)."""
+    return PriceBook(lambda model: prices.get(model.litellm_model))
 
 
 def test_original_task_gpt4_price_for_1234_tokens() -> None:
     policy = load_policy(ROOT / "policies" / "examples" / "original_task.yml")
-    costs = get_model_costs(policy, "gpt-4", 1234)
+    costs = POLICY_PRICES.model_costs(policy, "gpt-4", 1234)
     # 1234 x 0.03 / 1000 = 0.03702 exactly, whichever way the tokens are split.
     assert costs["total_cost"] == Decimal("0.03702")
     assert costs["input_cost"] == costs["output_cost"] == Decimal("0.03702")
@@ -62,34 +56,42 @@ def test_original_task_gpt4_price_for_1234_tokens() -> None:
 
 def test_get_model_costs_blended_and_split_prices() -> None:
     models = {"x": spec("x", "0.0025", "0.01")}
-    costs = get_model_costs(models, "x", 1000)
+    costs = POLICY_PRICES.model_costs(models, "x", 1000)
     assert costs["input_cost"] == Decimal("0.0025")
     assert costs["output_cost"] == Decimal("0.01")
     assert costs["blended_cost_per_1k"] == Decimal("0.00625")
     assert costs["total_cost"] == Decimal("0.00625")
 
 
-def test_get_model_costs_refuses_unknown_model_and_unknown_price(
-    fake_gateway: dict[str, tuple[Decimal, Decimal]],
-) -> None:
+def test_get_model_costs_refuses_unknown_model_and_unknown_price() -> None:
+    book = book_over({})
     with pytest.raises(PolicyError, match=r"unknown model 'nope'.*known: x"):
-        get_model_costs({"x": spec("x", "1", "1")}, "nope", 10)
+        book.model_costs({"x": spec("x", "1", "1")}, "nope", 10)
     with pytest.raises(PolicyError, match="no known price"):
-        get_model_costs({"free?": spec("free?")}, "free?", 10)
+        book.model_costs({"free?": spec("free?")}, "free?", 10)
+
+
+def test_model_costs_use_the_books_fallback_price() -> None:
+    book = book_over({"openai/mapped": (Decimal("0.001"), Decimal("0.003"))})
+    costs = book.model_costs({"mapped": spec("mapped")}, "mapped", 1000)
+    assert costs["total_cost"] == Decimal("0.002")
+    assert costs["price_source"] == "litellm"
 
 
 def test_price_prefers_policy_and_fills_a_missing_side() -> None:
-    assert price_for(spec(inp="0.03")) == Price(Decimal("0.03"), Decimal("0.03"), "policy")
-    assert price_for(spec(out="0.06")) == Price(Decimal("0.06"), Decimal("0.06"), "policy")
-    assert price_for(spec(inp="0", out="0")) == Price(Decimal(0), Decimal(0), "policy")
+    book = book_over({"openai/m": (Decimal(9), Decimal(9))})  # never asked: policy first
+    assert book.price(spec(inp="0.03")) == Price(Decimal("0.03"), Decimal("0.03"), "policy")
+    assert book.price(spec(out="0.06")) == Price(Decimal("0.06"), Decimal("0.06"), "policy")
+    assert book.price(spec(inp="0", out="0")) == Price(Decimal(0), Decimal(0), "policy")
+    assert book.blended(spec(inp="0.001", out="0.003")) == Decimal("0.002")
 
 
-def test_price_falls_back_to_litellm_map_else_none(
-    fake_gateway: dict[str, tuple[Decimal, Decimal]],
-) -> None:
-    fake_gateway["openai/known"] = (Decimal("0.00015"), Decimal("0.0006"))
-    assert price_for(spec("known")) == Price(Decimal("0.00015"), Decimal("0.0006"), "litellm")
-    assert price_for(spec("unknown")) is None
+def test_price_falls_back_to_the_injected_map_else_none() -> None:
+    book = book_over({"openai/known": (Decimal("0.00015"), Decimal("0.0006"))})
+    assert book.price(spec("known")) == Price(Decimal("0.00015"), Decimal("0.0006"), "litellm")
+    assert book.price(spec("unknown")) is None
+    assert book.blended(spec("unknown")) is None
+    assert POLICY_PRICES.price(spec("known")) is None  # no map: the policy's prices alone
 
 
 def test_money_package_does_not_import_litellm() -> None:
@@ -146,3 +148,20 @@ def test_worst_case_never_below_actual(
     assert actual <= worst_case_cost(price, prompt, completion + extra)
     assert actual == quantize_cost((prompt * inp + completion * out) / 1000)
     assert actual.as_tuple().exponent >= -10
+
+
+def test_one_money_formatter_for_output_messages_and_the_api() -> None:
+    from auterity_ai_step.api.models import money
+
+    assert money is money_text
+    cases = {
+        "0.0012870000": "0.001287",
+        "10.0000000000": "10",
+        "1E+1": "10",
+        "0E-10": "0",
+        "-0": "0",
+        "0.1000": "0.1",
+        "1E-10": "0.0000000001",
+    }
+    for raw, text in cases.items():
+        assert money_text(Decimal(raw)) == text

@@ -269,3 +269,24 @@ def test_in_memory_sqlite_works_without_spool() -> None:
     assert ledger.outbox.path is None
     ledger.record(usage(), day=date(2024, 1, 1))
     assert ledger.day_status(date(2024, 1, 1))[0] == D("0.01")
+
+
+def test_the_hot_path_stores_values_as_the_tables_read_them(ledger: Ledger) -> None:
+    """reserve and settle write through the driver; reads, reports and expiry go through
+    SQLAlchemy's types: times (a whole second too), money and flags must agree."""
+    whole_second = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    later = whole_second + timedelta(microseconds=1)
+    day = whole_second.date()
+    first = ledger.reserve(D("0.0000000001"), day=day, daily_budget=D("99999999.9"))
+    ledger.settle(first, usage("0.0000000001", at=later), day=day, alert_at=D(0))
+    ledger.settle(None, usage("12345678.1234567891", at=whole_second), day=day)
+    rows = ledger.execution_usage("ex1")
+    assert [r["created_at"] for r in rows] == [whole_second.isoformat(), later.isoformat()]
+    assert [r["cost"] for r in rows] == [D("12345678.1234567891"), D("0.0000000001")]
+    assert [r["is_fallback"] for r in rows] == [False, False]
+    assert ledger.day_status(day) == (D("12345678.1234567892"), D(0))
+    held = ledger.reserve(D("0.25"), day=day, daily_budget=None)
+    assert ledger.expire_reservations(older_than_s=-1) == 1, "expiry reads the stored time"
+    assert ledger.day_status(day) == (D("12345678.3734567892"), D(0))
+    ledger.settle(held, usage("0.05", execution_id="ex2"), day=day)
+    assert ledger.day_status(day) == (D("12345678.1734567892"), D(0)), "charged once"
