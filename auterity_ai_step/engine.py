@@ -19,6 +19,7 @@ import asyncio
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 
 from .contract.policy import CostControls, ModelSpec, Policy, PolicyStore, RetrySettings
 from .contract.step import StepConfig
+from .core.step_routing import config_hash, routing_of
 from .errors import (
     ContentRefused,
     ContextWindowExceeded,
@@ -90,6 +92,10 @@ class _Run:
     billed_prompt_tokens: int
     deadline: float
     outcome: RunOutcome
+    # Kept on every attempt row so that ``whatif`` can route the step again.
+    routing: dict[str, Any]
+    config_hash: str
+    step_run: str = field(default_factory=lambda: str(uuid.uuid4()))
     failures: list[tuple[str, str]] = field(default_factory=list)
     overflowed_window: int = 0
     # Set when a content refusal ended the run early: (refusing model, untried candidates).
@@ -150,6 +156,8 @@ class Engine:
             billed_prompt_tokens=billable_prompt_tokens(prompt_tokens),
             deadline=self._clock() + settings.step_time_budget_s,
             outcome=RunOutcome(success=False, skipped=list(skipped)),
+            routing=routing_of(config, prompt_tokens, request.use_policy_fallbacks),
+            config_hash=config_hash(config),
         )
         for reason in skipped:
             run.failures.append((reason.model, reason.reason))
@@ -370,6 +378,11 @@ class Engine:
             is_fallback=attempt.is_fallback,
             price_version=run.policy.version,
             usage_anomaly=attempt.usage_anomaly,
+            step_run=run.step_run,
+            task_type=request.config.task_type,
+            cost_preference=request.config.cost_preference,
+            config_hash=run.config_hash,
+            routing=run.routing,
         )
 
         def deferred(reason: str) -> None:

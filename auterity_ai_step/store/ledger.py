@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,7 +40,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import LimitExceeded, StoreError
 from ..money.prices import money_text
-from . import queries, replays
+from . import queries, replays, whatif_rows
 from .connect import db_reason, default_spool, ledger_engine, ledger_url, unreachable
 from .outbox import Outbox
 from .records import COLUMN_SIZES, UsageRecord, storable_text, usage_dict
@@ -494,6 +494,22 @@ class Ledger:
     def top_costs(self, days: int, by: str, limit: int = 5) -> list[dict[str, Any]]:
         """The executions (``by="execution"``) or nodes (``"node"``) that cost most."""
         return self._run(lambda conn: queries.top_costs(conn, days, by, limit))
+
+    def recorded_attempts(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        execution_id: str | None = None,
+    ) -> list[whatif_rows.RecordedAttempt]:
+        """The attempts a ``whatif`` replay reads, oldest first (replayed steps left out)."""
+        return self._run(
+            lambda conn: list(
+                whatif_rows.recorded_attempts(
+                    conn, since=since, until=until, execution_id=execution_id
+                )
+            )
+        )
 
     def budget_spent_between(self, first: date, last: date, scope: str = "global") -> Decimal:
         """What the budget booked as spent from ``first`` to ``last``, both included."""
