@@ -70,6 +70,7 @@ from .api_service import (
     ModelCatalog,
     RateLimit,
 )
+from .api_whatif import add_whatif_routes
 from .contract.policy import PolicyStore
 from .contract.step import step_schema
 from .errors import redact
@@ -523,6 +524,7 @@ def create_router(
         return await read_model(request, model, max_body_bytes)
 
     add_console_routes(router, work, read_json)
+    add_whatif_routes(router, work, read_json)
     return router
 
 
