@@ -31,7 +31,15 @@ from auterity_ai_step.errors import LimitExceeded
 from auterity_ai_step.money.limits import BudgetGuard, StepAllowance
 from auterity_ai_step.money.prices import cost_of, money_text, price_for, worst_case_cost
 from auterity_ai_step.routing import gateway
-from auterity_ai_step.routing.candidates import build_chain, output_reserve
+from auterity_ai_step.routing.candidates import (
+    DEFAULT_OUTPUT_RESERVE as DEFAULT_RESERVE,
+)
+from auterity_ai_step.routing.candidates import (
+    Candidate,
+    Skipped,
+    build_chain,
+    output_reserve,
+)
 from auterity_ai_step.run_types import billable_prompt_tokens
 from auterity_ai_step.store.ledger import Ledger
 from auterity_ai_step.store.whatif_rows import RecordedAttempt
@@ -330,6 +338,8 @@ class _Replay:
         self.guard = _ReplayGuard(cast(Ledger, self.book), policy)
         self._configs: dict[tuple[Any, ...], StepConfig] = {}
         self._ratios: dict[tuple[str, str], Decimal | None] = {}
+        self._specs = tuple(policy.models.values())
+        self._chains: dict[tuple[Any, ...], tuple[list[Candidate], list[Skipped]]] = {}
 
     def step(self, step: _Step) -> None:
         report = self.report
@@ -378,6 +388,29 @@ class _Replay:
             )
         return config
 
+    def _chain(self, config: StepConfig, counted: int) -> tuple[list[Candidate], list[Skipped]]:
+        """:func:`build_chain` for ``config`` and ``counted`` prompt tokens, memoised.
+
+        Its answer depends on the prompt's size only through which models' context windows
+        hold it (for ``model: auto`` and for each candidate's own output reserve), so steps
+        of one config that fit the same windows share one call. A chain with no candidate is
+        always rebuilt, so its reasons carry the step's own token counts.
+        """
+        auto_reserve = config.max_tokens if config.max_tokens is not None else DEFAULT_RESERVE
+        fits = tuple(
+            (
+                spec.context_window >= counted + auto_reserve,
+                spec.context_window >= counted + output_reserve(config, spec),
+            )
+            for spec in self._specs
+        )
+        key = (id(config), fits)
+        known = self._chains.get(key)
+        if known is None or not known[0]:
+            known = build_chain(config, self.policy, prompt_tokens=counted, breaker=None)
+            self._chains[key] = known
+        return known
+
     def _route(self, step: _Step, day: date) -> tuple[ModelSpec, Decimal, Decimal] | None:
         """The model that would have answered, its cost, and its token-estimated cost."""
         answer = step.answer
@@ -386,7 +419,7 @@ class _Replay:
         config = self._config(first)
         routing = first.routing
         counted = int(routing.get("prompt_tokens") or 0) if routing else answer.prompt_tokens
-        chain, skipped = build_chain(config, self.policy, prompt_tokens=counted, breaker=None)
+        chain, skipped = self._chain(config, counted)
         self._context_misses(step, config, counted, skipped, chain)
         self.guard.day = day
         billed = billable_prompt_tokens(counted)
