@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .contract.policy import Policy, PolicyStore, load_policy
     from .contract.step import StepConfig, validate_step_config
     from .contract.templates import DEFAULT_TEMPLATES, PromptTemplate
+    from .core.whatif import WhatIfReport, what_if
     from .errors import (
         AIServiceError,
         AuterityAIError,
@@ -57,6 +58,8 @@ _LAZY = {
     "AIService": ".service",
     "get_ai_service": ".service",
     "set_ai_service": ".service",
+    "WhatIfReport": ".core.whatif",
+    "what_if": ".core.whatif",
 }
 
 
@@ -96,6 +99,7 @@ __all__ = [
     "StepConfigError",
     "StepExecutionResult",
     "TemplateError",
+    "WhatIfReport",
     "WorkflowNode",
     "__version__",
     "execution_context",
@@ -103,4 +107,5 @@ __all__ = [
     "load_policy",
     "set_ai_service",
     "validate_step_config",
+    "what_if",
 ]

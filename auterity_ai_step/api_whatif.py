@@ -161,7 +161,7 @@ def replay(work: ModelCatalog, body: WhatIfRequest) -> WhatIfResult:
     """The replay for one request (runs in a worker thread: it reads the ledger)."""
     candidate = _candidate(work, body)
     with work.ledger_errors():
-        report = what_if(work.ledger, candidate, since=_start(body), execution_id=body.execution_id)
+        report = what_if(candidate, work.ledger, since=_start(body), execution_id=body.execution_id)
     return WhatIfResult.model_validate(report.to_data())
 
 

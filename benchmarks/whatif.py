@@ -150,13 +150,13 @@ def measure(url: str, start: datetime, repeats: int) -> dict[str, Any]:
     read: list[float] = []
     replay: list[float] = []
     report = None
-    what_if(ledger, candidate, since=start)  # warm: tokenizers, caches, connection
+    what_if(candidate, ledger, since=start)  # warm: tokenizers, caches, connection
     for _ in range(repeats):
         began = time.perf_counter()
         rows = ledger.recorded_attempts(since=start)
         read.append(time.perf_counter() - began)
         began = time.perf_counter()
-        report = what_if(ledger, candidate, since=start)
+        report = what_if(candidate, ledger, since=start)
         replay.append(time.perf_counter() - began)
     ledger.close()
     assert report is not None

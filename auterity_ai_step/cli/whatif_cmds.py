@@ -53,14 +53,16 @@ def whatif(
         Path,
         typer.Option(
             "--policy",
-            metavar="CANDIDATE.yml",
+            metavar="CANDIDATE",
             help="The candidate policy to replay the recorded steps under.",
             dir_okay=False,
         ),
     ],
     days: Annotated[
         int | None,
-        typer.Option(help="How many days back, today included (default 7).", show_default=False),
+        typer.Option(
+            metavar="N", help="How many days back, today included (default 7).", show_default=False
+        ),
     ] = None,
     since: Annotated[
         str | None,
@@ -87,7 +89,7 @@ def whatif(
     ledger = open_ledger(existing_ledger_url(db, unset_may_be_missing=False))
     try:
         candidate = policy_store(policy, db).current()
-        report = what_if(ledger, candidate, since=start, execution_id=execution_id)
+        report = what_if(candidate, ledger, since=start, execution_id=execution_id)
     except StoreError as exc:
         _fail(f"error: {redact(str(exc))}")
     except AuterityAIError as exc:

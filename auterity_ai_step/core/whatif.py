@@ -157,7 +157,11 @@ class WhatIfReport:
     context_misses: list[ContextMiss] = field(default_factory=list)
     context_miss_steps: int = 0
     budget_days: dict[date, BudgetDayNow] = field(default_factory=dict)
-    caveats: tuple[str, ...] = CAVEATS
+
+    @property
+    def caveats(self) -> tuple[str, ...]:
+        """What a replay cannot know (:data:`CAVEATS`); every report says it."""
+        return CAVEATS
 
     def to_data(self) -> dict[str, Any]:
         """JSON-friendly form (money as decimal strings): the CLI's ``--json`` and the API."""
@@ -223,16 +227,35 @@ def _groups(groups: Mapping[str, Totals]) -> list[dict[str, Any]]:
 
 
 def what_if(
-    ledger: Ledger,
     policy: Policy,
+    ledger: Ledger | str | None = None,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
     execution_id: str | None = None,
 ) -> WhatIfReport:
-    """Replay the steps recorded in ``ledger`` (from ``since``, of ``execution_id``) under
-    ``policy``. Reads the ledger only; the candidate's budget is walked in memory."""
-    rows = ledger.recorded_attempts(since=since, until=until, execution_id=execution_id)
+    """Replay the steps recorded in the ledger under ``policy``: what they would have cost.
+
+    ``ledger`` is a ledger, a database URL, or None for the default one
+    (``AUTERITY_AI_DATABASE_URL``, else the SQLite file in the user's data directory).
+    ``since`` (inclusive) and ``until`` (exclusive) bound the window by the time the
+    steps ran, ``execution_id`` picks one execution. It reads the ledger only and calls no
+    model: the candidate's daily budget is walked in memory. For example::
+
+        from datetime import UTC, datetime, timedelta
+        from auterity_ai_step import load_policy, what_if
+
+        week_ago = datetime.now(UTC) - timedelta(days=7)
+        report = what_if(load_policy("candidate.yml"), since=week_ago)
+        print(report.total.cost_then, report.total.cost_now, report.refused_by_limit)
+        report.to_data()  # as `auterity-ai-step whatif --json` prints it
+    """
+    store = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
+    try:
+        rows = store.recorded_attempts(since=since, until=until, execution_id=execution_id)
+    finally:
+        if store is not ledger:
+            store.close()
     return replay_attempts(rows, policy, since=since, execution_id=execution_id)
 
 
