@@ -100,6 +100,9 @@ class BudgetDay(_Out):
     spent: Money
     refused_steps: int
     ran_out_at: datetime | None = Field(description="The first step the budget refused")
+    alert_at: datetime | None = Field(
+        description="When spend would have crossed alert_threshold percent of the budget"
+    )
 
 
 class WhatIfResult(_Out):

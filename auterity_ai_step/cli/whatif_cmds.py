@@ -113,9 +113,12 @@ def _print(data: dict[str, Any]) -> None:
     )
     out.print(
         f"total then ${total['cost_then']}, now ${total['cost_now']} "
-        f"(difference ${total['difference']}); now with token estimate "
-        f"${data['cost_now_estimate']} (estimate: {data['estimated_steps']} step(s) rescaled "
-        f"by tokenizer ratios, {data['unestimated_steps']} without a known tokenizer)"
+        f"(difference ${total['difference']})"
+    )
+    out.print(
+        f"now with the token estimate ${data['cost_now_estimate']}: an estimate, "
+        f"{data['estimated_steps']} step(s) rescaled by tokenizer ratios, "
+        f"{data['unestimated_steps']} without a known tokenizer"
     )
     for key, title in (
         ("by_model", "model"),
@@ -127,6 +130,11 @@ def _print(data: dict[str, Any]) -> None:
     by_limit = ", ".join(f"{name}: {count}" for name, count in data["refused_by_limit"].items())
     out.print(f"refused now: {refused} step(s)" + (f" ({by_limit})" if by_limit else ""))
     for day in data["budget_days"]:
+        if day["alert_at"]:
+            out.print(
+                f"  daily budget ${day['budget']}: the alert would fire on {day['day']} at "
+                f"{day['alert_at']}"
+            )
         if day["refused_steps"]:
             out.print(
                 f"  daily budget ${day['budget']} would run out on {day['day']} at "

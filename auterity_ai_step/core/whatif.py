@@ -126,6 +126,7 @@ class BudgetDayNow:
     reserved: Decimal = _ZERO
     refused_steps: int = 0
     ran_out_at: datetime | None = None
+    alert_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -215,6 +216,7 @@ class WhatIfReport:
                     "spent": money_text(d.spent),
                     "refused_steps": d.refused_steps,
                     "ran_out_at": None if d.ran_out_at is None else d.ran_out_at.isoformat(),
+                    "alert_at": None if d.alert_at is None else d.alert_at.isoformat(),
                 }
                 for d in sorted(self.budget_days.values(), key=lambda d: d.day)
             ],
@@ -303,8 +305,9 @@ def _steps(rows: Iterable[RecordedAttempt]) -> list[_Step]:
 class _DayBook:
     """The candidate's daily budget in memory, with the ledger's ``reserve`` contract."""
 
-    def __init__(self, report: WhatIfReport) -> None:
+    def __init__(self, report: WhatIfReport, alert_threshold: Decimal) -> None:
         self.days = report.budget_days
+        self.alert_share = alert_threshold / 100
 
     def reserve(
         self,
@@ -333,11 +336,20 @@ class _DayBook:
         book.reserved += amount
         return 0
 
-    def settle(self, day: date, reserved: Decimal, actual: Decimal) -> None:
+    def settle(self, day: date, reserved: Decimal, actual: Decimal, at: datetime) -> None:
+        """Book ``actual``; note when spend first crosses the alert threshold, as
+        ``BudgetGuard`` raises its alert."""
         book = self.days.get(day)
-        if book is not None:
-            book.reserved -= reserved
-            book.spent += actual
+        if book is None:
+            return
+        book.reserved -= reserved
+        book.spent += actual
+        if (
+            book.alert_at is None
+            and book.budget > 0
+            and book.spent >= book.budget * self.alert_share
+        ):
+            book.alert_at = at
 
 
 class _ReplayGuard(BudgetGuard):
@@ -357,7 +369,7 @@ class _Replay:
         self.report = report
         self.controls = policy.cost_controls
         self.zone = ZoneInfo(self.controls.timezone)
-        self.book = _DayBook(report)
+        self.book = _DayBook(report, self.controls.alert_threshold)
         self.guard = _ReplayGuard(cast(Ledger, self.book), policy)
         self._configs: dict[tuple[Any, ...], StepConfig] = {}
         self._ratios: dict[tuple[str, str], Decimal | None] = {}
@@ -474,7 +486,7 @@ class _Replay:
                 completion = max_tokens
             cost = _ZERO if price is None else cost_of(price, answer.prompt_tokens, completion)
             allowance.settle(reservation.amount, cost)
-            self.book.settle(day, reservation.amount, cost)
+            self.book.settle(day, reservation.amount, cost, answer.created_at)
             ratio = self._ratio(answer, spec)
             if ratio is None or price is None:
                 self.report.unestimated_steps += 1
