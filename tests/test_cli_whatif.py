@@ -23,9 +23,9 @@ from typer.testing import CliRunner
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode
 from auterity_ai_step.cli import app
-from auterity_ai_step.contract.policy import PolicyStore
-from auterity_ai_step.executor import default_engine
-from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.core.executor import default_engine
+from auterity_ai_step.core.policy_source import PolicyStore
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 from auterity_ai_step.store.migrations import alembic_config
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from ..simulator import Scenario, Simulator, load_scenario
+from ..simulator.server import Scenario, Simulator, load_scenario
 from . import app
 
 __all__ = ["SCENARIO_FORMAT", "simulate"]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from auterity_ai_step.contract.step import StepConfig
+from ..contract.step import StepConfig
 
 __all__ = ["config_from_routing", "config_hash", "routing_of"]
 

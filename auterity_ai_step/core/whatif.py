@@ -24,26 +24,25 @@ from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from auterity_ai_step.contract.policy import ModelSpec, Policy
-from auterity_ai_step.contract.step import StepConfig
-from auterity_ai_step.engine import attempt_max_tokens
-from auterity_ai_step.errors import LimitExceeded
-from auterity_ai_step.money.limits import BudgetGuard, StepAllowance
-from auterity_ai_step.money.prices import cost_of, money_text, price_for, worst_case_cost
-from auterity_ai_step.routing import gateway
-from auterity_ai_step.routing.candidates import (
+from ..contract.policy import ModelSpec, Policy
+from ..contract.step import StepConfig
+from ..errors import LimitExceeded
+from ..money.limits import BudgetGuard, StepAllowance
+from ..money.prices import cost_of, money_text, price_for, worst_case_cost
+from ..routing import gateway
+from ..routing.candidates import (
     DEFAULT_OUTPUT_RESERVE as DEFAULT_RESERVE,
 )
-from auterity_ai_step.routing.candidates import (
+from ..routing.candidates import (
     Candidate,
     Skipped,
     build_chain,
     output_reserve,
 )
-from auterity_ai_step.run_types import billable_prompt_tokens
-from auterity_ai_step.store.ledger import Ledger
-from auterity_ai_step.store.whatif_rows import RecordedAttempt
-
+from ..store.ledger import Ledger
+from ..store.whatif_rows import RecordedAttempt
+from .engine import attempt_max_tokens
+from .run_types import billable_prompt_tokens
 from .step_routing import config_from_routing
 
 __all__ = ["CAVEATS", "WhatIfReport", "replay_attempts", "what_if"]

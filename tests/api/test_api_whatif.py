@@ -14,10 +14,10 @@ from api_support import ADMIN_TOKEN, USER_TOKEN, policy_document
 from fastapi import FastAPI
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode
-from auterity_ai_step.api import create_app
-from auterity_ai_step.contract.policy import PolicyStore
-from auterity_ai_step.executor import default_engine
-from auterity_ai_step.simulator import Simulator
+from auterity_ai_step.api.router import create_app
+from auterity_ai_step.core.executor import default_engine
+from auterity_ai_step.core.policy_source import PolicyStore
+from auterity_ai_step.simulator.server import Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 STEP = {"config_version": 2, "prompt": "Hello there", "model": "sim-gpt", "max_tokens": 200}

@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from .contract.policy import CostControls, ModelSpec, Policy, PolicyStore, RetrySettings
-from .contract.step import StepConfig
-from .core.step_routing import config_hash, routing_of
-from .errors import (
+from ..contract.policy import CostControls, ModelSpec, Policy, RetrySettings
+from ..contract.step import StepConfig
+from ..errors import (
     ContentRefused,
     ContextWindowExceeded,
     InvalidOutput,
@@ -38,13 +37,16 @@ from .errors import (
     StoreError,
     redact,
 )
-from .money.limits import BudgetGuard, Reservation, StepAllowance, cap_max_tokens
-from .money.prices import Price, price_for, worst_case_cost
-from .money.usage import judge_usage
-from .routing import gateway
-from .routing.candidates import Candidate, Skipped, build_chain
-from .routing.health import CircuitBreaker
-from .routing.retry import retrying
+from ..money.limits import BudgetGuard, Reservation, StepAllowance, cap_max_tokens
+from ..money.prices import Price, price_for, worst_case_cost
+from ..money.usage import judge_usage
+from ..routing import gateway
+from ..routing.candidates import Candidate, Skipped, build_chain
+from ..routing.health import CircuitBreaker
+from ..routing.retry import retrying
+from ..store.ledger import Ledger
+from ..store.records import UsageRecord
+from .policy_source import PolicyStore
 from .run_types import (
     Attempt,
     RunOutcome,
@@ -52,8 +54,7 @@ from .run_types import (
     billable_prompt_tokens,
     check_output,
 )
-from .store.ledger import Ledger
-from .store.records import UsageRecord
+from .step_routing import config_hash, routing_of
 
 __all__ = ["QUARANTINE_S", "Engine", "attempt_max_tokens", "count_prompt_tokens"]
 

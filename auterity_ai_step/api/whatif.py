@@ -18,11 +18,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.requests import Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from .api_models import ErrorMessage, Money
-from .api_service import ApiError, ModelCatalog
-from .contract.policy import Policy, parse_policy
-from .core.whatif import what_if
-from .errors import PolicyError
+from ..contract.policy import Policy, parse_policy
+from ..core.whatif import what_if
+from ..errors import PolicyError
+from .catalog import ApiError, ModelCatalog
+from .models import ErrorMessage, Money
 
 __all__ = ["WhatIfRequest", "WhatIfResult", "add_whatif_routes"]
 
