@@ -166,7 +166,7 @@ async def test_daily_budget_refuses_the_third_step(
     assert refused["limit"] == "daily_budget" and "daily_budget" in refused["reason"]
 
 
-async def test_cost_limit_refusal_is_counted(
+async def test_per_request_limit_refusal_is_counted(
     tmp_path: Path, sim: Simulator, sqlite_url: str
 ) -> None:
     rows = await run_steps(tmp_path, sim, sqlite_url, count=1)
@@ -175,6 +175,28 @@ async def test_cost_limit_refusal_is_counted(
     assert worst_case(rows[0]) > Decimal("0.00001")
     assert data["refused_by_limit"] == {"per_request_limit": 1}
     assert data["total"]["cost_now"] == "0"
+
+
+async def test_the_steps_own_cost_limit_is_replayed(
+    tmp_path: Path, sim: Simulator, sqlite_url: str
+) -> None:
+    """The recorded cost_limit travels with the step: a dearer candidate breaks it."""
+    limited = {**STEP, "cost_limit": 0.001}
+    policy = sim_policy_file(tmp_path, sim.base_url)
+    ledger = Ledger(sqlite_url)
+    executor = AIStepExecutor(
+        engine=default_engine(PolicyStore(policy, check_interval_s=0), ledger)
+    )
+    node = WorkflowNode(id="capped", type="ai", data=limited)
+    assert (await executor.execute_step(node, {}, execution_id="c1")).success
+    [row] = ledger.execution_usage("c1")
+    ledger.close()
+    assert row["routing"]["cost_limit"] == "0.001"
+    # gpt-4o-mini at 0.01/1k out: 100 output tokens alone may cost 0.001, plus the prompt.
+    dear = candidate(tmp_path, sim, mini={"output_cost_per_1k": 0.01})
+    data = whatif("--policy", str(dear), "--db", sqlite_url)
+    assert data["refused_by_limit"] == {"cost_limit": 1}
+    assert "step cost_limit 0.001" in data["refused"][0]["reason"]
 
 
 async def test_context_window_too_small(tmp_path: Path, sim: Simulator, sqlite_url: str) -> None:
