@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .core.executor import AIStepExecutor, execution_context
     from .core.host import StepExecutionResult, WorkflowNode
     from .core.policy_source import PolicyStore
+    from .core.whatif import WhatIfReport, what_if
     from .errors import (
         AIServiceError,
         AuterityAIError,
@@ -64,6 +65,8 @@ _LAZY = {
     "AIService": ".service.ai_service",
     "get_ai_service": ".service.ai_service",
     "set_ai_service": ".service.ai_service",
+    "WhatIfReport": ".core.whatif",
+    "what_if": ".core.whatif",
 }
 
 
@@ -103,6 +106,7 @@ __all__ = [
     "StepConfigError",
     "StepExecutionResult",
     "TemplateError",
+    "WhatIfReport",
     "WorkflowNode",
     "__version__",
     "execution_context",
@@ -110,4 +114,5 @@ __all__ = [
     "load_policy",
     "set_ai_service",
     "validate_step_config",
+    "what_if",
 ]

@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.run [--quick] [--only NAME]
 
 NAME is one of: overhead, settings, profile, fallback, switch, health, budget, coldstart,
-memory. Every figure is a median with its min-max over repeats, beside a baseline measured
+memory, whatif. Every figure is a median with its min-max over repeats, beside a baseline measured
 in the same run. ``--quick`` uses smaller counts (about 2.5 minutes); the full run writes the
 committed snapshot ``benchmarks/RESULTS.md`` too.
 """
@@ -35,6 +35,7 @@ NAMES = (
     "budget",
     "coldstart",
     "memory",
+    "whatif",
 )
 QUICK_SETTINGS = ("default", "EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER")
 
@@ -366,6 +367,24 @@ def memory(report: Report, quick: bool, base_url: str) -> None:
     report.section("Memory (distinct prompts, concurrency 50)", body)
 
 
+# -- 8. whatif --------------------------------------------------------------------------
+
+
+def whatif(report: Report, quick: bool) -> None:
+    from benchmarks import whatif as bench
+
+    result = bench.run(100_000, 2 if quick else 3)
+    replay, read, ratio = bench.summary(result)
+    report.row(
+        f"8. `whatif` over {result['attempts'] // 1000}k attempts ({result['steps']} steps, "
+        f"{result['refused_steps']} refused by the candidate's budget)",
+        replay.fmt(" s"),
+        f"reading the same rows {read.fmt(' s')}",
+        _x(ratio),
+        "seconds",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts (about 2.5 minutes)")
@@ -392,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             "budget": lambda: budget(report, ns.quick),
             "coldstart": lambda: coldstart(report, ns.quick),
             "memory": lambda: memory(report, ns.quick, _url(sim)),
+            "whatif": lambda: whatif(report, ns.quick),
         }
         for name in NAMES:
             if name in wanted:

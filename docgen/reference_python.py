@@ -26,6 +26,7 @@ _GROUPS = (
     ),
     ("Step configs", ("StepConfig", "validate_step_config", "PromptTemplate", "DEFAULT_TEMPLATES")),
     ("Model policy", ("Policy", "PolicyStore", "load_policy")),
+    ("Cost: what if another policy", ("what_if", "WhatIfReport")),
     (
         "The back-compatible AIService",
         ("AIService", "AIResponse", "AIModelType", "get_ai_service", "set_ai_service"),

@@ -37,6 +37,8 @@ EXPECTED = {
     "execution_context",
     "get_ai_service",
     "load_policy",
+    "what_if",
+    "WhatIfReport",
     "set_ai_service",
     "validate_step_config",
 }

@@ -44,7 +44,7 @@ except ImportError as exc:
 from ..core.catalog import HEALTH_CHECK_LIMIT_S, HEALTH_CHECK_RATE, RateLimit
 from ..core.runtime import HealthMonitor, Ledger, PolicyStore, Runtime
 from ..telemetry.prometheus import PrometheusMetrics
-from . import routes_config, routes_models, routes_status, routes_steps, routes_usage
+from . import routes_config, routes_models, routes_status, routes_steps, routes_usage, whatif
 from .auth import (
     ADMIN_TOKEN_ENV,
     API_TOKEN_ENV,
@@ -84,7 +84,7 @@ __all__ = [
 ]
 
 #: The route modules, in the order their routes are matched and documented.
-ROUTES = (routes_models, routes_usage, routes_config, routes_steps, routes_status)
+ROUTES = (routes_models, routes_usage, routes_config, routes_steps, routes_status, whatif)
 
 
 def create_router(

@@ -41,3 +41,4 @@ from . import contract_cmds as contract_cmds  # noqa: E402
 from . import money_cmds as money_cmds  # noqa: E402
 from . import run_cmds as run_cmds  # noqa: E402
 from . import sim_cmds as sim_cmds  # noqa: E402
+from . import whatif_cmds as whatif_cmds  # noqa: E402

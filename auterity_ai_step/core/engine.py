@@ -19,6 +19,7 @@ import asyncio
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -49,6 +50,7 @@ from .plan import count_prompt_tokens, plan_step, size_attempt
 from .policy_source import PolicyStore
 from .prices import PRICES
 from .run_types import RunOutcome, RunRequest, check_output
+from .step_routing import config_hash, routing_of
 
 __all__ = ["QUARANTINE_S", "Engine"]
 
@@ -87,6 +89,10 @@ class _Run:
     billed_prompt_tokens: int
     deadline: float
     outcome: RunOutcome
+    # Kept on every attempt row so that ``whatif`` can route the step again.
+    routing: dict[str, Any]
+    config_hash: str
+    step_run: str = field(default_factory=lambda: str(uuid.uuid4()))
     failures: list[tuple[str, str]] = field(default_factory=list)
     overflowed_window: int = 0
     # Set when a content refusal ended the run early: (refusing model, untried candidates).
@@ -156,6 +162,8 @@ class Engine:
             billed_prompt_tokens=plan.billed_prompt_tokens,
             deadline=self._clock() + settings.step_time_budget_s,
             outcome=RunOutcome(success=False, skipped=list(plan.skipped)),
+            routing=routing_of(config, plan.prompt_tokens, request.use_policy_fallbacks),
+            config_hash=config_hash(config),
         )
         for reason in plan.skipped:
             run.failures.append((reason.model, reason.reason))
@@ -409,6 +417,11 @@ class Engine:
             price_version=run.policy.version,
             usage_anomaly=usage_anomaly,
             error=error,
+            step_run=run.step_run,
+            task_type=request.config.task_type,
+            cost_preference=request.config.cost_preference,
+            config_hash=run.config_hash,
+            routing=run.routing,
         )
         run.outcome.attempts.append(record)
         return record

@@ -37,6 +37,10 @@ COLUMN_SIZES = {
     "error_type": 64,
     "price_version": 64,
     "usage_anomaly": 255,
+    "step_run": 36,
+    "task_type": 100,
+    "cost_preference": 16,
+    "config_hash": 64,
 }
 _MAX_TOKENS = 2**53 - 1
 _MAX_COST = Decimal("99999999.9999999999")
@@ -105,6 +109,12 @@ class UsageRecord:
     usage_anomaly: str | None = None
     error: str | None = None
     ledger_pending: str | None = None
+    # How the step was routed (see ``tables.ModelUsage``): what ``whatif`` routes again.
+    step_run: str | None = None
+    task_type: str | None = None
+    cost_preference: str | None = None
+    config_hash: str | None = None
+    routing: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not (self.cost.is_finite() and self.cost >= 0):
@@ -146,6 +156,11 @@ class UsageRecord:
             "price_version": self.price_version,
             "created_at": self.created_at,
             "usage_anomaly": self.usage_anomaly,
+            "step_run": self.step_run,
+            "task_type": self.task_type,
+            "cost_preference": self.cost_preference,
+            "config_hash": self.config_hash,
+            "routing": None if self.routing is None else dict(self.routing),
         }
 
     def to_output(self) -> dict[str, Any]:

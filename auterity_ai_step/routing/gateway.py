@@ -46,6 +46,8 @@ __all__ = [
     "parse_retry_after",
     "probe",
     "probe_is_billed",
+    "tokenizer_family",
+    "tokenizer_ratio",
 ]
 
 _PLACEHOLDER_KEY = "loopback-placeholder-key"
@@ -317,6 +319,67 @@ def _count_cached(litellm_model: str, messages: tuple[tuple[str, str], ...]) -> 
     lib = _lib()
     payload = [{"role": role, "content": content} for role, content in messages]
     return int(lib.token_counter(model=litellm_model, messages=payload))
+
+
+# Text the tokenizer ratio is measured on: prose, numbers and a little JSON, as steps send.
+_RATIO_SAMPLE = (
+    "The customer wrote in about the brake service booked for 14 March: the rear pads were "
+    "replaced, but the invoice (No. 20931, total $412.80) lists the front ones too. Please "
+    "check the work order, explain the difference politely and offer a refund if we erred.\n"
+    '{"vehicle": {"make": "Volvo", "model": "XC60", "year": 2019, "mileage_km": 84210}, '
+    '"concerns": ["squeal when braking", "warning light on dashboard"], "priority": "high"}\n'
+    "Summarise the conversation in three sentences and suggest the next step for the team."
+)
+# Tokenizers LiteLLM ships in its wheel (no download): family -> bundled file.
+_BUNDLED_TOKENIZERS = {
+    "anthropic": "anthropic_tokenizer.json",
+    "deepseek": "deepseek_tokenizer.json",
+}
+
+
+def tokenizer_family(litellm_model: str, provider: str = "") -> str | None:
+    """The tokenizer LiteLLM has offline for a model, or None when it has none of its own.
+
+    ``openai`` (tiktoken) for OpenAI and Azure models; ``anthropic`` and ``deepseek`` from
+    the files LiteLLM bundles. Any other model would be counted with tiktoken as a stand-in,
+    which says nothing about its real token counts, so it has no family.
+    """
+    prefix, sep, name = litellm_model.partition("/")
+    name = name if sep else litellm_model
+    family_provider = prefix if sep else provider
+    if family_provider in ("openai", "azure", "text-completion-openai"):
+        return "openai"
+    lowered = name.lower()
+    for family in _BUNDLED_TOKENIZERS:
+        if family in lowered or family_provider == family:
+            return family
+    return None
+
+
+@lru_cache(maxsize=8)
+def _sample_tokens(family: str) -> int:
+    lib = _lib()
+    if family == "openai":
+        return int(lib.token_counter(model="gpt-4o", text=_RATIO_SAMPLE))
+    from importlib import resources
+
+    data = resources.files("litellm.litellm_core_utils.tokenizers")
+    text = data.joinpath(_BUNDLED_TOKENIZERS[family]).read_text(encoding="utf-8")
+    tokenizer = lib.utils.create_tokenizer(text)
+    return int(lib.token_counter(custom_tokenizer=tokenizer, text=_RATIO_SAMPLE))
+
+
+def tokenizer_ratio(source: str | None, target: str | None) -> Decimal | None:
+    """How many tokens ``target``'s tokenizer makes of text ``source``'s made one of.
+
+    Families as :func:`tokenizer_family` names them; None when either is unknown. Measured
+    on one fixed sample text, so it is an estimate for any other text.
+    """
+    if source is None or target is None:
+        return None
+    if source == target:
+        return Decimal(1)
+    return Decimal(_sample_tokens(target)) / Decimal(_sample_tokens(source))
 
 
 def litellm_price(model: ModelSpec) -> tuple[Decimal, Decimal] | None:

@@ -15,6 +15,7 @@ scaled integer on SQLite and ``Numeric`` on PostgreSQL, times are naive UTC text
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -59,8 +60,9 @@ _SQL = {
     "usage": (
         "INSERT INTO model_usage (id, execution_id, node_id, model_name, provider, "
         "prompt_tokens, completion_tokens, total_tokens, cost, latency_ms, status, error_type, "
-        "attempt, is_fallback, price_version, created_at, usage_anomaly) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "attempt, is_fallback, price_version, created_at, usage_anomaly, step_run, task_type, "
+        "cost_preference, config_hash, routing) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
 }
 
@@ -75,6 +77,9 @@ class Driver:
         self._dialect = dialect
         self._error: type[Exception] = dialect.loaded_dbapi.Error
         self.sql = dict(_SQL) if self.sqlite else {k: v.replace("?", "%s") for k, v in _SQL.items()}
+        if not self.sqlite:  # psycopg sends a str as text, which a json column does not take
+            head, _, tail = self.sql["usage"].rpartition("%s)")
+            self.sql["usage"] = f"{head}CAST(%s AS JSON)){tail}"
 
     # -- values as stored -------------------------------------------------------------------
 
@@ -119,7 +124,18 @@ class Driver:
             record.price_version,
             self.time(record.created_at),
             record.usage_anomaly,
+            record.step_run,
+            record.task_type,
+            record.cost_preference,
+            record.config_hash,
+            self.routing(record),
         )
+
+    def routing(self, record: UsageRecord) -> Any:
+        """The step's routing as the JSON column stores it (None stays NULL)."""
+        if record.routing is None:
+            return None
+        return json.dumps(dict(record.routing))
 
     # -- transactions ------------------------------------------------------------------------
 

@@ -13,13 +13,14 @@ hosts, the engine, the API and the budget guard call:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
+from . import whatif_rows
 from .budget_book import EXPIRED_KEPT_S, Booking, BudgetBook
 from .configurations import ModelConfigurations, stored_model_configurations
 from .connect import default_spool
@@ -182,6 +183,22 @@ class Ledger:
     def top_costs(self, days: int, by: str, limit: int = 5) -> list[dict[str, Any]]:
         """The executions (``by="execution"``) or nodes (``"node"``) that cost most."""
         return self.reports.top_costs(days, by, limit)
+
+    def recorded_attempts(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        execution_id: str | None = None,
+    ) -> list[whatif_rows.RecordedAttempt]:
+        """The attempts a ``whatif`` replay reads, oldest first (replayed steps left out)."""
+        return self.db.run(
+            lambda conn: list(
+                whatif_rows.recorded_attempts(
+                    conn, since=since, until=until, execution_id=execution_id
+                )
+            )
+        )
 
     def budget_spent_between(self, first: date, last: date, scope: str = "global") -> Decimal:
         """What the budget booked as spent from ``first`` to ``last``, both included."""

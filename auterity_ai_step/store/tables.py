@@ -139,6 +139,13 @@ class ModelUsage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Usage the provider reported that cannot be true (negative, missing, above max_tokens).
     usage_anomaly: Mapped[str | None] = mapped_column(String(255))
+    # How the step was routed, so ``whatif`` can route it again under another policy
+    # (revision 0004; older rows have NULL here and replay with what they have).
+    step_run: Mapped[str | None] = mapped_column(String(36))
+    task_type: Mapped[str | None] = mapped_column(String(100))
+    cost_preference: Mapped[str | None] = mapped_column(String(16))
+    config_hash: Mapped[str | None] = mapped_column(String(64))
+    routing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_model_usage_execution_id", "execution_id"),

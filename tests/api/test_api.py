@@ -88,8 +88,10 @@ async def test_every_route_refuses_missing_or_wrong_credentials(
         "/api/models/step/try",
         "/api/models/status",
         "/api/models/status/stream",
+        # the what-if replay (auterity_ai_step/api_whatif.py)
+        "/api/models/whatif",
     }
-    assert len(routes) == 16
+    assert len(routes) == 17
     for token in (None, "wrong-token-" + "x" * 20):
         async with client_for(app, token) as client:
             for method, template in routes:

@@ -32,7 +32,7 @@ TABLES = {
     "budget_reservations",
     "step_results",
 }
-HEAD = "0003_step_results"
+HEAD = "0004_step_routing"
 HOST_REVISION = "f00dcafe1234"
 
 

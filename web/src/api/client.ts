@@ -13,6 +13,8 @@ import type {
   StepEstimateReport,
   TryRun,
   UsageSeries,
+  WhatIfRequest,
+  WhatIfResult,
 } from "./types";
 import { readEvents } from "./sse";
 
@@ -113,6 +115,8 @@ export function createApiClient({ baseUrl, token, fetch: doFetch }: ApiClientOpt
     /** Run the step on the built-in simulator (no provider, a throwaway ledger). */
     tryStep: (step: StepConfig, input: Record<string, unknown> = {}) =>
       call<TryRun>("POST", "/step/try", { step, input }),
+    /** Replay the recorded steps under a candidate policy (no model is called). */
+    whatIf: (request: WhatIfRequest) => call<WhatIfResult>("POST", "/whatif", request),
     config: () => call<ConfigView>("GET", "/config"),
     putConfig: (configs: Record<string, unknown>) => call<ConfigView>("PUT", "/config", configs),
     /** Follow the status stream until `signal` aborts; each event's list goes to `onStatus`. */

@@ -74,6 +74,12 @@ export const useStepCheck = (step: StepConfig | null) => {
   });
 };
 
+/** The what-if replay: run on demand (it reads the whole window of the ledger). */
+export const useWhatIf = () => {
+  const client = useApiClient();
+  return useMutation({ mutationFn: client.whatIf });
+};
+
 export const useHealthCheck = () => {
   const client = useApiClient();
   const queries = useQueryClient();

@@ -218,3 +218,83 @@ export interface TryRun {
   error_type: string | null;
   attempts: TryAttempt[];
 }
+
+/** `POST /whatif`: which recorded steps to replay, under which policy (auterity_ai_step/api_whatif.py). */
+export interface WhatIfRequest {
+  /** A policy document, or its YAML text; null or absent: the live policy. */
+  policy?: string | Record<string, unknown> | null;
+  days?: number;
+  /** Replay from this UTC day (YYYY-MM-DD) instead of `days`. */
+  since?: string | null;
+  execution_id?: string | null;
+}
+
+/** Steps and cost then (recorded) and now (under the candidate); `difference` is signed. */
+export interface WhatIfTotals {
+  steps_then: number;
+  steps_now: number;
+  cost_then: Money;
+  cost_now: Money;
+  difference: string;
+}
+
+export interface WhatIfGroup extends WhatIfTotals {
+  name: string;
+}
+
+export interface WhatIfDayModel extends WhatIfTotals {
+  day: string;
+  model: string;
+}
+
+export interface WhatIfRefusedStep {
+  execution_id: string | null;
+  node_id: string | null;
+  at: string;
+  limit: string;
+  reason: string;
+}
+
+export interface WhatIfContextMiss {
+  execution_id: string | null;
+  node_id: string | null;
+  model: string;
+  context_window: number;
+  needed: number;
+  routed_to: string | null;
+}
+
+export interface WhatIfBudgetDay {
+  day: string;
+  budget: Money;
+  spent: Money;
+  refused_steps: number;
+  ran_out_at: string | null;
+  alert_at: string | null;
+}
+
+/** The replay's report, as `auterity-ai-step whatif --json` prints it. */
+export interface WhatIfResult {
+  policy_version: string;
+  since: string | null;
+  execution_id: string | null;
+  steps: number;
+  unanswered_then: number;
+  old_steps: number;
+  total: WhatIfTotals;
+  cost_now_estimate: Money;
+  estimated_steps: number;
+  unestimated_steps: number;
+  truncated_steps: number;
+  by_model: WhatIfGroup[];
+  by_task_type: WhatIfGroup[];
+  by_node: WhatIfGroup[];
+  by_day_model: WhatIfDayModel[];
+  refused_steps: number;
+  refused_by_limit: Record<string, number>;
+  refused: WhatIfRefusedStep[];
+  context_miss_steps: number;
+  context_misses: WhatIfContextMiss[];
+  budget_days: WhatIfBudgetDay[];
+  caveats: string[];
+}

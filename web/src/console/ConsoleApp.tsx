@@ -8,6 +8,7 @@ import { ExecutionsPage } from "./pages/ExecutionsPage";
 import { ModelsPage } from "./pages/ModelsPage";
 import { StepBuilderPage } from "./pages/StepBuilderPage";
 import { UsagePage } from "./pages/UsagePage";
+import { WhatIfPage } from "./pages/WhatIfPage";
 import { PAGES, parseRoute, readToken, saveToken } from "./session";
 import { TokenForm } from "./TokenForm";
 
@@ -83,6 +84,8 @@ function Shell({ token, onToken }: { token: string | null; onToken: (t: string |
           <UsagePage />
         ) : page === "executions" ? (
           <ExecutionsPage executionId={arg} />
+        ) : page === "whatif" ? (
+          <WhatIfPage />
         ) : page === "builder" ? (
           <StepBuilderPage />
         ) : (

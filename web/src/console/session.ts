@@ -11,11 +11,12 @@ export function saveToken(token: string | null, storage: Storage = sessionStorag
   else storage.removeItem(KEY);
 }
 
-export type Page = "models" | "usage" | "executions" | "builder" | "config";
+export type Page = "models" | "usage" | "executions" | "whatif" | "builder" | "config";
 export const PAGES: { page: Page; title: string }[] = [
   { page: "models", title: "Models" },
   { page: "usage", title: "Usage" },
   { page: "executions", title: "Executions" },
+  { page: "whatif", title: "What if" },
   { page: "builder", title: "Step builder" },
   { page: "config", title: "Configuration" },
 ];
