@@ -42,6 +42,7 @@ __all__ = [
     "ScriptedGateway",
     "answer",
     "approx_tokens",
+    "http_error",
     "outcome",
 ]
 
@@ -102,7 +103,8 @@ def _raise_http(
     raise answer_error(request.model.name, ProviderAnswer(status, (str(status),), words, headers))
 
 
-def _http_error(status: int, words: str, retry_after: str | None = None) -> Handler:
+def http_error(status: int, words: str, retry_after: str | None = None) -> Handler:
+    """A handler raising what the gateway raises for this HTTP error answer (its words)."""
     return lambda request: _raise_http(request, status, words, retry_after)
 
 
@@ -139,7 +141,7 @@ _NAMED: dict[str, Handler] = {
     "drop": _raise_dropped,
     "malformed": _raise_malformed,
     "empty_length": _raise_empty_length,
-    "context_overflow": _http_error(400, CONTEXT_MESSAGE),
+    "context_overflow": http_error(400, CONTEXT_MESSAGE),
 }
 
 
@@ -156,7 +158,7 @@ def outcome(value: str | int | Handler) -> Handler:
     if status is None:
         raise ValueError(f"unknown fake gateway outcome {value!r}; use one of {sorted(_NAMED)}")
     code = int(status[1])
-    return _http_error(code, f"simulated error {code}", status[2])
+    return http_error(code, f"simulated error {code}", status[2])
 
 
 class FunctionGateway:
@@ -198,12 +200,15 @@ class ScriptedGateway(FunctionGateway):
         self._default = _unknown_model if default is None else outcome(default)
         self._scripts: dict[str, tuple[Handler, ...]] = {}
         self._streams: dict[str, Iterator[Handler]] = {}
+        self._cycle: dict[str, bool] = {}
         for model, outcomes in (scripts or {}).items():
             self.script(model, *outcomes)
 
-    def script(self, model: str, *outcomes: str | int | Handler) -> None:
-        """Give ``model`` these outcomes from its next call on (``"ok"`` when none)."""
+    def script(self, model: str, *outcomes: str | int | Handler, cycle: bool = True) -> None:
+        """Give ``model`` these outcomes from its next call on (``"ok"`` when none); with
+        ``cycle=False`` the last one repeats instead."""
         self._scripts[model] = tuple(outcome(o) for o in outcomes) or (answer(),)
+        self._cycle[model] = cycle
         self._streams.pop(model, None)
 
     def reset(self) -> None:
@@ -219,5 +224,10 @@ class ScriptedGateway(FunctionGateway):
             return self._default(request)
         stream = self._streams.get(name)
         if stream is None:
-            stream = self._streams[name] = itertools.cycle(script)
+            played = (
+                itertools.cycle(script)
+                if self._cycle[name]
+                else itertools.chain(script, itertools.repeat(script[-1]))
+            )
+            stream = self._streams[name] = played
         return next(stream)(request)
