@@ -34,6 +34,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .warm_cli import WarmCLI
+
 __all__ = [
     "Command",
     "EnvStep",
@@ -47,6 +49,7 @@ __all__ = [
     "prose_claims",
     "run_page",
     "update_page",
+    "warm_cli",
 ]
 
 COMMAND_TIMEOUT_S = 180.0
@@ -232,11 +235,20 @@ class _Background:
 
 
 def run_page(
-    page: Page, workdir: Path, variables: Mapping[str, str] | None = None
+    page: Page,
+    workdir: Path,
+    variables: Mapping[str, str] | None = None,
+    *,
+    warm: WarmCLI | None = None,
 ) -> list[tuple[Command, list[str]]]:
-    """Run a page's steps in ``workdir``; each command with the lines it printed."""
+    """Run a page's steps in ``workdir``; each command with the lines it printed.
+
+    With ``warm`` (a started :class:`~docgen.warm_cli.WarmCLI`), ``auterity-ai-step``
+    commands run in processes forked from a server that has the imports done."""
     fill = {"postgres_url": "", "workdir": str(workdir), **(variables or {})}
     env = _reader_env(workdir, {})
+    if warm is not None:
+        env["PATH"] = f"{warm.bin_dir}{os.pathsep}{env['PATH']}"
     results: list[tuple[Command, list[str]]] = []
     background: list[_Background] = []
     try:
@@ -358,11 +370,21 @@ def _workdir() -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(prefix="docgen-")
 
 
-def update_page(path: Path, variables: Mapping[str, str] | None = None) -> bool:
+def warm_cli() -> WarmCLI:
+    """A started warm CLI server for :func:`check_page` / :func:`update_page` (close it)."""
+    warm = WarmCLI()
+    with _workdir() as tmp:
+        warm.start(_reader_env(Path(tmp), {}))
+    return warm
+
+
+def update_page(
+    path: Path, variables: Mapping[str, str] | None = None, *, warm: WarmCLI | None = None
+) -> bool:
     """Re-run the page and write each command's real output under it; True if changed."""
     page = parse_page(path)
     with _workdir() as tmp:
-        results = run_page(page, Path(tmp), variables)
+        results = run_page(page, Path(tmp), variables, warm=warm)
     lines = list(page.lines)
     for command, actual in sorted(results, key=lambda r: r[0].line, reverse=True):
         shown = [f"{command.indent}{line}" if line else "" for line in actual]
@@ -374,11 +396,13 @@ def update_page(path: Path, variables: Mapping[str, str] | None = None) -> bool:
     return changed
 
 
-def check_page(path: Path, variables: Mapping[str, str] | None = None) -> list[str]:
+def check_page(
+    path: Path, variables: Mapping[str, str] | None = None, *, warm: WarmCLI | None = None
+) -> list[str]:
     """Run the page; one message per command whose output differs from the page's."""
     page = parse_page(path)
     with _workdir() as tmp:
-        results = run_page(page, Path(tmp), variables)
+        results = run_page(page, Path(tmp), variables, warm=warm)
     problems = []
     for command, actual in results:
         want, got = normalise(command.expected), normalise(actual)

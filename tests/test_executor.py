@@ -1,4 +1,11 @@
-"""AIStepExecutor end to end: real LiteLLM transport → loopback simulator, real SQLite ledger."""
+"""AIStepExecutor over the in-process fake gateway, with a real SQLite ledger.
+
+The claims here are above the gateway (fallback order, retries, circuits, limits, ledger
+rows, output keys), so the provider is ``routing.fake_gateway.ScriptedGateway``: the same
+results and translated errors as the real gateway (tests/routing/test_fake_gateway.py holds
+it to the loopback simulator), without LiteLLM or HTTP. The provider path itself is proven
+in tests/routing (each protocol over loopback HTTP) and end to end by the CLI tests.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +25,8 @@ from auterity_ai_step.contract.policy import ModelSpec, Policy
 from auterity_ai_step.core.engine import Engine
 from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.core.prices import PRICES
+from auterity_ai_step.routing.fake_gateway import ScriptedGateway, answer, http_error, outcome
 from auterity_ai_step.routing.health import CircuitBreaker
-from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 SECRET = "sk-test-abcdefghijklmnopqrstuvwxyz0123456789"
@@ -28,23 +35,38 @@ SECRET = "sk-test-abcdefghijklmnopqrstuvwxyz0123456789"
 class Harness:
     """One simulator, policy, ledger and executor; sleeps are recorded, never waited."""
 
-    def __init__(self, sim: Simulator, policy: Policy, ledger: Ledger) -> None:
-        self.sim = sim
+    def __init__(self, fake: ScriptedGateway, policy: Policy, ledger: Ledger) -> None:
+        self.fake = fake
         self.policy = policy
         self.ledger = ledger
         self.sleeps: list[float] = []
         self.breaker = CircuitBreaker(policy.circuit.failure_threshold, policy.circuit.cooldown_s)
         self.engine = Engine(
-            PolicyStore.fixed(policy), ledger, breaker=self.breaker, sleep=self._sleep
+            PolicyStore.fixed(policy), ledger, breaker=self.breaker, sleep=self._sleep, gateway=fake
         )
         self.executor = AIStepExecutor(engine=self.engine)
 
     async def _sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
 
-    def script(self, model: str, *outcomes: str | int, **kw: Any) -> None:
-        self.sim.scenario.models[model] = ModelBehaviour(outcomes=outcomes or ("ok",), **kw)
-        self.sim.reset()
+    def script(
+        self,
+        model: str,
+        *outcomes: str | int | dict[str, Any],
+        cycle: bool = True,
+        **answered: Any,
+    ) -> None:
+        """The simulator's script words for ``model``; ``answered``: ``answer(...)``'s."""
+        played = [
+            answer(**answered)
+            if o == "ok"
+            else http_error(o["status"], o["message"])
+            if isinstance(o, dict)
+            else outcome(o)
+            for o in outcomes or ("ok",)
+        ]
+        self.fake.script(model, *played, cycle=cycle)
+        self.fake.reset()
 
     async def run(
         self, data: dict[str, Any], input_data: dict[str, Any] | None = None, **kw: Any
@@ -53,7 +75,10 @@ class Harness:
         return await self.executor.execute_step(node, input_data or {}, **kw)
 
 
-def _policy(base_url: str, **retry: Any) -> Policy:
+BASE_URL = "http://127.0.0.1:9"  # never called: the fake gateway answers
+
+
+def _policy(base_url: str = BASE_URL, **retry: Any) -> Policy:
     policy = simulated_policy(load_policy(), base_url)
     if retry:
         policy = policy.model_copy(update={"retry": policy.retry.model_copy(update=retry)})
@@ -63,10 +88,9 @@ def _policy(base_url: str, **retry: Any) -> Policy:
 @pytest.fixture
 async def harness(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    async with Simulator(Scenario()) as sim:
-        ledger = Ledger(sqlite_url)
-        yield Harness(sim, _policy(sim.base_url, step_time_budget_s=20.0), ledger)
-        ledger.close()
+    ledger = Ledger(sqlite_url)
+    yield Harness(ScriptedGateway(), _policy(step_time_budget_s=20.0), ledger)
+    ledger.close()
 
 
 STEP = {
@@ -93,7 +117,7 @@ async def test_success_records_one_row_with_exact_cost(harness: Harness) -> None
     assert out["ai_execution_id"] == "exec-1"
     assert out["ai_execution_id_source"] == "argument"
     assert "ai_error_type" not in out
-    assert harness.sim.count("gpt-4o-mini") == 1
+    assert harness.fake.count("gpt-4o-mini") == 1
     rows = harness.ledger.execution_usage("exec-1")
     assert len(rows) == 1
     assert rows[0]["status"] == "success"
@@ -106,7 +130,7 @@ async def test_server_error_is_retried_on_the_same_model(harness: Harness) -> No
     harness.script("gpt-4o-mini", 500, "ok", cycle=False)
     result = await harness.run(STEP, INPUT, execution_id="exec-2")
     assert result.success
-    assert harness.sim.count("gpt-4o-mini") == 2
+    assert harness.fake.count("gpt-4o-mini") == 2
     assert [a["outcome"] for a in result.output_data["ai_attempts"]] == ["error", "success"]
     assert result.output_data["ai_attempts"][0]["error_type"] == "unavailable"
     assert len(harness.sleeps) == 1
@@ -120,7 +144,7 @@ async def test_auth_failure_falls_back_without_retry(harness: Harness) -> None:
     assert result.success
     out = result.output_data
     assert out["ai_model"] == "claude-haiku-4-5"
-    assert harness.sim.count("gpt-4o-mini") == 1
+    assert harness.fake.count("gpt-4o-mini") == 1
     assert harness.sleeps == []
     first, second = out["ai_attempts"]
     assert first["error_type"] == "authentication"
@@ -138,9 +162,9 @@ async def test_retry_after_is_honoured(harness: Harness) -> None:
 
 
 async def test_timeout_then_fallback(harness: Harness, sqlite_url: str) -> None:
-    policy = _policy(harness.sim.base_url, max_attempts_per_model=2)
-    h = Harness(harness.sim, policy, harness.ledger)
-    h.script("gpt-4o-mini", "timeout", hang_s=5)
+    policy = _policy(BASE_URL, max_attempts_per_model=2)
+    h = Harness(harness.fake, policy, harness.ledger)
+    h.script("gpt-4o-mini", "timeout")
     result = await h.run({**STEP, "timeout_s": 0.3}, INPUT)
     assert result.success
     errors = [a["error_type"] for a in result.output_data["ai_attempts"]]
@@ -158,10 +182,7 @@ async def test_malformed_answer_is_an_error_not_a_crash(harness: Harness) -> Non
 
 async def test_every_candidate_failing_gives_a_clear_aggregated_error(harness: Harness) -> None:
     for model in harness.policy.models:
-        harness.sim.scenario.models[harness.policy.models[model].litellm_model.split("/", 1)[1]] = (
-            ModelBehaviour(outcomes=(404,))
-        )
-    harness.sim.scenario.default = ModelBehaviour(outcomes=(404,))
+        harness.script(model, 404)
     result = await harness.run(STEP, INPUT, execution_id="exec-fail")
     assert not result.success
     message = result.error_message
@@ -180,7 +201,7 @@ async def test_open_circuit_is_skipped_without_a_call(harness: Harness) -> None:
         harness.breaker.record_failure("gpt-4o-mini")
     result = await harness.run(STEP, INPUT)
     assert result.success
-    assert harness.sim.count("gpt-4o-mini") == 0
+    assert harness.fake.count("gpt-4o-mini") == 0
     assert result.output_data["ai_model"] == "claude-haiku-4-5"
     reasons = {s["model"]: s["reason"] for s in result.output_data["ai_skipped"]}
     assert "circuit open" in reasons["gpt-4o-mini"]
@@ -189,12 +210,12 @@ async def test_open_circuit_is_skipped_without_a_call(harness: Harness) -> None:
 async def test_failures_open_the_circuit_for_later_steps(harness: Harness) -> None:
     harness.script("gpt-4o-mini", 503)
     await harness.run(STEP, INPUT)
-    assert harness.sim.count("gpt-4o-mini") == harness.policy.retry.max_attempts_per_model
-    harness.sim.reset()
+    assert harness.fake.count("gpt-4o-mini") == harness.policy.retry.max_attempts_per_model
+    harness.fake.reset()
     harness.script("gpt-4o-mini", 503)
     second = await harness.run(STEP, INPUT)
     assert second.success
-    assert harness.sim.count("gpt-4o-mini") == 0
+    assert harness.fake.count("gpt-4o-mini") == 0
 
 
 async def test_legacy_node_output_has_todays_shape(harness: Harness) -> None:
@@ -208,8 +229,8 @@ async def test_legacy_node_output_has_todays_shape(harness: Harness) -> None:
     assert out["ai_model"] == "gpt-3.5-turbo"
     assert out["processed_data"] == data
     assert set(out["ai_usage"]) >= {"prompt_tokens", "completion_tokens", "total_tokens"}
-    request = harness.sim.requests[-1]
-    assert request.model == "gpt-3.5-turbo"
+    request = harness.fake.requests[-1]
+    assert request.model.name == "gpt-3.5-turbo"
 
 
 async def test_execution_id_sources(harness: Harness) -> None:
@@ -230,7 +251,7 @@ async def test_cost_limit_too_small_fails_before_any_call(harness: Harness) -> N
     assert not result.success
     assert "cost_limit" in result.error_message
     assert "no provider was called" in result.error_message
-    assert harness.sim.count() == 0
+    assert harness.fake.count() == 0
     assert result.output_data["ai_error_type"] == "limit_exceeded"
 
 
@@ -240,7 +261,7 @@ async def test_every_candidate_skipped_is_all_failed(harness: Harness) -> None:
             harness.breaker.record_failure(model)
     result = await harness.run(STEP, INPUT)
     assert not result.success
-    assert harness.sim.count() == 0
+    assert harness.fake.count() == 0
     assert result.error_message.startswith(
         "AI processing failed: all candidate models failed after 0 attempt(s) ("
     )
@@ -254,14 +275,14 @@ async def test_expensive_candidate_skipped_for_a_cheaper_one(harness: Harness) -
     result = await harness.run({**step, "cost_limit": 0.01}, INPUT)
     assert result.success, result.error_message
     assert result.output_data["ai_model"] == "gpt-4o-mini"
-    assert harness.sim.count("gpt-4") == 0
+    assert harness.fake.count("gpt-4") == 0
     reasons = {s["model"]: s["reason"] for s in result.output_data["ai_skipped"]}
     assert "cost_limit" in reasons["gpt-4"]
 
 
 async def test_json_output_is_validated_and_bad_answers_fall_back(harness: Harness) -> None:
-    harness.script("gpt-4o-mini", "ok", answer="not json at all")
-    harness.sim.scenario.models["claude-haiku-4-5"] = ModelBehaviour(answer='{"score": 7}')
+    harness.script("gpt-4o-mini", "ok", content="not json at all")
+    harness.fake.script("claude-haiku-4-5", answer('{"score": 7}'))
     step = {
         **STEP,
         "response_format": "json",
@@ -278,7 +299,7 @@ async def test_json_output_is_validated_and_bad_answers_fall_back(harness: Harne
 
 async def test_answer_breaking_the_schema_names_the_model(harness: Harness) -> None:
     for model in ("gpt-4o-mini", "claude-haiku-4-5", "gpt-4.1-mini"):
-        harness.script(model, "ok", answer='{"other": 1}')
+        harness.script(model, "ok", content='{"other": 1}')
     step = {
         **STEP,
         "response_format": "json",
@@ -304,8 +325,8 @@ async def test_content_refusal_stops_the_step(harness: Harness) -> None:
     harness.script("gpt-4o-mini", REFUSAL)
     result = await harness.run(STEP, INPUT)
     assert not result.success
-    assert harness.sim.count("claude-haiku-4-5") == 0
-    assert harness.sim.count("gpt-4.1-mini") == 0
+    assert harness.fake.count("claude-haiku-4-5") == 0
+    assert harness.fake.count("gpt-4.1-mini") == 0
     message = result.error_message
     # Says what happened: a refusal stopped the step, the later candidates were never tried.
     assert message.startswith(
@@ -335,8 +356,8 @@ async def test_content_refusal_by_the_last_candidate_is_all_failed(harness: Harn
 
 async def test_content_refusal_falls_back_when_allowed(harness: Harness) -> None:
     h = Harness(
-        harness.sim,
-        _policy(harness.sim.base_url, fallback_on_content_refusal=True),
+        harness.fake,
+        _policy(BASE_URL, fallback_on_content_refusal=True),
         harness.ledger,
     )
     h.script("gpt-4o-mini", REFUSAL)
@@ -353,7 +374,7 @@ async def test_context_overflow_moves_only_to_larger_windows(harness: Harness) -
     result = await harness.run(step, INPUT)
     assert result.success
     assert result.output_data["ai_model"] == "gpt-4o-mini"
-    assert harness.sim.count("llama3.1") == 0
+    assert harness.fake.count("llama3.1") == 0
     assert result.output_data["ai_attempts"][0]["error_type"] == "context_window"
 
 
@@ -361,7 +382,7 @@ async def test_invalid_config_fails_without_a_call(harness: Harness) -> None:
     result = await harness.run({**STEP, "fallback_models": ["gpt5"]}, INPUT)
     assert not result.success
     assert "fallback_models[0]: 'gpt5' is not a known model" in result.error_message
-    assert harness.sim.count() == 0
+    assert harness.fake.count() == 0
     assert result.output_data["ai_error_type"] == "invalid_config"
 
 
@@ -369,7 +390,7 @@ async def test_template_error_fails_without_a_call(harness: Harness) -> None:
     result = await harness.run(STEP, {"customer": "Dana"})
     assert not result.success
     assert "car" in result.error_message
-    assert harness.sim.count() == 0
+    assert harness.fake.count() == 0
     assert result.output_data["ai_error_type"] == "template_error"
 
 
@@ -378,7 +399,7 @@ async def test_concurrent_steps_share_one_executor(harness: Harness) -> None:
         *(harness.run(STEP, INPUT, execution_id=f"c-{i}") for i in range(20))
     )
     assert all(r.success for r in results)
-    assert harness.sim.count() == 20
+    assert harness.fake.count() == 20
     assert sum(len(harness.ledger.execution_usage(f"c-{i}")) for i in range(20)) == 20
 
 
@@ -387,7 +408,7 @@ async def test_non_mapping_input_is_a_failure_not_an_exception(harness: Harness)
     result = await harness.executor.execute_step(node, ["not", "a", "dict"])  # type: ignore[arg-type]
     assert not result.success
     assert result.error_message == "AI step failed: input_data must be a mapping, got list"
-    assert harness.sim.count() == 0
+    assert harness.fake.count() == 0
     assert result.output_data == {"ai_error_type": "invalid_input"}
 
 
@@ -395,13 +416,13 @@ async def test_unusable_ledger_is_a_store_error(harness: Harness, tmp_path: Path
     # Not a database at all where the SQLite file should be: no reservation can be written.
     (tmp_path / "garbage.db").write_bytes(b"this is not a SQLite database file\n" * 200)
     ledger = Ledger(f"sqlite:///{tmp_path / 'garbage.db'}")
-    h = Harness(harness.sim, harness.policy, ledger)
+    h = Harness(harness.fake, harness.policy, ledger)
     result = await h.run(STEP, INPUT)
     ledger.close()
     assert not result.success
     assert result.error_message.startswith("AI step failed: could not reserve budget")
     assert result.output_data["ai_error_type"] == "store_error"
-    assert harness.sim.count() == 0
+    assert harness.fake.count() == 0
 
 
 def _with_unpriced_models(policy: Policy, base_url: str, *names: str) -> Policy:
@@ -429,9 +450,9 @@ async def test_unpriced_model_runs_at_zero_cost_and_warns_once_per_model(
 ) -> None:
     # Names unique to this run: the warning is once per model per process.
     first, second = (f"house-model-{uuid.uuid4().hex[:8]}" for _ in range(2))
-    policy = _with_unpriced_models(harness.policy, harness.sim.base_url, first, second)
+    policy = _with_unpriced_models(harness.policy, BASE_URL, first, second)
     assert PRICES.price(policy.models[first]) is None
-    h = Harness(harness.sim, policy, harness.ledger)
+    h = Harness(harness.fake, policy, harness.ledger)
     step = {**STEP, "fallback_models": [], "max_tokens": 50}
     with caplog.at_level(logging.WARNING, logger="auterity_ai_step.engine"):
         results = [
@@ -462,7 +483,7 @@ async def test_a_step_can_keep_to_its_own_models(harness: Harness) -> None:
     assert not result.success
     tried = {a["model"] for a in result.output_data["ai_attempts"]}
     assert tried == {"gpt-4o-mini", "claude-haiku-4-5"}
-    assert harness.sim.count("gpt-4.1-mini") == 0
+    assert harness.fake.count("gpt-4.1-mini") == 0
     # The default is true: the same step without the switch reaches the policy's chain.
     result = await harness.run({**step, "policy_fallbacks": True}, INPUT)
     assert result.success

@@ -1,11 +1,14 @@
-"""Limits, budgets and live model configurations, through the executor and a real ledger."""
+"""Limits, budgets and live model configurations, through the executor and a real ledger.
+
+The provider is the in-process fake gateway (``routing.fake_gateway``): these claims are
+about money and the ledger, above the gateway, and the fake answers as the real one does.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,27 +17,35 @@ import pytest
 from sim_policy import sim_policy_file
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode
-from auterity_ai_step.core.executor import default_engine
+from auterity_ai_step.core.engine import Engine
 from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.money.limits import BudgetAlert
 from auterity_ai_step.money.prices import money_text
-from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.routing.fake_gateway import ScriptedGateway, answer
 from auterity_ai_step.store.ledger import Ledger
 
 STEP = {"config_version": 2, "prompt": "Hi", "model": "gpt-4o-mini", "max_tokens": 100}
 
 
+class FakeProvider(ScriptedGateway):
+    """Every model answers with 100 completion tokens unless scripted; ``base_url`` only
+    fills the policy's api_base (never called)."""
+
+    base_url = "http://127.0.0.1:9"
+
+    def __init__(self) -> None:
+        super().__init__(default=answer(completion_tokens=100))
+
+
 @pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    fixed = ModelBehaviour(completion_tokens=100)
-    async with Simulator(Scenario(default=fixed)) as simulator:
-        yield simulator
+def sim() -> FakeProvider:
+    return FakeProvider()
 
 
-def _executor(path: Path, url: str) -> AIStepExecutor:
+def _executor(path: Path, url: str, provider: FakeProvider) -> AIStepExecutor:
     ledger = Ledger(url)
     store = PolicyStore(path, overrides=ledger.model_configurations, check_interval_s=0)
-    return AIStepExecutor(engine=default_engine(store, ledger))
+    return AIStepExecutor(engine=Engine(store, ledger, gateway=provider))
 
 
 async def _run(executor: AIStepExecutor, data: dict[str, Any], exec_id: str = "e") -> Any:
@@ -43,12 +54,12 @@ async def _run(executor: AIStepExecutor, data: dict[str, Any], exec_id: str = "e
 
 
 async def test_daily_budget_is_a_hard_limit_and_alerts_once(
-    tmp_path: Path, sim: Simulator, sqlite_url: str
+    tmp_path: Path, sim: FakeProvider, sqlite_url: str
 ) -> None:
     # Each step reserves about 0.00006 (its worst case: 100 output tokens at 0.0006/1k plus
     # the prompt with margin) and spends about 0.00006, so 0.0005 pays for several, not 12.
     policy = sim_policy_file(tmp_path, sim.base_url, daily_budget=0.0005, alert_threshold=50)
-    executor = _executor(policy, sqlite_url)
+    executor = _executor(policy, sqlite_url, sim)
     alerts: list[BudgetAlert] = []
     executor.on_budget_alert(alerts.append)
     results = [await _run(executor, STEP, f"b{i}") for i in range(12)]
@@ -72,12 +83,12 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 
 async def test_budget_alert_amounts_are_plain_money(
-    tmp_path: Path, sim: Simulator, db_url: str, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, sim: FakeProvider, db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The ledger stores 1e-10 units (PostgreSQL Numeric(18, 10), SQLite scaled integers):
     # read back, the day's spend is e.g. 0.0000690000. The hook and the log get 0.000069.
     policy = sim_policy_file(tmp_path, sim.base_url, daily_budget=0.002, alert_threshold=1)
-    executor = _executor(policy, db_url)
+    executor = _executor(policy, db_url, sim)
     alerts: list[BudgetAlert] = []
     executor.on_budget_alert(alerts.append)
     with caplog.at_level(logging.WARNING, logger="auterity_ai_step.budget"):
@@ -101,12 +112,12 @@ async def test_budget_alert_amounts_are_plain_money(
 
 
 async def test_daily_budget_refusal_shows_money_like_the_other_limits(
-    tmp_path: Path, sim: Simulator, db_url: str
+    tmp_path: Path, sim: FakeProvider, db_url: str
 ) -> None:
     # One step's worst case is about 0.00006 and it spends about as much: the first step
     # fits 0.0001, the second no longer does.
     policy = sim_policy_file(tmp_path, sim.base_url, daily_budget=0.0001)
-    executor = _executor(policy, db_url)
+    executor = _executor(policy, db_url, sim)
     first = await _run(executor, STEP, "d1")
     assert first.success, first.error_message
     second = await _run(executor, STEP, "d2")
@@ -133,10 +144,10 @@ async def test_daily_budget_refusal_shows_money_like_the_other_limits(
 
 
 async def test_per_request_limit_skips_expensive_models(
-    tmp_path: Path, sim: Simulator, sqlite_url: str
+    tmp_path: Path, sim: FakeProvider, sqlite_url: str
 ) -> None:
     policy = sim_policy_file(tmp_path, sim.base_url, per_request_limit=0.0003)
-    executor = _executor(policy, sqlite_url)
+    executor = _executor(policy, sqlite_url, sim)
     step = {**STEP, "model": "claude-haiku-4-5", "fallback_models": ["gpt-4o-mini"]}
     result = await _run(executor, step)
     assert result.success
@@ -145,22 +156,22 @@ async def test_per_request_limit_skips_expensive_models(
 
 
 async def test_uncapped_step_gets_max_tokens_the_limit_pays_for(
-    tmp_path: Path, sim: Simulator, sqlite_url: str
+    tmp_path: Path, sim: FakeProvider, sqlite_url: str
 ) -> None:
     policy = sim_policy_file(tmp_path, sim.base_url)
-    executor = _executor(policy, sqlite_url)
+    executor = _executor(policy, sqlite_url, sim)
     step = {"config_version": 2, "prompt": "Hi", "model": "gpt-4o-mini", "cost_limit": 0.0006}
     result = await _run(executor, step)
     assert result.success, result.error_message
-    sent = sim.requests[-1].body["max_tokens"]
+    sent = sim.requests[-1].max_tokens
     assert 16 <= sent < 1000  # 0.0006 pays for < 1000 output tokens at 0.0006/1k
 
 
 async def test_model_configuration_change_is_live_and_invalid_one_refused(
-    tmp_path: Path, sim: Simulator, sqlite_url: str, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, sim: FakeProvider, sqlite_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     policy = sim_policy_file(tmp_path, sim.base_url)
-    executor = _executor(policy, sqlite_url)
+    executor = _executor(policy, sqlite_url, sim)
     step = {**STEP, "model": "dealer-llm"}
     before = await _run(executor, step)
     assert not before.success
@@ -190,11 +201,11 @@ async def test_model_configuration_change_is_live_and_invalid_one_refused(
 
 
 async def test_failed_attempts_release_their_reservations(
-    tmp_path: Path, sim: Simulator, sqlite_url: str
+    tmp_path: Path, sim: FakeProvider, sqlite_url: str
 ) -> None:
-    sim.scenario.models["broken-model"] = ModelBehaviour(outcomes=(500,))
+    sim.script("broken", 500)
     policy = sim_policy_file(tmp_path, sim.base_url)
-    executor = _executor(policy, sqlite_url)
+    executor = _executor(policy, sqlite_url, sim)
     results = await asyncio.gather(
         *(_run(executor, {**STEP, "model": "broken"}, f"r{i}") for i in range(5))
     )

@@ -1,7 +1,9 @@
 """Idempotent re-runs: a succeeded step answers again from the ledger and pays once.
 
-Real LiteLLM transport to the loopback simulator (which counts the calls it is paid for),
-real SQLite files, and two real worker processes racing on PostgreSQL.
+In one process the provider is the in-process fake gateway (``routing.fake_gateway``,
+which counts the calls it is paid for: replay is a claim above the gateway), on real SQLite
+files; two real worker processes race on PostgreSQL against the loopback simulator, which
+counts the calls of both.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from auterity_ai_step.contract.policy import Policy
 from auterity_ai_step.core.engine import Engine
 from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.core.replay import step_key
+from auterity_ai_step.routing.fake_gateway import ScriptedGateway
+from auterity_ai_step.routing.gateway import Gateway
 from auterity_ai_step.routing.health import CircuitBreaker
 from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
@@ -41,13 +45,14 @@ def _policy(base_url: str, step_time_budget_s: float = 20.0) -> Policy:
     return policy.model_copy(update={"retry": retry})
 
 
-def _executor(policy: Policy, ledger: Ledger) -> AIStepExecutor:
+def _executor(policy: Policy, ledger: Ledger, gateway: Gateway | None = None) -> AIStepExecutor:
     breaker = CircuitBreaker(policy.circuit.failure_threshold, policy.circuit.cooldown_s)
-    return AIStepExecutor(engine=Engine(PolicyStore.fixed(policy), ledger, breaker=breaker))
+    engine = Engine(PolicyStore.fixed(policy), ledger, breaker=breaker, gateway=gateway)
+    return AIStepExecutor(engine=engine)
 
 
 class Rig:
-    def __init__(self, sim: Simulator, ledger: Ledger, executor: AIStepExecutor) -> None:
+    def __init__(self, sim: ScriptedGateway, ledger: Ledger, executor: AIStepExecutor) -> None:
         self.sim, self.ledger, self.executor = sim, ledger, executor
 
     async def run(
@@ -68,10 +73,10 @@ class Rig:
 @pytest.fixture
 async def rig(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Rig]:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    async with Simulator(Scenario()) as sim:
-        ledger = Ledger(sqlite_url)
-        yield Rig(sim, ledger, _executor(_policy(sim.base_url, 1.0), ledger))
-        ledger.close()
+    fake = ScriptedGateway()
+    ledger = Ledger(sqlite_url)
+    yield Rig(fake, ledger, _executor(_policy("http://127.0.0.1:9", 1.0), ledger, fake))
+    ledger.close()
 
 
 async def test_a_rerun_of_a_succeeded_step_replays_its_answer_and_pays_nothing(rig: Rig) -> None:
@@ -131,8 +136,7 @@ async def test_a_generated_execution_id_is_never_replayed(rig: Rig) -> None:
 
 
 async def test_a_failed_step_gives_its_claim_up_so_a_retry_runs(rig: Rig) -> None:
-    rig.sim.scenario.models["gpt-4o-mini"] = ModelBehaviour(outcomes=(401, "ok"), cycle=False)
-    rig.sim.reset()
+    rig.sim.script("gpt-4o-mini", 401, "ok", cycle=False)
     failed = await rig.run()
     assert not failed.success
     retried = await rig.run()

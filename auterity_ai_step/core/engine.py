@@ -43,6 +43,7 @@ from ..money.records import UsageRecord
 from ..money.usage import judge_usage
 from ..routing import gateway
 from ..routing.candidates import Candidate, Skipped
+from ..routing.gateway import Gateway
 from ..routing.health import CircuitBreaker
 from ..routing.retry import retrying
 from ..store.ledger import Ledger
@@ -64,6 +65,7 @@ _EXPIRY_EVERY_S = 60.0
 # A billing refusal needs a person to act: keep the model out of routing this long.
 QUOTA_QUARANTINE_S = 3600.0
 log = logging.getLogger("auterity_ai_step.engine")
+_LITELLM: Gateway = gateway
 T = TypeVar("T")
 # Models already warned about running without a price (once per model per process).
 _unpriced_warned: set[str] = set()
@@ -110,8 +112,10 @@ class Engine:
         breaker: CircuitBreaker | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        gateway: Gateway | None = None,
     ) -> None:
         self.policy_store = policy_store
+        self.gateway = gateway or _LITELLM
         self.ledger = ledger
         self.guard = BudgetGuard(ledger, policy_store)
         policy = policy_store.current()
@@ -315,7 +319,7 @@ class Engine:
         )
         started = time.perf_counter()
         try:
-            result = await gateway.complete(call)
+            result = await self.gateway.complete(call)
         except ProviderError as exc:
             self._count(model, exc)
             attempt = self._record(

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from ..errors import (
@@ -39,6 +39,7 @@ __all__ = [
     "PROBE_MESSAGES",
     "CompletionRequest",
     "CompletionResult",
+    "Gateway",
     "complete",
     "count_tokens",
     "is_litellm_loaded",
@@ -87,6 +88,13 @@ class CompletionResult:
     latency_ms: float
     usage_estimated: bool = False
     response_model: str | None = None  # the model the provider says answered
+
+
+class Gateway(Protocol):
+    """What the engine calls for one attempt: this module itself, or an in-process fake
+    (``fake_gateway``) that answers the same requests with the same results and errors."""
+
+    async def complete(self, request: CompletionRequest) -> CompletionResult: ...
 
 
 def _lib() -> Any:

@@ -31,7 +31,14 @@ from ..errors import (
 )
 from .error_table import classify
 
-__all__ = ["ProviderAnswer", "parse_retry_after", "read_answer", "translate"]
+__all__ = [
+    "ProviderAnswer",
+    "answer_error",
+    "parse_retry_after",
+    "read_answer",
+    "timed_out",
+    "translate",
+]
 
 _MALFORMED_HINTS = (
     "expecting value",
@@ -274,6 +281,24 @@ def _said(model: str, status: int | None, words: str, code: str | None = None) -
     )
 
 
+def timed_out(model: str, timeout_s: float) -> ProviderTimeout:
+    """The error for a call that got no answer within ``timeout_s`` (our side's timeout)."""
+    return ProviderTimeout(_timed_out(model, "", timeout_s), model=model)
+
+
+def answer_error(model: str, answer: ProviderAnswer, secrets: Sequence[str] = ()) -> ProviderError:
+    """The error for a provider's HTTP error answer that has words (what :func:`translate`
+    gives when it finds one in LiteLLM's exception chain)."""
+    return _from_table(
+        model,
+        answer.status,
+        answer.codes,
+        answer.words,
+        _short(answer.words, secrets),
+        answer.headers,
+    )
+
+
 def _timed_out(model: str, raw: str, timeout_s: float | None) -> str:
     """``<model>: timed out after N s`` for a timeout on our side (no HTTP answer)."""
     if timeout_s is None:
@@ -320,10 +345,12 @@ def translate(
     name = type(exc).__name__
     raw = str(exc) or name
     answer = read_answer(exc)
-    if answer is not None:
-        said = answer.words or raw
-        shown = _short(answer.words, secrets) if answer.words else _clean(raw, secrets)
-        return _from_table(model, answer.status, answer.codes, said, shown, answer.headers)
+    if answer is not None and answer.words:
+        return answer_error(model, answer, secrets)
+    if answer is not None:  # an answer without words: LiteLLM's text stands in
+        return _from_table(
+            model, answer.status, answer.codes, raw, _clean(raw, secrets), answer.headers
+        )
     status = _status(exc)
     words = _clean(raw, secrets)
     if isinstance(exc, TimeoutError) or "timeout" in name.lower() or status == 408:

@@ -4,8 +4,8 @@ The executor renders off the event loop, so a template that spends its whole ren
 budget leaves the loop free for every other step; inputs that cannot be shown (a
 ``__str__`` that raises, a circular dict, an integer over Python's 4,300-digit limit, a
 method instead of its result) fail the step as ``template_error`` (or ``invalid_input``)
-with a message, never ``internal_error``. The provider is a loopback simulator that
-counts every request it gets.
+with a message, never ``internal_error``. The provider is the in-process fake gateway
+(``routing.fake_gateway``), which counts every call and keeps the messages it was sent.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from auterity_ai_step.cli.demo import simulated_policy
 from auterity_ai_step.core.engine import Engine
 from auterity_ai_step.core.host import StepExecutionResult
 from auterity_ai_step.core.policy_source import PolicyStore
-from auterity_ai_step.simulator.server import Scenario, Simulator
+from auterity_ai_step.routing.fake_gateway import ScriptedGateway
 from auterity_ai_step.store.ledger import Ledger
 
 KEY = "sk-test-hostile-0123456789abcdefghijklmn"
@@ -53,10 +53,11 @@ HUGE_INT = 10**5000
 
 
 class Rig:
-    def __init__(self, sim: Simulator, ledger: Ledger) -> None:
-        self.sim = sim
-        policy = simulated_policy(load_policy(), sim.base_url)
-        self.executor = AIStepExecutor(engine=Engine(PolicyStore.fixed(policy), ledger))
+    def __init__(self, ledger: Ledger) -> None:
+        self.sim = ScriptedGateway()
+        policy = simulated_policy(load_policy(), "http://127.0.0.1:9")
+        engine = Engine(PolicyStore.fixed(policy), ledger, gateway=self.sim)
+        self.executor = AIStepExecutor(engine=engine)
 
     async def run(self, data: dict[str, Any], input_data: Any) -> StepExecutionResult:
         node = WorkflowNode(id="hostile", type="ai", data={"max_tokens": 20, **data})
@@ -66,12 +67,11 @@ class Rig:
 @pytest.fixture
 async def rig(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Rig]:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    async with Simulator(Scenario()) as sim:
-        ledger = Ledger(sqlite_url)
-        try:
-            yield Rig(sim, ledger)
-        finally:
-            ledger.close()
+    ledger = Ledger(sqlite_url)
+    try:
+        yield Rig(ledger)
+    finally:
+        ledger.close()
 
 
 def _template_error(result: StepExecutionResult, *words: str) -> None:
@@ -160,9 +160,7 @@ async def test_execution_id_too_long_for_str_is_invalid_input(rig: Rig) -> None:
 async def test_a_circular_dict_the_prompt_shows_renders_like_repr(rig: Rig) -> None:
     result = await rig.run({"config_version": 2, "prompt": "{{ x }}"}, {"x": _circular()})
     assert result.success, result.error_message
-    body = rig.sim.requests[-1].body
-    assert body is not None
-    sent = body["messages"][-1]["content"]
+    sent = rig.sim.requests[-1].messages[-1]["content"]
     assert sent == "{'name': 'loop', 'self': {...}}"
 
 
@@ -192,12 +190,11 @@ def test_hostile_inputs_never_reach_internal_error(
     data: dict[str, Any], input_data: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     async def one() -> StepExecutionResult:
-        async with Simulator(Scenario()) as sim:
-            ledger = Ledger(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'ledger.db'}")
-            try:
-                return await Rig(sim, ledger).run(data, input_data)
-            finally:
-                ledger.close()
+        ledger = Ledger(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'ledger.db'}")
+        try:
+            return await Rig(ledger).run(data, input_data)
+        finally:
+            ledger.close()
 
     result = asyncio.run(one())
     assert result.success or result.output_data.get("ai_error_type") in {
