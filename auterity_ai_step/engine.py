@@ -155,7 +155,7 @@ class Engine:
             run.failures.append((reason.model, reason.reason))
         for index, candidate in enumerate(chain):
             try:
-                if await self._try_candidate(run, candidate, settings):
+                if await self._try_candidate(run, candidate, settings, chain[index + 1 :]):
                     return run.outcome
             except _StepFailed as stop:
                 untried = [later.model.name for later in chain[index + 1 :]]
@@ -187,7 +187,7 @@ class Engine:
             log.warning("could not expire leaked reservations: %s", exc)
 
     async def _try_candidate(
-        self, run: _Run, candidate: Candidate, settings: RetrySettings
+        self, run: _Run, candidate: Candidate, settings: RetrySettings, later: Sequence[Candidate]
     ) -> bool:
         model = candidate.model
         why_not = self._why_not(run, model)
@@ -206,7 +206,11 @@ class Engine:
         )
         try:
             async for attempt in retrying(
-                settings, sleep=self._sleep, deadline=run.deadline, clock=self._clock
+                settings,
+                sleep=self._sleep,
+                deadline=run.deadline,
+                clock=self._clock,
+                fallback_ready=lambda: any(self._fits(run, c.model) for c in later),
             ):
                 with attempt:
                     await self._attempt(run, candidate, price, worst, max_tokens)
@@ -231,6 +235,26 @@ class Engine:
         if self._clock() >= run.deadline:
             return "skipped: step time budget used up"
         return None
+
+    def _fits(self, run: _Run, model: ModelSpec) -> bool:
+        """Whether ``model`` could be tried next: not out of routing, its window larger
+        than one that overflowed, its worst case inside the step's and per-request limits
+        (the daily budget is checked by its reservation, in the database)."""
+        if run.overflowed_window and model.context_window <= run.overflowed_window:
+            return False
+        if self.breaker.state(model.name) == "open" or self._clock() >= run.deadline:
+            return False
+        price = price_for(model)
+        try:
+            max_tokens = self._max_tokens(run, model, price)
+        except LimitExceeded:
+            return False
+        controls = run.policy.cost_controls
+        headroom = self.guard.headroom(run.allowance, controls)
+        if price is None:
+            return headroom is None and controls.daily_budget is None
+        worst = worst_case_cost(price, run.billed_prompt_tokens, max_tokens)
+        return headroom is None or worst <= headroom
 
     def _max_tokens(self, run: _Run, model: ModelSpec, price: Price | None) -> int:
         """See :func:`attempt_max_tokens` (what is left of the step's cost_limit counts)."""
