@@ -40,7 +40,7 @@ from .money.limits import BudgetGuard, Reservation, StepAllowance, cap_max_token
 from .money.prices import Price, price_for, worst_case_cost
 from .money.usage import judge_usage
 from .routing import gateway
-from .routing.candidates import Candidate, Skipped, build_chain
+from .routing.candidates import Candidate, Skipped, build_chain, windows_hold
 from .routing.health import CircuitBreaker
 from .routing.retry import retrying
 from .run_types import (
@@ -49,6 +49,7 @@ from .run_types import (
     RunRequest,
     billable_prompt_tokens,
     check_output,
+    prompt_token_bound,
 )
 from .store.ledger import Ledger
 from .store.records import UsageRecord
@@ -90,6 +91,7 @@ class _Run:
     billed_prompt_tokens: int
     deadline: float
     outcome: RunOutcome
+    exact_tokens: bool = True
     failures: list[tuple[str, str]] = field(default_factory=list)
     overflowed_window: int = 0
     # Set when a content refusal ended the run early: (refusing model, untried candidates).
@@ -134,7 +136,7 @@ class Engine:
         await self._expire_leaked(policy)
         config = request.config
         settings = request.retry or policy.retry
-        prompt_tokens = count_prompt_tokens(policy, config, request.messages)
+        prompt_tokens, exact = await self._prompt_tokens(policy, config, request.messages)
         chain, skipped = build_chain(
             config,
             policy,
@@ -150,6 +152,7 @@ class Engine:
             billed_prompt_tokens=billable_prompt_tokens(prompt_tokens),
             deadline=self._clock() + settings.step_time_budget_s,
             outcome=RunOutcome(success=False, skipped=list(skipped)),
+            exact_tokens=exact,
         )
         for reason in skipped:
             run.failures.append((reason.model, reason.reason))
@@ -163,6 +166,37 @@ class Engine:
                     run.stopped_by_refusal = (stop.model, untried)
                 break
         return self._failed(run)
+
+    async def _prompt_tokens(
+        self, policy: Policy, config: StepConfig, messages: Sequence[Mapping[str, str]]
+    ) -> tuple[int, bool]:
+        """(prompt tokens, whether counted exactly). The byte bound, with no tokenizer, when
+        the exact count could change no decision: every model's window holds it and the
+        step names its ``max_tokens`` (without one, the output cap depends on the prompt).
+        Else the tokenizer's count, in a worker thread: its first use loads it (~0.3 s,
+        ~100 MiB), which must not stall the loop."""
+        bound = prompt_token_bound(messages)
+        if config.max_tokens is not None and windows_hold(config, policy, bound):
+            return bound, False
+        counted = await asyncio.to_thread(count_prompt_tokens, policy, config, messages)
+        return counted, True
+
+    async def _count_exactly(self, run: _Run) -> bool:
+        """After a limit refused a worst case built on the byte bound: count with the
+        tokenizer (once a run); True when that lowered the count, so the refusal may
+        not stand."""
+        if run.exact_tokens:
+            return False
+        request = run.request
+        counted = await asyncio.to_thread(
+            count_prompt_tokens, run.policy, request.config, request.messages
+        )
+        run.exact_tokens = True
+        if counted >= run.prompt_tokens:
+            return False
+        run.prompt_tokens = counted
+        run.billed_prompt_tokens = billable_prompt_tokens(counted)
+        return True
 
     async def _db(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a ledger call in a worker thread: a lock wait must never stall the loop."""
@@ -215,6 +249,8 @@ class Engine:
                 with attempt:
                     await self._attempt(run, candidate, price, worst, max_tokens)
         except LimitExceeded as exc:
+            if await self._count_exactly(run):  # the bound was too coarse: try again
+                return await self._try_candidate(run, candidate, settings, later)
             self._refuse(run, model, exc)
             return False
         except ProviderError as exc:
