@@ -36,8 +36,10 @@ def commands(policy: Path, db_url: str) -> dict[str, list[str]]:
 
 
 def _env(policy: Path) -> dict[str, str]:
+    """No ledger for the contract commands to read (``run`` is given its own ``--db``)."""
     return {
         **os.environ,
+        "AUTERITY_AI_DATABASE_URL": f"sqlite:///{policy.parent / 'no-ledger.db'}",
         "AUTERITY_AI_POLICY": str(policy),
         "OPENAI_API_KEY": FAKE_KEY,
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
