@@ -10,9 +10,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .contract.policy import Policy, PolicyStore, load_policy
+    from .contract.policy import Policy, load_policy
     from .contract.step import StepConfig, validate_step_config
     from .contract.templates import DEFAULT_TEMPLATES, PromptTemplate
+    from .core.executor import AIStepExecutor, execution_context
+    from .core.host import StepExecutionResult, WorkflowNode
+    from .core.policy_source import PolicyStore
     from .errors import (
         AIServiceError,
         AuterityAIError,
@@ -22,17 +25,21 @@ if TYPE_CHECKING:
         StepConfigError,
         TemplateError,
     )
-    from .executor import AIStepExecutor, execution_context
-    from .host import StepExecutionResult, WorkflowNode
-    from .litellm_service import LiteLLMService
-    from .model_configs import ModelConfig, ModelProvider
-    from .service import AIModelType, AIResponse, AIService, get_ai_service, set_ai_service
+    from .service.ai_service import (
+        AIModelType,
+        AIResponse,
+        AIService,
+        get_ai_service,
+        set_ai_service,
+    )
+    from .service.litellm_service import LiteLLMService
+    from .service.model_configs import ModelConfig, ModelProvider
 
 # Names load on first use so that commands which never run a step (validate, schema,
 # render) do not pay for SQLAlchemy, the engine or LiteLLM at start-up.
 _LAZY = {
     "Policy": ".contract.policy",
-    "PolicyStore": ".contract.policy",
+    "PolicyStore": ".core.policy_source",
     "load_policy": ".contract.policy",
     "StepConfig": ".contract.step",
     "validate_step_config": ".contract.step",
@@ -45,18 +52,18 @@ _LAZY = {
     "ProviderError": ".errors",
     "StepConfigError": ".errors",
     "TemplateError": ".errors",
-    "AIStepExecutor": ".executor",
-    "execution_context": ".executor",
-    "StepExecutionResult": ".host",
-    "WorkflowNode": ".host",
-    "LiteLLMService": ".litellm_service",
-    "ModelConfig": ".model_configs",
-    "ModelProvider": ".model_configs",
-    "AIModelType": ".service",
-    "AIResponse": ".service",
-    "AIService": ".service",
-    "get_ai_service": ".service",
-    "set_ai_service": ".service",
+    "AIStepExecutor": ".core.executor",
+    "execution_context": ".core.executor",
+    "StepExecutionResult": ".core.host",
+    "WorkflowNode": ".core.host",
+    "LiteLLMService": ".service.litellm_service",
+    "ModelConfig": ".service.model_configs",
+    "ModelProvider": ".service.model_configs",
+    "AIModelType": ".service.ai_service",
+    "AIResponse": ".service.ai_service",
+    "AIService": ".service.ai_service",
+    "get_ai_service": ".service.ai_service",
+    "set_ai_service": ".service.ai_service",
 }
 
 

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode
-from auterity_ai_step.contract.policy import Policy, PolicyStore, parse_policy
-from auterity_ai_step.engine import Engine
+from auterity_ai_step.contract.policy import Policy, parse_policy
+from auterity_ai_step.core.engine import Engine
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.routing.health import CircuitBreaker, HealthMonitor
-from auterity_ai_step.simulator import Scenario, Simulator
+from auterity_ai_step.simulator.server import Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 from benchmarks.common import FAKE_KEY, INPUT, STEP, Stat, policy_document, write_policy
 

@@ -57,8 +57,8 @@ async def job(args: dict[str, Any]) -> dict[str, Any]:
     import litellm
 
     from auterity_ai_step import AIStepExecutor, WorkflowNode
-    from auterity_ai_step.contract.policy import PolicyStore
-    from auterity_ai_step.engine import Engine
+    from auterity_ai_step.core.engine import Engine
+    from auterity_ai_step.core.policy_source import PolicyStore
     from auterity_ai_step.routing import gateway
     from auterity_ai_step.store.ledger import Ledger
 

@@ -134,8 +134,9 @@ def make_step(
 ) -> tuple[Any, Callable[[int], Awaitable[None]]]:
     """An executor over the simulated policy and a fresh SQLite ledger; one step per call."""
     from auterity_ai_step import AIStepExecutor, WorkflowNode
-    from auterity_ai_step.contract.policy import PolicyStore, parse_policy
-    from auterity_ai_step.engine import Engine
+    from auterity_ai_step.contract.policy import parse_policy
+    from auterity_ai_step.core.engine import Engine
+    from auterity_ai_step.core.policy_source import PolicyStore
     from auterity_ai_step.store.ledger import Ledger
 
     policy = parse_policy(policy_document(base_url))
@@ -158,9 +159,10 @@ def components(base_url: str, db_dir: str, n: int) -> dict[str, float]:
     """CPU microseconds per call of each of our own per-step pieces (no provider call)."""
     from decimal import Decimal
 
-    from auterity_ai_step.contract.policy import PolicyStore, parse_policy
+    from auterity_ai_step.contract.policy import parse_policy
     from auterity_ai_step.contract.step import validate_step_config
     from auterity_ai_step.contract.templates import build_messages
+    from auterity_ai_step.core.policy_source import PolicyStore
     from auterity_ai_step.money.limits import BudgetGuard, StepAllowance
     from auterity_ai_step.routing import gateway
     from auterity_ai_step.routing.candidates import build_chain

@@ -20,10 +20,11 @@ import time
 from typing import Any
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode
-from auterity_ai_step.contract.policy import PolicyStore, parse_policy
-from auterity_ai_step.engine import Engine
+from auterity_ai_step.contract.policy import parse_policy
+from auterity_ai_step.core.engine import Engine
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.routing.health import CircuitBreaker
-from auterity_ai_step.simulator import ModelBehaviour, Scenario
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario
 from auterity_ai_step.store.ledger import Ledger
 from benchmarks.common import FAKE_KEY, INPUT, STEP, Stat, policy_document
 from benchmarks.latency import FALLBACK, PRIMARY, simulator

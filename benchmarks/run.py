@@ -352,7 +352,7 @@ def budget(report: Report, quick: bool) -> None:
 
 
 def coldstart(report: Report, quick: bool) -> None:
-    from auterity_ai_step.simulator import Scenario, Simulator
+    from auterity_ai_step.simulator.server import Scenario, Simulator
     from benchmarks import coldstart as cold
     from benchmarks.common import policy_document, write_policy
 

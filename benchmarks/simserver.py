@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 
-from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 
 
 async def main(latency_ms: float) -> None:

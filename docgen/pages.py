@@ -16,6 +16,7 @@ from pathlib import Path
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from . import (
+    layers,
     reference_api,
     reference_cli,
     reference_errors,
@@ -36,6 +37,7 @@ GENERATED: dict[str, Callable[[], str]] = {
     "reference/python-api.md": reference_python.render,
     "reference/provider-errors.md": reference_errors.render,
     "reference/openapi.json": reference_api.render_openapi_json,
+    "developer/architecture.md": layers.render_architecture,
 }
 
 

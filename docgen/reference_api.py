@@ -24,8 +24,9 @@ _RULES = md.SCHEMA_RULES
 
 @cache
 def _document() -> str:
-    from auterity_ai_step.api import create_app
-    from auterity_ai_step.contract.policy import PolicyStore, load_policy
+    from auterity_ai_step.api.router import create_app
+    from auterity_ai_step.contract.policy import load_policy
+    from auterity_ai_step.core.policy_source import PolicyStore
     from auterity_ai_step.resources import bundled_policy_path
     from auterity_ai_step.store.ledger import Ledger
 

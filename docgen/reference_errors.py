@@ -7,7 +7,8 @@ class); what each class does next comes from the classes themselves (``retryable
 
 from __future__ import annotations
 
-from auterity_ai_step import engine, errors
+from auterity_ai_step import errors
+from auterity_ai_step.core import engine
 from auterity_ai_step.routing import error_table, health
 
 from . import md

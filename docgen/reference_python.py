@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 import auterity_ai_step
-from auterity_ai_step import host
+from auterity_ai_step.core import host
 
 from .md import code, fence, header, rst
 
@@ -122,7 +122,7 @@ def render() -> str:
     missing = sorted(set(auterity_ai_step.__all__) - set(grouped) - {"__version__"})
     if missing:
         raise ValueError(f"public names without a section in docgen/reference_python.py: {missing}")
-    twins = "identical twins from `auterity_ai_step.host`"
+    twins = "identical twins from `auterity_ai_step.core.host`"
     parts = [
         header("auterity_ai_step.__all__ (signatures and docstrings)", "Python API"),
         "Everything a host imports comes from the package root, for example "

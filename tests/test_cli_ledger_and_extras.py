@@ -136,7 +136,7 @@ def test_a_run_without_keys_points_at_the_simulator(
 def test_the_demo_ends_saying_where_to_go_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, console_ships: bool
 ) -> None:
-    import auterity_ai_step.demo as demo
+    import auterity_ai_step.cli.demo as demo
 
     monkeypatch.setattr(demo, "console_built", lambda: console_ships)
     db = tmp_path / "demo.db"

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from auterity_ai_step.cli import app
 from auterity_ai_step.contract.policy import load_policy
 from auterity_ai_step.resources import bundled_policy_path
-from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 
 runner = CliRunner()
 

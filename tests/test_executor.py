@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode, execution_context, load_policy
-from auterity_ai_step.contract.policy import ModelSpec, Policy, PolicyStore
-from auterity_ai_step.demo import simulated_policy
-from auterity_ai_step.engine import Engine
+from auterity_ai_step.cli.demo import simulated_policy
+from auterity_ai_step.contract.policy import ModelSpec, Policy
+from auterity_ai_step.core.engine import Engine
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.money.prices import price_for
 from auterity_ai_step.routing.health import CircuitBreaker
-from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 SECRET = "sk-test-abcdefghijklmnopqrstuvwxyz0123456789"

@@ -14,11 +14,11 @@ import pytest
 from sim_policy import sim_policy_file
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode
-from auterity_ai_step.contract.policy import PolicyStore
-from auterity_ai_step.executor import default_engine
+from auterity_ai_step.core.executor import default_engine
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.money.limits import BudgetAlert
 from auterity_ai_step.money.prices import money_text
-from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 STEP = {"config_version": 2, "prompt": "Hi", "model": "gpt-4o-mini", "max_tokens": 100}

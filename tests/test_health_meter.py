@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from auterity_ai_step.contract.policy import ModelSpec, PolicyStore, parse_policy
+from auterity_ai_step.contract.policy import ModelSpec, parse_policy
+from auterity_ai_step.core.health_meter import HEALTH_CHECK_NODE, LedgerProbeMeter
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.errors import ProviderUnavailable
-from auterity_ai_step.health_meter import HEALTH_CHECK_NODE, LedgerProbeMeter
 from auterity_ai_step.money.prices import price_for, worst_case_cost
 from auterity_ai_step.routing import gateway
 from auterity_ai_step.routing.health import CircuitBreaker, HealthMonitor

@@ -17,10 +17,10 @@ import pytest
 from sim_policy import sim_policy_file
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode
-from auterity_ai_step.contract.policy import PolicyStore
-from auterity_ai_step.executor import default_engine
+from auterity_ai_step.core.executor import default_engine
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.routing.health import Quarantine
-from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 MAX_TOKENS = 100

@@ -18,7 +18,7 @@ OWNERS = {
     "sqlalchemy": {"store/"},
     "alembic": {"store/"},
     "jinja2": {"contract/template_sandbox.py", "contract/template_filters.py"},
-    "fastapi": {"api.py", "api_console.py"},
+    "fastapi": {"api/"},
 }
 
 

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode, load_policy
-from auterity_ai_step.contract.policy import Policy, PolicyStore
-from auterity_ai_step.demo import simulated_policy
-from auterity_ai_step.engine import Engine
+from auterity_ai_step.cli.demo import simulated_policy
+from auterity_ai_step.contract.policy import Policy
+from auterity_ai_step.core.engine import Engine
+from auterity_ai_step.core.policy_source import PolicyStore
+from auterity_ai_step.core.run_types import billable_prompt_tokens, prompt_token_bound
 from auterity_ai_step.routing import gateway
-from auterity_ai_step.run_types import billable_prompt_tokens, prompt_token_bound
-from auterity_ai_step.simulator import Scenario, Simulator
+from auterity_ai_step.simulator.server import Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 TOKENIZED = ("gpt-4o-mini", "claude-haiku-4-5", "llama3.1", "command-r")

@@ -96,7 +96,7 @@ def test_inside_auterity_the_host_classes_are_used(tmp_path: object) -> None:
         import asyncio
         from app.interfaces import step_executor as host
         from auterity_ai_step import AIStepExecutor, WorkflowNode
-        from auterity_ai_step.host import RUNNING_IN_HOST
+        from auterity_ai_step.core.host import RUNNING_IN_HOST
         assert RUNNING_IN_HOST
         assert issubclass(AIStepExecutor, host.StepExecutor)
         assert WorkflowNode is host.WorkflowNode

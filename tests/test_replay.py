@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode, execution_context, load_policy
-from auterity_ai_step.contract.policy import Policy, PolicyStore
-from auterity_ai_step.demo import simulated_policy
-from auterity_ai_step.engine import Engine
-from auterity_ai_step.replay import step_key
+from auterity_ai_step.cli.demo import simulated_policy
+from auterity_ai_step.contract.policy import Policy
+from auterity_ai_step.core.engine import Engine
+from auterity_ai_step.core.policy_source import PolicyStore
+from auterity_ai_step.core.replay import step_key
 from auterity_ai_step.routing.health import CircuitBreaker
-from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 STEP = {

@@ -21,11 +21,11 @@ from auterity_ai_step import (
     load_policy,
     set_ai_service,
 )
-from auterity_ai_step.contract.policy import PolicyStore
+from auterity_ai_step.cli.demo import simulated_policy
 from auterity_ai_step.contract.templates import DEFAULT_SYSTEM_PROMPT
-from auterity_ai_step.demo import simulated_policy
-from auterity_ai_step.engine import Engine
-from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.core.engine import Engine
+from auterity_ai_step.core.policy_source import PolicyStore
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 

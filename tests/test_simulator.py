@@ -19,8 +19,14 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from auterity_ai_step.simulator import ModelBehaviour, Outcome, Scenario, Simulator, load_scenario
-from auterity_ai_step.simulator_scenario import approx_tokens
+from auterity_ai_step.simulator.scenario import approx_tokens
+from auterity_ai_step.simulator.server import (
+    ModelBehaviour,
+    Outcome,
+    Scenario,
+    Simulator,
+    load_scenario,
+)
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "Hello simulator"}]}
 

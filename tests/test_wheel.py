@@ -40,7 +40,7 @@ for name in ("auterity_ai_step.cli", "auterity_ai_step.executor", "auterity_ai_s
 migrations = pathlib.Path(importlib.import_module("auterity_ai_step.store.migrations").__file__)
 assert (migrations.parent / "alembic.ini").is_file()
 assert list((migrations.parent / "versions").glob("0001_*.py"))
-from auterity_ai_step.api_console import CONSOLE_DIR
+from auterity_ai_step.api.console import CONSOLE_DIR
 assert str(CONSOLE_DIR).startswith(root), CONSOLE_DIR
 assert "auterity-ai-step console" in (CONSOLE_DIR / "index.html").read_text()
 assert list((CONSOLE_DIR / "assets").glob("index-*.js"))

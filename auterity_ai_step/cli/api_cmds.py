@@ -122,8 +122,8 @@ def serve(
     try:
         import uvicorn
 
-        from ..api import _tokens, create_app
-        from ..api_console import console_files
+        from ..api.console import console_files
+        from ..api.router import _tokens, create_app
     except ImportError as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, ImportError) else exc
         typer.echo(f"error: {missing_extra_message(cause, 'serve', 'api')}", err=True)
@@ -137,7 +137,7 @@ def serve(
         raise typer.Exit(1) from exc
     ledger = open_ledger(db)  # a URL it cannot use: error: <problem>, exit 1
     try:
-        from ..contract.policy import PolicyStore
+        from ..core.policy_source import PolicyStore
 
         # As the executor and create_router build them: the file plus the ledger's
         # model configurations, so PUT /api/models/config takes effect.

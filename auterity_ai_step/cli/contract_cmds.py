@@ -24,8 +24,8 @@ from ..errors import PolicyError, StepConfigError, TemplateError
 from . import app, console
 
 if TYPE_CHECKING:
-    from ..contract.policy import Policy, PolicyStore
-    from ..contract.policy_store import Overrides
+    from ..contract.policy import Policy
+    from ..core.policy_source import Overrides, PolicyStore
     from ..store.ledger import Ledger
 
 PolicyOption = Annotated[
@@ -174,7 +174,7 @@ def _stored_configurations(db: str | None) -> tuple[str, dict[str, dict[str, Any
 
 def _load_store(path: Path | None, db: str | None) -> tuple[PolicyStore, int]:
     """The store (see :func:`policy_store`) and how many configurations the ledger added."""
-    from ..contract.policy import PolicyStore
+    from ..core.policy_source import PolicyStore
 
     stored = _stored_configurations(db)
     overrides: Overrides | None = None if stored is None else (lambda: stored)

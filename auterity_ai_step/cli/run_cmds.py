@@ -33,9 +33,9 @@ from .status import LiveStatus
 T = TypeVar("T")
 
 if TYPE_CHECKING:
-    from ..contract.policy import PolicyStore
     from ..contract.policy_model import ModelSpec
-    from ..host import StepExecutionResult
+    from ..core.host import StepExecutionResult
+    from ..core.policy_source import PolicyStore
     from ..routing.health import HealthMonitor
     from ..routing.health import HealthStatus as HealthCheck
 
@@ -98,9 +98,9 @@ def _providers(store: PolicyStore, simulator: bool, scenario: Path | None) -> It
     if not simulator and scenario is None:
         yield store
         return
-    from ..contract.policy import PolicyStore
-    from ..demo import simulated_policy
-    from ..simulator import Scenario, Simulator, load_scenario
+    from ..core.policy_source import PolicyStore
+    from ..simulator.server import Scenario, Simulator, load_scenario
+    from .demo import simulated_policy
 
     try:
         loaded = load_scenario(scenario) if scenario is not None else Scenario()
@@ -187,8 +187,8 @@ def run(
     quiet: QuietOption = False,
 ) -> None:
     """Run one AI step end to end: answer, model, attempts, tokens and cost (exit 1 on failure)."""
-    from ..executor import AIStepExecutor
-    from ..host import WorkflowNode
+    from ..core.executor import AIStepExecutor
+    from ..core.host import WorkflowNode
 
     data = _read_step(step_file)
     if not isinstance(data, dict):
@@ -305,7 +305,7 @@ def estimate(
     quiet: QuietOption = False,
 ) -> None:
     """Each candidate's max tokens and worst case as run would send it, per limit; no call."""
-    from ..cost_estimate import estimate_step
+    from ..core.estimate import estimate_step
     from ..errors import AuterityAIError, StoreError, redact
     from ..money.prices import money_text
 
@@ -356,7 +356,7 @@ def demo(
     db: DbOption = None,
 ) -> None:
     """Run a three-step dealership workflow on the bundled policy and print its ledger."""
-    from ..demo import run_demo
+    from .demo import run_demo
 
     ledger = open_ledger(db)
     try:

@@ -81,7 +81,7 @@ def simulate(
     exit_after: Annotated[float | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Run the loopback provider simulator until Ctrl-C."""
-    from ..simulator import Scenario, Simulator, load_scenario  # aiohttp.web: only here
+    from ..simulator.server import Scenario, Simulator, load_scenario  # aiohttp.web: only here
 
     try:
         loaded = load_scenario(scenario) if scenario else Scenario()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -19,6 +20,7 @@ __all__ = [
     "CostControls",
     "ModelSpec",
     "Policy",
+    "PolicySource",
     "RetrySettings",
     "RoutingRules",
     "check_timezone",
@@ -269,3 +271,15 @@ class Policy(BaseModel):
     @property
     def model_names(self) -> tuple[str, ...]:
         return tuple(self.models)
+
+
+class PolicySource(Protocol):
+    """Anything that hands out the policy in force now (``core.policy_source.PolicyStore``).
+
+    Routing and money take this rather than the store itself, so the pure layers never
+    import the hot-reloader.
+    """
+
+    def current(self) -> Policy:
+        """The policy in force now."""
+        ...

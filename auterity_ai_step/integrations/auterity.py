@@ -20,7 +20,7 @@ was. Calling again replaces the earlier installation of that stack.
 Both engines retry a failed step by calling the executor again with the same execution id
 and node id. A failed step runs again (and calls providers again); a step that already
 succeeded in that execution, with the same config and input, answers from the ledger
-instead (see :mod:`auterity_ai_step.replay`), so a resumed execution pays once per step.
+instead (see :mod:`auterity_ai_step.core.replay`), so a resumed execution pays once per step.
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..executor import AIStepExecutor, current_execution_id, execution_context
-from ..host import WorkflowNode
+from ..core.executor import AIStepExecutor, current_execution_id, execution_context
+from ..core.host import WorkflowNode
 
 if TYPE_CHECKING:
-    from ..service import AIService
+    from ..service.ai_service import AIService
 
 __all__ = [
     "Installation",
@@ -216,7 +216,7 @@ def install_ai_service(service: AIService | None = None) -> AIService:
     Host code that calls the service directly (its own AI executors, API routes) then goes
     through the same policy, limits and ledger as AI steps. Returns the service installed.
     """
-    from ..service import AIService
+    from ..service.ai_service import AIService
 
     host_service = _host("app.services.ai_service")
     installed = service or AIService()

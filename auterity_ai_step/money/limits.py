@@ -25,7 +25,7 @@ from ..errors import LimitExceeded
 from .prices import Price, money_text, quantize_cost
 
 if TYPE_CHECKING:
-    from ..contract.policy import CostControls, Policy, PolicyStore
+    from ..contract.policy import CostControls, Policy, PolicySource
     from ..store.ledger import Ledger
     from ..store.records import UsageRecord
 
@@ -171,7 +171,7 @@ class BudgetGuard:
     def __init__(
         self,
         ledger: Ledger,
-        controls: PolicyStore | Policy | CostControls | Callable[[], CostControls],
+        controls: PolicySource | Policy | CostControls | Callable[[], CostControls],
         *,
         scope: str = "global",
     ) -> None:

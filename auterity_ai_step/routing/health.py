@@ -37,7 +37,7 @@ from auterity_ai_step.errors import (
 )
 
 if TYPE_CHECKING:
-    from auterity_ai_step.contract.policy import CircuitSettings, ModelSpec, PolicyStore
+    from auterity_ai_step.contract.policy import CircuitSettings, ModelSpec, PolicySource
 
 __all__ = [
     "CircuitBreaker",
@@ -280,7 +280,7 @@ class HealthMonitor:
 
     def __init__(
         self,
-        policy_store: PolicyStore,
+        policy_store: PolicySource,
         breaker: CircuitBreaker,
         *,
         prober: Prober | None = None,
@@ -295,7 +295,7 @@ class HealthMonitor:
 
     @classmethod
     def for_policy(
-        cls, policy_store: PolicyStore, *, prober: Prober | None = None
+        cls, policy_store: PolicySource, *, prober: Prober | None = None
     ) -> HealthMonitor:
         """A monitor whose breaker follows the policy's ``circuit`` settings
         (``failure_threshold``, ``cooldown_s``), as the engine's does."""

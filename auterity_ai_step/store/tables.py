@@ -190,7 +190,7 @@ class StepResult(Base):
     """A step's claim and, once it succeeded, its answer: what a re-run replays.
 
     ``key`` is a hash of the execution id, node id, step config and input (see
-    ``auterity_ai_step.replay``). ``status`` is ``running`` while one worker holds the
+    ``auterity_ai_step.core.replay``). ``status`` is ``running`` while one worker holds the
     claim (``owner``, since ``claimed_at``) and ``succeeded`` once ``output`` is kept;
     ``replays`` counts the re-runs that were answered from it.
     """

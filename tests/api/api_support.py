@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from auterity_ai_step.simulator import ModelBehaviour, Scenario
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario
 
 USER_TOKEN = "user-token-" + "u" * 24
 ADMIN_TOKEN = "admin-token-" + "a" * 24

@@ -22,9 +22,9 @@ from api_support import (
 )
 from fastapi import FastAPI
 
-from auterity_ai_step.api import create_app
-from auterity_ai_step.contract.policy import PolicyStore
-from auterity_ai_step.simulator import Simulator
+from auterity_ai_step.api.router import create_app
+from auterity_ai_step.core.policy_source import PolicyStore
+from auterity_ai_step.simulator.server import Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 

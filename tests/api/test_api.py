@@ -19,9 +19,10 @@ import pytest
 from api_support import ADMIN_TOKEN, KEY_ENV, UNSET_ENV, USER_TOKEN
 from fastapi import FastAPI
 
-from auterity_ai_step import api_models
-from auterity_ai_step.api import create_app, create_router
-from auterity_ai_step.contract.policy import PolicyStore, load_policy, parse_policy
+from auterity_ai_step.api import models as api_models
+from auterity_ai_step.api.router import create_app, create_router
+from auterity_ai_step.contract.policy import load_policy, parse_policy
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.resources import bundled_policy_path
 from auterity_ai_step.routing import gateway
 from auterity_ai_step.routing.health import CircuitBreaker, HealthMonitor
@@ -261,7 +262,8 @@ async def test_host_router_uses_the_hosts_auth(
 
 def test_import_without_fastapi_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "fastapi", None)
-    monkeypatch.delitem(sys.modules, "auterity_ai_step.api")
+    for name in [n for n in sys.modules if n.startswith("auterity_ai_step.api")]:
+        monkeypatch.delitem(sys.modules, name)
     with pytest.raises(ImportError, match=r"pip install 'auterity-ai-step\[api\]'"):
         importlib.import_module("auterity_ai_step.api")
 

@@ -130,7 +130,7 @@ def test_a_300_mb_body_is_refused_without_being_read(
 
 def test_every_route_that_takes_a_body_is_covered_above() -> None:
     """A new POST or PUT route must read its body after auth: add it to the cases above."""
-    from auterity_ai_step.api import create_app
+    from auterity_ai_step.api.router import create_app
 
     covered = {
         "/api/models/health-check",

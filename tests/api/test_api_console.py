@@ -25,11 +25,11 @@ from api_support import ADMIN_TOKEN, USER_TOKEN
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from auterity_ai_step import api_console_models
-from auterity_ai_step.api import create_app
+from auterity_ai_step.api import console_models as api_console_models
+from auterity_ai_step.api.router import create_app
 from auterity_ai_step.cli import app as cli
-from auterity_ai_step.contract.policy import PolicyStore
-from auterity_ai_step.cost_estimate import estimate_step
+from auterity_ai_step.core.estimate import estimate_step
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.routing.health import HealthMonitor
 from auterity_ai_step.store.ledger import Ledger, UsageRecord
 

@@ -16,8 +16,8 @@ from api_support import ADMIN_TOKEN, policy_document
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from auterity_ai_step.api import create_app
-from auterity_ai_step.contract.policy import PolicyStore
+from auterity_ai_step.api.router import create_app
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.store.ledger import Ledger
 
 _WORKDIR = Path(tempfile.mkdtemp(prefix="auterity-api-fuzz-"))

@@ -12,8 +12,9 @@ import pytest
 from api_support import ADMIN_TOKEN
 from fastapi import FastAPI, Header, HTTPException
 
-from auterity_ai_step.api import create_app, create_router
-from auterity_ai_step.contract.policy import PolicyStore, load_policy
+from auterity_ai_step.api.router import create_app, create_router
+from auterity_ai_step.contract.policy import load_policy
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.store.ledger import Ledger
 
 Client = Callable[..., httpx.AsyncClient]

@@ -18,9 +18,9 @@ import pytest
 import yaml
 from api_support import ADMIN_TOKEN, USER_TOKEN, policy_document
 
-from auterity_ai_step.api import create_app
-from auterity_ai_step.contract.policy import PolicyStore
-from auterity_ai_step.simulator import Simulator
+from auterity_ai_step.api.router import create_app
+from auterity_ai_step.core.policy_source import PolicyStore
+from auterity_ai_step.simulator.server import Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 FILE_FORMS: dict[str, dict[str, str]] = {

@@ -17,10 +17,10 @@ import pytest
 import yaml
 from api_support import ADMIN_TOKEN, KEY_ENV, USER_TOKEN, policy_document
 
-from auterity_ai_step.api import create_app
-from auterity_ai_step.contract.policy import PolicyStore
-from auterity_ai_step.health_meter import HEALTH_CHECK_NODE
-from auterity_ai_step.simulator import Simulator
+from auterity_ai_step.api.router import create_app
+from auterity_ai_step.core.health_meter import HEALTH_CHECK_NODE
+from auterity_ai_step.core.policy_source import PolicyStore
+from auterity_ai_step.simulator.server import Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 Client = Callable[..., httpx.AsyncClient]

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from auterity_ai_step.simulator import ModelBehaviour, Simulator
+from auterity_ai_step.simulator.server import ModelBehaviour, Simulator
 
 
 def encodings(key: str) -> dict[str, str]:

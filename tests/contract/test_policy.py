@@ -16,12 +16,12 @@ import yaml
 from auterity_ai_step.contract import policy_parse
 from auterity_ai_step.contract.policy import (
     Policy,
-    PolicyStore,
     derive_quality,
     load_policy,
     parse_policy,
     read_policy_file,
 )
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.errors import PolicyError
 from auterity_ai_step.resources import bundled_policy_path
 
@@ -632,7 +632,7 @@ def test_every_example_policy_loads(path: Path) -> None:
 
 def test_override_that_is_not_a_mapping_is_a_policy_error() -> None:
     from auterity_ai_step.contract.policy import load_policy, parse_policy
-    from auterity_ai_step.contract.policy_store import read_policy_file
+    from auterity_ai_step.core.policy_source import read_policy_file
 
     data = read_policy_file(load_policy().source)
     with pytest.raises(PolicyError) as info:
@@ -667,10 +667,10 @@ def test_known_timezones_load(zone: str) -> None:
 
 def test_the_policy_is_read_with_libyaml_when_pyyaml_has_it() -> None:
     """A reload holds the interpreter for the parse: the C parser is about 9x faster."""
-    from auterity_ai_step.contract import policy_store
+    from auterity_ai_step.contract import policy_file
 
     expected = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
-    assert policy_store.YAML_LOADER is expected
+    assert policy_file.YAML_LOADER is expected
 
 
 def test_both_yaml_loaders_read_the_bundled_policy_alike() -> None:

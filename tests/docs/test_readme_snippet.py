@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sim_policy import sim_policy_file
 
-from auterity_ai_step.simulator import Simulator
+from auterity_ai_step.simulator.server import Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parents[2]

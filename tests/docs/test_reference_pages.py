@@ -16,7 +16,7 @@ from auterity_ai_step.contract.step import base_schema
 from docgen import md, pages, reference_api, reference_cli
 
 PAGES = sorted(pages.GENERATED)
-MARKDOWN = [rel for rel in PAGES if rel.endswith(".md")]
+MARKDOWN = [rel for rel in PAGES if rel.startswith("reference/") and rel.endswith(".md")]
 POLICY_MODELS = (
     policy_model.ModelSpec,
     policy_model.RoutingRules,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sim_policy import sim_policy_file
 
-from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = ROOT / "tests" / "auterity_host"

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from auterity_ai_step.contract.policy import CostControls, PolicyStore, load_policy
+from auterity_ai_step.contract.policy import CostControls, load_policy
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.errors import LimitExceeded
 from auterity_ai_step.money.limits import BudgetAlert, BudgetGuard, StepAllowance, cap_max_tokens
 from auterity_ai_step.money.prices import Price

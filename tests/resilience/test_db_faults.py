@@ -14,11 +14,11 @@ import pytest
 from pg_server import PostgresServer
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode, load_policy
-from auterity_ai_step.contract.policy import PolicyStore
-from auterity_ai_step.demo import simulated_policy
-from auterity_ai_step.engine import Engine
-from auterity_ai_step.host import StepExecutionResult
-from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.cli.demo import simulated_policy
+from auterity_ai_step.core.engine import Engine
+from auterity_ai_step.core.host import StepExecutionResult
+from auterity_ai_step.core.policy_source import PolicyStore
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 pytestmark = pytest.mark.postgres

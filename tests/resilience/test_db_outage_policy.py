@@ -22,8 +22,8 @@ from sim_policy import sim_policy_data
 from sqlalchemy.engine import make_url
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode
-from auterity_ai_step.contract.policy import PolicyStore
-from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.core.policy_source import PolicyStore
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 from auterity_ai_step.store import Ledger
 
 PASSWORD = "s3cret-db-pw-0123"

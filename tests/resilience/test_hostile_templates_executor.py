@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode, load_policy
-from auterity_ai_step.contract.policy import PolicyStore
-from auterity_ai_step.demo import simulated_policy
-from auterity_ai_step.engine import Engine
-from auterity_ai_step.host import StepExecutionResult
-from auterity_ai_step.simulator import Scenario, Simulator
+from auterity_ai_step.cli.demo import simulated_policy
+from auterity_ai_step.core.engine import Engine
+from auterity_ai_step.core.host import StepExecutionResult
+from auterity_ai_step.core.policy_source import PolicyStore
+from auterity_ai_step.simulator.server import Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 KEY = "sk-test-hostile-0123456789abcdefghijklmn"

@@ -10,7 +10,7 @@ from gateway_support import FAKE_KEY, FAMILIES, make_spec
 
 from auterity_ai_step.contract.policy import ModelSpec
 from auterity_ai_step.routing import gateway
-from auterity_ai_step.simulator import Scenario, Simulator
+from auterity_ai_step.simulator.server import Scenario, Simulator
 
 
 @pytest.fixture

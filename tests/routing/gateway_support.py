@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from auterity_ai_step.contract.policy import ModelSpec
-from auterity_ai_step.simulator import ModelBehaviour, Simulator
+from auterity_ai_step.simulator.server import ModelBehaviour, Simulator
 
 FAKE_KEY = "sk-test-0123456789abcdefSECRET"
 

@@ -19,11 +19,12 @@ import pytest
 from gateway_support import FAMILIES
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode, errors
-from auterity_ai_step.contract.policy import PolicyStore, parse_policy
-from auterity_ai_step.engine import QUOTA_QUARANTINE_S, Engine
+from auterity_ai_step.contract.policy import parse_policy
+from auterity_ai_step.core.engine import QUOTA_QUARANTINE_S, Engine
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.routing import error_table, provider_errors
 from auterity_ai_step.routing.health import CircuitBreaker, Quarantine
-from auterity_ai_step.simulator import ModelBehaviour, Simulator
+from auterity_ai_step.simulator.server import ModelBehaviour, Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 pytestmark = pytest.mark.usefixtures("production_transport", "fake_keys")

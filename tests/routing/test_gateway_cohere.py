@@ -13,7 +13,7 @@ from gateway_support import FAKE_KEY, script
 
 from auterity_ai_step.contract.policy import ModelSpec, parse_policy
 from auterity_ai_step.routing.gateway import CompletionRequest, complete
-from auterity_ai_step.simulator import Simulator
+from auterity_ai_step.simulator.server import Simulator
 
 pytestmark = pytest.mark.usefixtures("production_transport")
 

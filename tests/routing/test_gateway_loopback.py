@@ -15,7 +15,7 @@ from gateway_support import FAKE_KEY, FAMILIES, FAMILIES_WITHOUT_RETRY_AFTER, ma
 from auterity_ai_step import errors
 from auterity_ai_step.routing import gateway
 from auterity_ai_step.routing.gateway import CompletionRequest, complete, probe
-from auterity_ai_step.simulator import Simulator
+from auterity_ai_step.simulator.server import Simulator
 
 pytestmark = pytest.mark.usefixtures("production_transport", "fake_keys")
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from auterity_ai_step.contract.policy import CircuitSettings, PolicyStore, parse_policy
+from auterity_ai_step.contract.policy import CircuitSettings, parse_policy
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.errors import (
     AuthenticationFailed,
     ContentRefused,
@@ -28,7 +29,7 @@ from auterity_ai_step.routing.health import (
     HealthStatus,
     counts_as_failure,
 )
-from auterity_ai_step.simulator import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
 
 
 class Clock:

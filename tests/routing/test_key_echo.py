@@ -20,10 +20,11 @@ import pytest
 from gateway_support import FAMILIES, make_spec, script
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode, errors
-from auterity_ai_step.contract.policy import PolicyStore, parse_policy
-from auterity_ai_step.engine import Engine
+from auterity_ai_step.contract.policy import parse_policy
+from auterity_ai_step.core.engine import Engine
+from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.routing.gateway import CompletionRequest, complete
-from auterity_ai_step.simulator import Simulator
+from auterity_ai_step.simulator.server import Simulator
 from auterity_ai_step.store.ledger import Ledger
 
 pytestmark = pytest.mark.usefixtures("production_transport")

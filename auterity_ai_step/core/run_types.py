@@ -15,11 +15,11 @@ from typing import Any
 
 import jsonschema
 
-from .contract.policy import ModelSpec, Policy, RetrySettings
-from .contract.step import StepConfig
-from .errors import InvalidOutput
-from .money.prices import money_text
-from .routing.candidates import Skipped
+from ..contract.policy import ModelSpec, Policy, RetrySettings
+from ..contract.step import StepConfig
+from ..errors import InvalidOutput
+from ..money.prices import money_text
+from ..routing.candidates import Skipped
 
 __all__ = [
     "PROMPT_TOKEN_MARGIN",

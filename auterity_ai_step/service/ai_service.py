@@ -20,17 +20,18 @@ from typing import Any
 
 import jsonschema
 
-from .contract.policy import PolicyStore, RetrySettings
-from .contract.step import validate_step_config
-from .contract.templates import DEFAULT_SYSTEM_PROMPT, DEFAULT_TEMPLATES, PromptTemplate
-from .engine import Engine
-from .errors import AIServiceError, StepConfigError
-from .executor import current_execution_id, default_engine
+from ..contract.policy import RetrySettings
+from ..contract.step import validate_step_config
+from ..contract.templates import DEFAULT_SYSTEM_PROMPT, DEFAULT_TEMPLATES, PromptTemplate
+from ..core.engine import Engine
+from ..core.executor import current_execution_id, default_engine
+from ..core.policy_source import PolicyStore
+from ..core.run_types import RunRequest
+from ..errors import AIServiceError, StepConfigError
+from ..money.prices import get_model_costs, money_text
+from ..routing.candidates import select_optimal_model
+from ..store.ledger import Ledger
 from .model_configs import model_configs
-from .money.prices import get_model_costs, money_text
-from .routing.candidates import select_optimal_model
-from .run_types import RunRequest
-from .store.ledger import Ledger
 
 __all__ = [
     "AIModelType",

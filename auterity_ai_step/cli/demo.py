@@ -26,15 +26,15 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from .contract.policy import ModelSpec, Policy
-from .host import WorkflowNode
-from .money.prices import money_text
-from .resources import bundled_policy_path, example_path
-from .settings import POLICY_ENV
-from .simulator import ModelBehaviour, Scenario
+from ..contract.policy import ModelSpec, Policy
+from ..core.host import WorkflowNode
+from ..money.prices import money_text
+from ..resources import bundled_policy_path, example_path
+from ..settings import POLICY_ENV
+from ..simulator.server import ModelBehaviour, Scenario
 
 if TYPE_CHECKING:
-    from .store.ledger import Ledger
+    from ..store.ledger import Ledger
 
 __all__ = [
     "DEMO_STEPS",
@@ -172,9 +172,9 @@ def run_demo(
     printed says. Usage goes to ``ledger`` (left open), else to a ledger opened on
     ``db_url`` (closed at the end).
     """
-    from .contract.policy import PolicyStore
-    from .executor import AIStepExecutor
-    from .store.ledger import Ledger
+    from ..core.executor import AIStepExecutor
+    from ..core.policy_source import PolicyStore
+    from ..store.ledger import Ledger
 
     store = PolicyStore(bundled_policy_path())
     policy = store.current()
@@ -193,7 +193,7 @@ def run_demo(
         if real:
             console.print(f"Using real providers for: {', '.join(real)}", highlight=False)
         else:
-            from .simulator import Simulator
+            from ..simulator.server import Simulator
 
             base_url, stop = Simulator(demo_scenario()).run_in_thread()
             policy = simulated_policy(policy, base_url)
@@ -222,7 +222,7 @@ async def _run_workflow(
     execution_id: str,
     real_models: list[str],
 ) -> bool:
-    from .cli.run_cmds import print_result
+    from .run_cmds import print_result
 
     data = demo_input()
     ok = True
@@ -275,7 +275,7 @@ def console_built() -> bool:
 
 def _print_next_steps(console: Console, ledger_url: str, execution_id: str) -> None:
     """Where to go after the table: the ledger, this run's usage, and the console if built."""
-    from .settings import database_url
+    from ..settings import database_url
 
     where = ledger_url.removeprefix("sqlite:///") if ledger_url.startswith("sqlite:///") else ""
     db = "" if ledger_url == database_url(create_dir=False) else f" --db '{ledger_url}'"

@@ -43,14 +43,27 @@ try:
     from fastapi.routing import APIRoute
     from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 except ImportError as exc:
-    from .extras import missing_extra_message
+    from ..extras import missing_extra_message
 
     raise ImportError(missing_extra_message(exc, "the model management API", "api")) from exc
 
 from pydantic import BaseModel, ValidationError
 
-from .api_console import add_console_routes
-from .api_models import (
+from ..contract.step import step_schema
+from ..core.policy_source import PolicyStore
+from ..errors import redact
+from ..loopback import host_name, is_loopback
+from ..routing.health import HealthMonitor
+from ..store.ledger import Ledger
+from .catalog import (
+    HEALTH_CHECK_LIMIT_S,
+    HEALTH_CHECK_RATE,
+    ApiError,
+    ModelCatalog,
+    RateLimit,
+)
+from .console import add_console_routes
+from .models import (
     AvailableModels,
     ConfigRejected,
     ConfigView,
@@ -63,19 +76,6 @@ from .api_models import (
     UnknownModel,
     UsageReport,
 )
-from .api_service import (
-    HEALTH_CHECK_LIMIT_S,
-    HEALTH_CHECK_RATE,
-    ApiError,
-    ModelCatalog,
-    RateLimit,
-)
-from .contract.policy import PolicyStore
-from .contract.step import step_schema
-from .errors import redact
-from .loopback import host_name, is_loopback
-from .routing.health import HealthMonitor
-from .store.ledger import Ledger
 
 __all__ = [
     "ADMIN_TOKEN_ENV",

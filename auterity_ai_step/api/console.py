@@ -34,7 +34,14 @@ from fastapi.responses import StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from .api_console_models import (
+from ..contract.step import validate_step_config
+from ..core.estimate import CandidateEstimate, estimate_step
+from ..errors import StepConfigError, TemplateError
+from ..money.limits import BudgetGuard
+from ..routing.candidates import Skipped
+from ..routing.health import HealthStatus
+from .catalog import ApiError, ModelCatalog
+from .console_models import (
     BudgetStatus,
     CandidateCost,
     GroupBy,
@@ -52,14 +59,7 @@ from .api_console_models import (
     TryRun,
     UsageSeries,
 )
-from .api_models import ErrorMessage, money
-from .api_service import ApiError, ModelCatalog
-from .contract.step import validate_step_config
-from .cost_estimate import CandidateEstimate, estimate_step
-from .errors import StepConfigError, TemplateError
-from .money.limits import BudgetGuard
-from .routing.candidates import Skipped
-from .routing.health import HealthStatus
+from .models import ErrorMessage, money
 
 __all__ = ["CONSOLE_DIR", "add_console_routes", "console_files"]
 
@@ -242,12 +242,12 @@ class ConsoleReports:
     async def try_run(self, body: StepEstimateRequest) -> TryRun:
         """Run the step on the built-in simulator with a throwaway ledger: the real ledger,
         budget and circuits are untouched and no provider is called."""
-        from .contract.policy import PolicyStore
-        from .demo import simulated_policy
-        from .executor import AIStepExecutor
-        from .host import WorkflowNode
-        from .simulator import Scenario, Simulator
-        from .store.ledger import Ledger
+        from ..cli.demo import simulated_policy
+        from ..core.executor import AIStepExecutor
+        from ..core.host import WorkflowNode
+        from ..core.policy_source import PolicyStore
+        from ..simulator.server import Scenario, Simulator
+        from ..store.ledger import Ledger
 
         with tempfile.TemporaryDirectory(prefix="auterity-try-") as scratch:
             ledger = Ledger(f"sqlite:///{Path(scratch) / 'try.db'}")

@@ -1,12 +1,12 @@
 """What the model management API does, apart from HTTP: no FastAPI here.
 
 :class:`ModelCatalog` reads the live policy, the ledger and the health monitor and turns
-them into the typed bodies of :mod:`auterity_ai_step.api_models`; a refusal is an
+them into the typed bodies of :mod:`auterity_ai_step.api.models`; a refusal is an
 :class:`ApiError` carrying the HTTP status and body, which ``api.py`` turns into a response.
 Every error text passes through ``errors.redact`` with the values of the key variables the
 policy names, so no key can reach a response.
 
-Health checks are billed calls: each is metered (:mod:`auterity_ai_step.health_meter`) and
+Health checks are billed calls: each is metered (:mod:`auterity_ai_step.core.health_meter`) and
 each caller may start at most :data:`HEALTH_CHECK_RATE` of them (:class:`RateLimit`).
 """
 
@@ -25,7 +25,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from .api_models import (
+from ..contract.policy import Policy, parse_policy, read_policy_file
+from ..core.health_meter import LedgerProbeMeter
+from ..core.policy_source import PolicyStore
+from ..errors import LimitExceeded, PolicyError, StoreError, redact
+from ..money.limits import BudgetGuard
+from ..money.prices import price_for
+from ..routing.candidates import rank_models, select_optimal_model
+from ..routing.health import HealthMonitor, HealthStatus
+from ..store.ledger import Ledger
+from .models import (
     AvailableModel,
     AvailableModels,
     BudgetFigures,
@@ -42,14 +51,6 @@ from .api_models import (
     UsageRow,
     money,
 )
-from .contract.policy import Policy, PolicyStore, parse_policy, read_policy_file
-from .errors import LimitExceeded, PolicyError, StoreError, redact
-from .health_meter import LedgerProbeMeter
-from .money.limits import BudgetGuard
-from .money.prices import price_for
-from .routing.candidates import rank_models, select_optimal_model
-from .routing.health import HealthMonitor, HealthStatus
-from .store.ledger import Ledger
 
 __all__ = ["HEALTH_CHECK_LIMIT_S", "HEALTH_CHECK_RATE", "ApiError", "ModelCatalog", "RateLimit"]
 

@@ -1,4 +1,4 @@
-"""Loading a policy file and keeping the current policy fresh without a restart.
+"""Keeping the current policy fresh without a restart: the core's policy source.
 
 ``PolicyStore.current()`` runs on every step, so it must be cheap: it stats the file at most
 once per ``check_interval_s`` and re-parses only when the file (mtime, size, inode) or the
@@ -20,51 +20,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..contract.policy_file import read_policy_file, resolve_policy_path
+from ..contract.policy_model import Policy
+from ..contract.policy_parse import parse_policy
 from ..errors import PolicyError, redact
-from .policy_model import Policy
-from .policy_parse import parse_policy
 
-__all__ = ["Overrides", "PolicyStore", "load_policy", "read_policy_file"]
+__all__ = ["Overrides", "PolicyStore"]
 
 logger = logging.getLogger("auterity_ai_step.policy")
 
-#: libyaml's parser when PyYAML was built with it (about 9x faster on the bundled policy,
-#: so a reload holds the interpreter for ~1 ms, not ~10 ms); the pure-Python one otherwise.
-YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 Overrides = Callable[[], tuple[str, Mapping[str, Mapping[str, Any]]]]
-
-
-def _resolve(path: str | os.PathLike[str] | None) -> Path:
-    if path is not None:
-        return Path(path)
-    from ..settings import policy_path
-
-    return Path(policy_path())
-
-
-def read_policy_file(path: str | os.PathLike[str]) -> Mapping[str, Any]:
-    """The YAML (or JSON) document at ``path``; PolicyError if unreadable or not a mapping."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"cannot read model policy {path}: {exc.strerror or exc}") from exc
-    try:
-        data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 (a safe loader, C or Python)
-    except yaml.YAMLError as exc:
-        # The parser quotes the offending line, which may hold a pasted key.
-        raise PolicyError(f"model policy {path} is not valid YAML: {redact(str(exc))}") from exc
-    if not isinstance(data, Mapping):
-        raise PolicyError(f"model policy {path} must be a mapping at the top level")
-    return data
-
-
-def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
-    """Load and validate a policy file; ``None`` means ``settings.policy_path()``."""
-    resolved = _resolve(path)
-    return parse_policy(read_policy_file(resolved), source=str(resolved))
 
 
 class PolicyStore:
@@ -90,7 +55,7 @@ class PolicyStore:
         check_interval_s: float = 0.05,
         override_retry_s: float = 5.0,
     ) -> None:
-        self._path: Path | None = _resolve(path)
+        self._path: Path | None = resolve_policy_path(path)
         self._overrides = overrides
         self._interval = check_interval_s
         self._retry_s = override_retry_s

@@ -2,7 +2,7 @@
 step estimate and validation, and the status stream's events.
 
 Money is a decimal string of US dollars and a percentage a decimal string from 0 to 100, as
-in :mod:`auterity_ai_step.api_models`; days are ISO dates.
+in :mod:`auterity_ai_step.api.models`; days are ISO dates.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .api_models import Money, Percent
+from .models import Money, Percent
 
 __all__ = [
     "BudgetStatus",

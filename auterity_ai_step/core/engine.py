@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from .contract.policy import CostControls, ModelSpec, Policy, PolicyStore, RetrySettings
-from .contract.step import StepConfig
-from .errors import (
+from ..contract.policy import CostControls, ModelSpec, Policy, RetrySettings
+from ..contract.step import StepConfig
+from ..errors import (
     ContentRefused,
     ContextWindowExceeded,
     InvalidOutput,
@@ -36,13 +36,16 @@ from .errors import (
     StoreError,
     redact,
 )
-from .money.limits import BudgetGuard, Reservation, StepAllowance, cap_max_tokens
-from .money.prices import Price, price_for, worst_case_cost
-from .money.usage import judge_usage
-from .routing import gateway
-from .routing.candidates import Candidate, Skipped, build_chain, windows_hold
-from .routing.health import CircuitBreaker
-from .routing.retry import retrying
+from ..money.limits import BudgetGuard, Reservation, StepAllowance, cap_max_tokens
+from ..money.prices import Price, price_for, worst_case_cost
+from ..money.usage import judge_usage
+from ..routing import gateway
+from ..routing.candidates import Candidate, Skipped, build_chain, windows_hold
+from ..routing.health import CircuitBreaker
+from ..routing.retry import retrying
+from ..store.ledger import Ledger
+from ..store.records import UsageRecord
+from .policy_source import PolicyStore
 from .run_types import (
     Attempt,
     RunOutcome,
@@ -51,8 +54,6 @@ from .run_types import (
     check_output,
     prompt_token_bound,
 )
-from .store.ledger import Ledger
-from .store.records import UsageRecord
 
 __all__ = ["QUARANTINE_S", "Engine", "attempt_max_tokens", "count_prompt_tokens"]
 

@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .errors import MalformedResponse, ProviderError, ProviderTimeout
-from .money.limits import BudgetGuard, Reservation
-from .money.prices import price_for, worst_case_cost
-from .store.records import UsageRecord
+from ..errors import MalformedResponse, ProviderError, ProviderTimeout
+from ..money.limits import BudgetGuard, Reservation
+from ..money.prices import price_for, worst_case_cost
+from ..store.records import UsageRecord
 
 if TYPE_CHECKING:
-    from .contract.policy import ModelSpec, PolicyStore
-    from .store.ledger import Ledger
+    from ..contract.policy import ModelSpec
+    from ..store.ledger import Ledger
+    from .policy_source import PolicyStore
 
 __all__ = ["HEALTH_CHECK_NODE", "LedgerProbeMeter"]
 
@@ -70,7 +71,7 @@ class LedgerProbeMeter:
             await asyncio.to_thread(self._end, ticket, spec, latency_ms, failure)
 
     def _begin(self, spec: ModelSpec) -> _Ticket | None:
-        from .routing import gateway
+        from ..routing import gateway
 
         if not gateway.probe_is_billed(spec):
             return None
@@ -83,7 +84,7 @@ class LedgerProbeMeter:
     def _end(
         self, ticket: _Ticket, spec: ModelSpec, latency_ms: float, failure: BaseException | None
     ) -> None:
-        from .routing import gateway
+        from ..routing import gateway
 
         billed = _may_have_billed(failure)
         kind = (

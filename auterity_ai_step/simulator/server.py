@@ -35,7 +35,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .simulator_scenario import ModelBehaviour, Outcome, Scenario, approx_tokens, load_scenario
+from .scenario import ModelBehaviour, Outcome, Scenario, approx_tokens, load_scenario
 
 __all__ = [
     "ModelBehaviour",

@@ -34,10 +34,10 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from .contract.policy import Policy
-from .errors import StoreError, redact
-from .store.ledger import Ledger
-from .store.records import UsageRecord
+from ..contract.policy import Policy
+from ..errors import StoreError, redact
+from ..store.ledger import Ledger
+from ..store.records import UsageRecord
 
 __all__ = ["StepReplay", "step_key"]
 

@@ -2,7 +2,7 @@
 
 Backs ``auterity-ai-step estimate``. Calls no model; it renders the prompt, counts its
 tokens offline and reads today's spend from the ledger. Each candidate's ``max_tokens`` is
-the one ``run`` would send (:func:`~auterity_ai_step.engine.attempt_max_tokens`): for a step
+the one ``run`` would send (:func:`~auterity_ai_step.core.engine.attempt_max_tokens`): for a step
 without ``max_tokens``, what the tightest in-process limit pays for.
 """
 
@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .contract.policy import ModelSpec, Policy
-from .contract.step import StepConfig, validate_step_config
-from .contract.templates import build_messages
+from ..contract.policy import ModelSpec, Policy
+from ..contract.step import StepConfig, validate_step_config
+from ..contract.templates import build_messages
+from ..errors import LimitExceeded
+from ..money.limits import BudgetGuard, StepAllowance
+from ..money.prices import money_text, price_for, worst_case_cost
+from ..routing.candidates import Skipped, build_chain
+from ..store.ledger import Ledger
 from .engine import attempt_max_tokens, count_prompt_tokens
-from .errors import LimitExceeded
-from .money.limits import BudgetGuard, StepAllowance
-from .money.prices import money_text, price_for, worst_case_cost
-from .routing.candidates import Skipped, build_chain
 from .run_types import billable_prompt_tokens
-from .store.ledger import Ledger
 
 __all__ = ["CandidateEstimate", "StepEstimate", "estimate_step"]
 
