@@ -441,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     logging.getLogger("LiteLLM").setLevel(logging.ERROR)
     wanted = ns.only or list(NAMES)
+    load_start = _load()
     started = time.perf_counter()
     report = Report()
     sim = (
@@ -474,7 +475,8 @@ def main(argv: list[str] | None = None) -> int:
         f"## Benchmark results ({'quick' if ns.quick else 'full'} run)\n\n"
         f"{time.strftime('%Y-%m-%d')}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, {platform.machine()}; loopback simulator with "
-        f"{ns.latency_ms:g} ms latency; {elapsed:.0f} s wall. Median (min-max) over repeats."
+        f"{ns.latency_ms:g} ms latency; {elapsed:.0f} s wall; load average (1/5/15 min) "
+        f"{load_start} at the start, {_load()} at the end. Median (min-max) over repeats."
     )
     text = report.markdown(header)
     print(text)
@@ -484,6 +486,11 @@ def main(argv: list[str] | None = None) -> int:
     if not ns.quick and not ns.only:
         (HERE / "RESULTS.md").write_text(text, "utf-8")
     return 0
+
+
+def _load() -> str:
+    """The machine's load average now: a shared machine's load explains absolute figures."""
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _url(sim: SimulatorProcess | None) -> str:
