@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from importlib import metadata
 
 __all__ = ["DISTRIBUTION", "extra_for_module", "install_command", "missing_extra_message"]
 
@@ -22,6 +21,8 @@ _NOT_FOR_USERS = {"dev", "docs"}
 @cache
 def _extras() -> dict[str, str]:
     """Top-level module name -> extra, for every optional requirement of the package."""
+    from importlib import metadata  # ~0.1 s to import: only when an extra is missing
+
     try:
         requires = metadata.requires(DISTRIBUTION) or []
     except metadata.PackageNotFoundError:  # running from a source tree without metadata

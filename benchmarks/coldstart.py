@@ -11,11 +11,12 @@ from pathlib import Path
 from benchmarks.common import FAKE_KEY, ROOT, Stat
 
 EXAMPLES = ROOT / "auterity_ai_step" / "examples"
-# Prints whether LiteLLM got imported, whatever way the command exits.
+# Prints which heavy libraries got imported, whatever way the command exits.
+HEAVY = ("litellm", "aiohttp.web", "sqlalchemy")
 PROBE = (
     "import atexit, sys\n"
     "atexit.register(lambda: sys.stderr.write("
-    "'\\nLITELLM_IMPORTED=%s\\n' % ('litellm' in sys.modules)))\n"
+    "'\\nIMPORTED=%s\\n' % ','.join(m for m in " + repr(HEAVY) + " if m in sys.modules)))\n"
     "from auterity_ai_step.cli import main\n"
     "sys.argv = ['auterity-ai-step', *sys.argv[1:]]\n"
     "main()\n"
@@ -34,16 +35,24 @@ def commands(policy: Path, db_url: str) -> dict[str, list[str]]:
     }
 
 
-def measure(policy: Path, db_url: str, repeats: int) -> tuple[dict[str, Stat], dict[str, bool]]:
-    """Median wall seconds per command; and whether each imported LiteLLM."""
-    env = {
+def _env(policy: Path) -> dict[str, str]:
+    """No ledger for the contract commands to read (``run`` is given its own ``--db``)."""
+    return {
         **os.environ,
+        "AUTERITY_AI_DATABASE_URL": f"sqlite:///{policy.parent / 'no-ledger.db'}",
         "AUTERITY_AI_POLICY": str(policy),
         "OPENAI_API_KEY": FAKE_KEY,
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }
+
+
+def measure(
+    policy: Path, db_url: str, repeats: int
+) -> tuple[dict[str, Stat], dict[str, list[str]]]:
+    """Median wall seconds per command; and which heavy libraries each imported."""
+    env = _env(policy)
     out = {name: Stat() for name in commands(policy, db_url)}
-    imported: dict[str, bool] = {}
+    imported: dict[str, list[str]] = {}
     for _ in range(repeats + 1):  # the first round warms the OS file cache; not counted
         first = not out["python -c pass"].values and not imported
         for name, argv in commands(policy, db_url).items():
@@ -53,7 +62,33 @@ def measure(policy: Path, db_url: str, repeats: int) -> tuple[dict[str, Stat], d
             if proc.returncode != 0:
                 raise RuntimeError(f"{name} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
             if name != "python -c pass":
-                imported[name] = "LITELLM_IMPORTED=True" in proc.stderr
+                imported[name] = _imported(proc.stderr)
             if not first:
                 out[name].add(elapsed)
     return out, imported
+
+
+def _imported(stderr: str) -> list[str]:
+    line = next(ln for ln in reversed(stderr.splitlines()) if ln.startswith("IMPORTED="))
+    return [m for m in line.removeprefix("IMPORTED=").split(",") if m]
+
+
+def import_profile(policy: Path, command: str, top: int = 8) -> list[tuple[str, float]]:
+    """``python -X importtime``: a command's top-level imports, cumulative ms, largest first."""
+    argv = commands(policy, "sqlite://")[command]
+    proc = subprocess.run(
+        [argv[0], "-X", "importtime", *argv[1:]],
+        env=_env(policy),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    rows: list[tuple[str, float]] = []
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _self, cumulative, name = line.removeprefix("import time:").split("|")
+        if name.startswith("  "):
+            continue  # imported by another module: counted in its parent's cumulative
+        rows.append((name.strip(), int(cumulative) / 1000))
+    return sorted(rows, key=lambda r: -r[1])[:top]

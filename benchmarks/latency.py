@@ -1,4 +1,4 @@
-"""Fallback activation, model switch and health check: wall-clock figures, in this process.
+"""Model switch and health check: wall-clock figures, in this process (fallback: ``realtime``).
 
 The simulator runs in a thread here, so its request timestamps (``time.time()``) and ours
 share one clock.
@@ -23,7 +23,7 @@ from auterity_ai_step.contract.policy import Policy, parse_policy
 from auterity_ai_step.core.engine import Engine
 from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.routing.health import CircuitBreaker, HealthMonitor
-from auterity_ai_step.simulator.server import ModelBehaviour, Scenario, Simulator
+from auterity_ai_step.simulator.server import Scenario, Simulator
 from auterity_ai_step.store.ledger import Ledger
 from benchmarks.common import FAKE_KEY, INPUT, STEP, Stat, policy_document, write_policy
 
@@ -53,69 +53,6 @@ def simulator(scenario: Scenario) -> Iterator[Simulator]:
 
 def _ms(seconds: float) -> float:
     return seconds * 1000
-
-
-async def _fallback(repeats: int, samples: int) -> dict[str, Stat]:
-    scenario = Scenario(
-        models={PRIMARY: ModelBehaviour(outcomes=("ok",))}, default=ModelBehaviour(), seed=0
-    )
-    out = {k: Stat() for k in ("ok_step", "auth_gap", "5xx_gap", "open_step", "open_extra")}
-    out["sleeps_after_last"] = Stat()
-    with simulator(scenario) as sim, tempfile.TemporaryDirectory() as tmp:
-        policy = parse_policy(policy_document(sim.base_url))
-        breaker = CircuitBreaker(policy.circuit.failure_threshold, policy.circuit.cooldown_s)
-        sleep = _NoWait()
-        ledger = Ledger(f"sqlite:///{tmp}/ledger.db")
-        engine = Engine(PolicyStore.fixed(policy), ledger, breaker=breaker, sleep=sleep)
-        executor = AIStepExecutor(engine=engine)
-        node = WorkflowNode(id="fallback", type="ai", data=STEP)
-
-        async def step() -> tuple[float, Any]:
-            started = time.perf_counter()
-            result = await executor.execute_step(node, INPUT)
-            assert result.success, result.error_message
-            return time.perf_counter() - started, result
-
-        def script(*outcomes: str | int) -> None:
-            sim.scenario.models[PRIMARY] = ModelBehaviour(outcomes=outcomes)
-            sim.reset()
-            breaker.record_success(PRIMARY)
-
-        def gap() -> float:
-            last_primary = max(r.time for r in sim.requests if r.model == PRIMARY)
-            first_fallback = min(r.time for r in sim.requests if r.model == FALLBACK)
-            return first_fallback - last_primary
-
-        for _ in range(10):  # warm up both models' connections and caches
-            script("ok")
-            await step()
-            script(401)
-            await step()
-        for _ in range(repeats):
-            ok, auth, five, opened = [], [], [], []
-            for _ in range(samples):
-                script("ok")
-                ok.append((await step())[0])
-                script(401)
-                await step()
-                auth.append(gap())
-                script(500)
-                sleep.calls.clear()
-                await step()
-                five.append(gap())
-                out["sleeps_after_last"].add(len(sleep.calls) - 2)  # 3 attempts, 2 waits
-                # The primary's circuit is open now (3 consecutive failures).
-                assert breaker.state(PRIMARY) == "open"
-                sim.reset()
-                opened.append((await step())[0])
-                assert sim.count(PRIMARY) == 0
-            out["ok_step"].add(_ms(statistics.median(ok)))
-            out["auth_gap"].add(_ms(statistics.median(auth)))
-            out["5xx_gap"].add(_ms(statistics.median(five)))
-            out["open_step"].add(_ms(statistics.median(opened)))
-            out["open_extra"].add(_ms(statistics.median(opened) - statistics.median(ok)))
-        ledger.close()
-    return out
 
 
 async def _switch_until(
@@ -226,10 +163,6 @@ async def _health(repeats: int) -> dict[str, Stat]:
     finally:
         hang.close()
     return out
-
-
-def fallback(repeats: int, samples: int) -> dict[str, Stat]:
-    return asyncio.run(_fallback(repeats, samples))
 
 
 def model_switch(repeats: int, samples: int) -> dict[str, Stat]:

@@ -358,9 +358,18 @@ def main() -> None:
 
 
 async def memory(args: dict[str, Any]) -> dict[str, Any]:
-    """RSS after warm-up, then after each count of steps (distinct prompts, concurrency 50)."""
+    """RSS after warm-up, then after each count of steps (distinct prompts, concurrency 50).
+
+    With ``bare``: the same counts of bare ``litellm.acompletion`` calls instead, the
+    baseline (a fresh process each, so neither inherits the other's memory)."""
     with tempfile.TemporaryDirectory() as db_dir:
-        _ledger, call = make_step(args["base_url"], db_dir, vary=True)
+        if args.get("bare"):
+            import litellm
+
+            litellm.suppress_debug_info = True
+            call = make_bare(litellm, args["base_url"], {})
+        else:
+            _ledger, call = make_step(args["base_url"], db_dir, vary=True)
         done = 0
 
         async def steps(n: int) -> None:

@@ -2,10 +2,10 @@
 
     .venv/bin/python -m benchmarks.run [--quick] [--only NAME]
 
-NAME is one of: overhead, settings, profile, fallback, switch, health, budget, coldstart,
-memory, whatif. Every figure is a median with its min-max over repeats, beside a baseline measured
-in the same run. ``--quick`` uses smaller counts (about 2.5 minutes); the full run writes the
-committed snapshot ``benchmarks/RESULTS.md`` too.
+NAME is one of: overhead, settings, profile, fallback, looplag, switch, health, budget,
+coldstart, memory, whatif. Every figure is a median with its min-max over repeats, beside a
+baseline measured in the same run. ``--quick`` uses smaller counts (under 3 minutes); the
+full run writes the committed snapshot ``benchmarks/RESULTS.md`` too.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ NAMES = (
     "settings",
     "profile",
     "fallback",
+    "looplag",
     "switch",
     "health",
     "budget",
@@ -71,10 +72,19 @@ def _x(s: Stat) -> str:
 # -- 1. step overhead ------------------------------------------------------------------
 
 
+HANDLER = "EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER"
+
+
 def overhead(report: Report, quick: bool, base_url: str) -> None:
+    """Step CPU against bare calls, with LiteLLM's default HTTP handler and the opt-in one."""
+    for setting in ("default", HANDLER):
+        _overhead(report, quick, base_url, setting)
+
+
+def _overhead(report: Report, quick: bool, base_url: str, setting: str) -> None:
     args = {
         "kind": "overhead",
-        "setting": "default",
+        "setting": setting,
         "base_url": base_url,
         "n_seq": 100 if quick else 300,
         "n_conc": 200 if quick else 600,
@@ -85,7 +95,24 @@ def overhead(report: Report, quick: bool, base_url: str) -> None:
     s = run_child("benchmarks.overhead", args)["series"]
     seq, conc = stat(s["step_seq_cpu"]), stat(s["step_conc_cpu"])
     bseq, bconc = stat(s["bare_seq_cpu"]), stat(s["bare_conc_cpu"])
-    target = "<= 2x (our work no more than LiteLLM's)"
+    target = "<= 1.10x"
+    if setting != "default":
+        # The opt-in handler in both: step and bare call alike run with it.
+        report.row(
+            f"1. CPU per step, sequential, `{setting}=True` (opt-in)",
+            seq.fmt(" ms"),
+            f"bare call, same handler {bseq.fmt(' ms')}",
+            _x(ratios(s["step_seq_cpu"], s["bare_seq_cpu"])),
+            "step below a bare default call",
+        )
+        report.row(
+            f"1. CPU per step, concurrency 50, `{setting}=True` (opt-in)",
+            conc.fmt(" ms"),
+            f"bare call, same handler {bconc.fmt(' ms')}",
+            _x(ratios(s["step_conc_cpu"], s["bare_conc_cpu"])),
+            "step below a bare default call",
+        )
+        return
     report.row(
         "1. CPU per step, sequential",
         seq.fmt(" ms"),
@@ -105,7 +132,7 @@ def overhead(report: Report, quick: bool, base_url: str) -> None:
         stat(s["step_conc_rate"]).fmt("/s", 0),
         f"bare calls {stat(s['bare_conc_rate']).fmt('/s', 0)}",
         _x(ratios(s["step_conc_rate"], s["bare_conc_rate"])),
-        "",
+        ">= 0.90x (with 50 ms server delay)",
     )
     report.row(
         "1. CPU per call through `gateway.complete`",
@@ -185,39 +212,59 @@ def profile(report: Report, quick: bool, base_url: str) -> None:
 
 
 def fallback(report: Report, quick: bool) -> None:
-    from benchmarks import latency
+    from benchmarks import realtime
 
-    r = latency.fallback(3 if quick else 5, 5 if quick else 10)
+    r = realtime.fallback(3 if quick else 5, 3 if quick else 6)
     ok = r["ok_step"]
-    target = "< 2 s asked; aim tens of ms"
+    for case, label in (("500", "a 500"), ("503", "a 503"), ("refused", "a refused connection")):
+        report.row(
+            f"2. fallback request arrival after {label} (server clock, from step start)",
+            r[case].fmt(" ms"),
+            f"whole OK step {ok.fmt(' ms')}",
+            _x(ratios(r[case].values, ok.values)),
+            "<= 50 ms",
+        )
     report.row(
-        "2. fallback activation after a 401 (primary answer -> fallback request)",
-        r["auth_gap"].fmt(" ms"),
-        f"whole OK step {ok.fmt(' ms')}",
-        _x(ratios(r["auth_gap"].values, ok.values)),
-        target,
-    )
-    report.row(
-        "2. fallback activation after 3 x 500 (last 500 -> fallback request)",
-        r["5xx_gap"].fmt(" ms"),
-        f"whole OK step {ok.fmt(' ms')}",
-        _x(ratios(r["5xx_gap"].values, ok.values)),
-        target,
-    )
-    report.row(
-        "2. extra step time, primary's circuit open",
-        r["open_extra"].fmt(" ms"),
+        "2. whole step with the primary's circuit open (extra over an OK step)",
+        f"{r['open_step'].fmt(' ms')}; extra {r['open_extra'].fmt(' ms')}",
         f"whole OK step {ok.fmt(' ms')}",
         _x(ratios(r["open_step"].values, ok.values)),
-        target,
+        "extra <= 1 ms",
     )
-    sleeps = int(max(r["sleeps_after_last"].values))
+    calls = r["primary_calls"].median
     report.section(
         "Fallback notes",
-        f"Retry backoff sleeps are injected (recorded, not waited) for the 500 case; the "
-        f"engine slept {sleeps} time(s) after the last failed attempt, so the gap above is "
-        "all that stands between the last failure and the fallback's request.",
+        "Real time, nothing skipped: the engine sleeps with `asyncio.sleep` and the policy's "
+        "default `retry` and `circuit` settings; the simulator stamps each request's arrival "
+        "(same process, same clock). A fresh circuit breaker per sample, so the primary's "
+        f"circuit starts closed. The primary was called {calls:g} time(s) per failing step "
+        "(median) before the fallback's request.",
     )
+
+
+def looplag(report: Report, quick: bool, base_url: str) -> None:
+    n = 500 if quick else 2000
+    out = run_child("benchmarks.looplag", {"n": n, "base_url": base_url})
+    steps, bare = out["steps_ms"], out["bare_ms"]
+    base = max(bare.values())
+    report.row(
+        f"8. event-loop lag: worst 1 ms ticker delay over {n} steps",
+        f"{max(steps.values()):.2f} ms",
+        f"{n} bare calls {base:.2f} ms",
+        f"{max(steps.values()) / base:.2f}x",
+        "<= 5 ms",
+    )
+    lines = [
+        f"A 1 ms ticker's worst delay by phase, {n} sequential steps in a fresh process "
+        "(LiteLLM imported first, as at start-up), the policy file rewritten halfway "
+        f"(reload seen: {out['reloaded']}); then {n} bare calls in the same process.",
+        "",
+        "| phase | worst delay, steps | worst delay, bare calls |",
+        "|---|---|---|",
+    ]
+    for phase, ms in steps.items():
+        lines.append(f"| {phase} | {ms:.2f} ms | {bare.get(phase, float('nan')):.2f} ms |")
+    report.section("Event-loop lag", "\n".join(lines))
 
 
 def switch(report: Report, quick: bool) -> None:
@@ -277,7 +324,7 @@ def budget(report: Report, quick: bool) -> None:
         urls["PostgreSQL"] = lambda r: pg.create_database(f"bench_{os.getpid()}_{r}")
     except Exception as exc:  # no PostgreSQL here: report it and carry on
         report.section("PostgreSQL", f"Not measured: {type(exc).__name__}: {exc}")
-    workers = 8
+    workers = (1, 8) if quick else (1, 2, 4, 8)
     try:
         r = bench.run(
             urls,
@@ -291,14 +338,16 @@ def budget(report: Report, quick: bool) -> None:
             server.close()
     for backend in urls:
         bare = r[f"{backend}:bare"]
-        for n in (1, workers):
+        for n in workers:
             got = r[f"{backend}:{n}"]
             report.row(
                 f"5. budget reservations/s (reserve + settle), {backend}, {n} process(es)",
                 got.fmt("/s", 0),
                 f"bare 1-row commits {bare.fmt('/s', 0)}",
                 _x(ratios(got.values, bare.values)),
-                "never overspent (tests)",
+                "8 processes >= 4x 1 process; never overspent (tests)"
+                if n == 8
+                else "never overspent (tests)",
             )
 
 
@@ -316,19 +365,30 @@ def coldstart(report: Report, quick: bool) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             policy = Path(tmp) / "policy.yml"
             write_policy(policy, policy_document(base_url))
-            times, imported = cold.measure(policy, f"sqlite:///{tmp}/cold.db", 2 if quick else 5)
+            times, imported = cold.measure(policy, f"sqlite:///{tmp}/cold.db", 3 if quick else 7)
+            profiles = {name: cold.import_profile(policy, name) for name in ("validate", "schema")}
     finally:
         stop()
     base = times["python -c pass"]
     for name in ("validate", "schema", "run"):
-        note = "imports LiteLLM" if imported[name] else "no LiteLLM import"
+        note = "imports " + ", ".join(imported[name]) if imported[name] else "no heavy import"
         report.row(
             f"6. cold start `auterity-ai-step {name}` ({note})",
             times[name].fmt(" s"),
             f"`python -c pass` {base.fmt(' s', 3)}",
             _x(ratios(times[name].values, base.values)),
-            "fast; no LiteLLM" if name != "run" else "",
+            "<= 0.3 s; no LiteLLM, aiohttp.web, SQLAlchemy" if name != "run" else "",
         )
+    lines = [
+        "`python -X importtime`, one run: the top-level imports by cumulative time "
+        f"(heavy libraries watched: {', '.join(cold.HEAVY)}).",
+        "",
+        "| command | import | cumulative ms |",
+        "|---|---|---|",
+    ]
+    for name, rows in profiles.items():
+        lines += [f"| `{name}` | `{module}` | {ms:.1f} |" for module, ms in rows]
+    report.section("Cold start imports", "\n".join(lines))
 
 
 # -- 7. memory --------------------------------------------------------------------------
@@ -336,10 +396,9 @@ def coldstart(report: Report, quick: bool) -> None:
 
 def memory(report: Report, quick: bool, base_url: str) -> None:
     counts = [1000, 2000] if quick else [1000, 5000, 10000, 15000, 20000]
-    out = run_child(
-        "benchmarks.overhead", {"kind": "memory", "base_url": base_url, "counts": counts}
-    )
-    points = out["points"]
+    job = {"kind": "memory", "base_url": base_url, "counts": counts}
+    points = run_child("benchmarks.overhead", job)["points"]
+    bare = run_child("benchmarks.overhead", {**job, "bare": True})["points"]
     warm = points[0]
     at_1k = next(p for p in points if p["steps"] == 1000)
     last = points[-1]
@@ -361,13 +420,21 @@ def memory(report: Report, quick: bool, base_url: str) -> None:
         "",
         "~0",
     )
-    body = "| steps | RSS MiB |\n|---|---|\n" + "\n".join(
-        f"| {p['steps']} | {p['rss_mb']:.1f} |" for p in points
+    report.row(
+        f"7. RSS after {last['steps'] // 1000}k steps vs as many bare LiteLLM calls",
+        f"{last['rss_mb']:.1f} MiB (+{last['rss_mb'] - bare[-1]['rss_mb']:.1f} MiB)",
+        f"bare calls {bare[-1]['rss_mb']:.1f} MiB",
+        f"{last['rss_mb'] / bare[-1]['rss_mb']:.3f}x",
+        "within 20 MiB",
+    )
+    body = "| steps | RSS MiB, steps | RSS MiB, bare calls |\n|---|---|---|\n" + "\n".join(
+        f"| {p['steps']} | {p['rss_mb']:.1f} | {b['rss_mb']:.1f} |"
+        for p, b in zip(points, bare, strict=True)
     )
     report.section("Memory (distinct prompts, concurrency 50)", body)
 
 
-# -- 8. whatif --------------------------------------------------------------------------
+# -- 9. whatif --------------------------------------------------------------------------
 
 
 def whatif(report: Report, quick: bool) -> None:
@@ -376,7 +443,7 @@ def whatif(report: Report, quick: bool) -> None:
     result = bench.run(100_000, 2 if quick else 3)
     replay, read, ratio = bench.summary(result)
     report.row(
-        f"8. `whatif` over {result['attempts'] // 1000}k attempts ({result['steps']} steps, "
+        f"9. `whatif` over {result['attempts'] // 1000}k attempts ({result['steps']} steps, "
         f"{result['refused_steps']} refused by the candidate's budget)",
         replay.fmt(" s"),
         f"reading the same rows {read.fmt(' s')}",
@@ -393,11 +460,12 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     logging.getLogger("LiteLLM").setLevel(logging.ERROR)
     wanted = ns.only or list(NAMES)
+    load_start = _load()
     started = time.perf_counter()
     report = Report()
     sim = (
         SimulatorProcess(ns.latency_ms)
-        if {"overhead", "settings", "profile", "memory"} & set(wanted)
+        if {"overhead", "settings", "profile", "memory", "looplag"} & set(wanted)
         else None
     )
     try:
@@ -406,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             "settings": lambda: settings(report, ns.quick, _url(sim)),
             "profile": lambda: profile(report, ns.quick, _url(sim)),
             "fallback": lambda: fallback(report, ns.quick),
+            "looplag": lambda: looplag(report, ns.quick, _url(sim)),
             "switch": lambda: switch(report, ns.quick),
             "health": lambda: health(report, ns.quick),
             "budget": lambda: budget(report, ns.quick),
@@ -426,7 +495,8 @@ def main(argv: list[str] | None = None) -> int:
         f"## Benchmark results ({'quick' if ns.quick else 'full'} run)\n\n"
         f"{time.strftime('%Y-%m-%d')}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, {platform.machine()}; loopback simulator with "
-        f"{ns.latency_ms:g} ms latency; {elapsed:.0f} s wall. Median (min-max) over repeats."
+        f"{ns.latency_ms:g} ms latency; {elapsed:.0f} s wall; load average (1/5/15 min) "
+        f"{load_start} at the start, {_load()} at the end. Median (min-max) over repeats."
     )
     text = report.markdown(header)
     print(text)
@@ -436,6 +506,11 @@ def main(argv: list[str] | None = None) -> int:
     if not ns.quick and not ns.only:
         (HERE / "RESULTS.md").write_text(text, "utf-8")
     return 0
+
+
+def _load() -> str:
+    """The machine's load average now: a shared machine's load explains absolute figures."""
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _url(sim: SimulatorProcess | None) -> str:

@@ -28,8 +28,9 @@ from typing import Any
 from sqlalchemy import insert
 
 from auterity_ai_step.contract.policy import Policy, load_policy, parse_policy
+from auterity_ai_step.core.prices import PRICES
 from auterity_ai_step.core.whatif import what_if
-from auterity_ai_step.money.prices import cost_of, price_for
+from auterity_ai_step.money.prices import cost_of
 from auterity_ai_step.store.ledger import Ledger
 from auterity_ai_step.store.records import UsageRecord
 from auterity_ai_step.store.tables import ModelUsage
@@ -110,7 +111,7 @@ def generate(url: str, attempts: int, seed: int = 7) -> datetime:
             )
             rows.append(failed.to_row())
             number, at = 2, at + timedelta(milliseconds=80)
-        price = price_for(policy.models[model])
+        price = PRICES.price(policy.models[model])
         assert price is not None
         answered = UsageRecord(
             model_name=model,

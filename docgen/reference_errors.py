@@ -73,8 +73,9 @@ def _next_step(cls: type[errors.ProviderError]) -> str:
         return "next candidate with a larger context window"
     if cls.retryable:
         return (
-            "retried on the same model (`retry.max_attempts_per_model`, backoff, "
-            "Retry-After), then the next candidate; counts toward the circuit"
+            "next candidate at once when one fits (`retry.fallback_first`; the model's "
+            "retry is its circuit's half-open probe); else retried on the same model "
+            "(`retry.max_attempts_per_model`, backoff, Retry-After); counts toward the circuit"
         )
     if health.counts_as_failure(cls("")):
         return "next candidate at once; counts toward the circuit"

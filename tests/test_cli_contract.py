@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from auterity_ai_step.cli import app
 from auterity_ai_step.resources import example_path
+from auterity_ai_step.settings import DATABASE_ENV
 
 runner = CliRunner()
 SEED = Path(__file__).parents[1] / "policies" / "examples" / "original_task.yml"
@@ -151,7 +152,12 @@ def test_render_errors(tmp_path: Path) -> None:
     assert code == 1 and "needs exactly one of prompt, template or messages" in err
 
 
-def test_contract_commands_do_not_import_litellm() -> None:
+HEAVY = ("litellm", "aiohttp.web", "sqlalchemy")
+
+
+def test_contract_commands_do_not_import_litellm_aiohttp_or_sqlalchemy(tmp_path: Path) -> None:
+    """With no ledger to read, the fast commands load neither LiteLLM, the simulator's web
+    server nor SQLAlchemy: each costs a cold start tenths of a second."""
     step = str(example_path("customer_inquiry.step.yml"))
     code = (
         "import sys\n"
@@ -162,14 +168,19 @@ def test_contract_commands_do_not_import_litellm() -> None:
         "        app(args)\n"
         "    except SystemExit as exc:\n"
         "        assert not exc.code, (args, exc.code)\n"
-        "print('LITELLM' if 'litellm' in sys.modules else 'CLEAN', file=sys.stderr)\n"
+        f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)\n"
     )
-    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = {
+        **os.environ,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        DATABASE_ENV: f"sqlite:///{tmp_path / 'no-ledger-here.db'}",
+    }
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert done.stderr.strip().splitlines()[-1] == "CLEAN"
+    assert done.stderr.strip().splitlines()[-1] == "LOADED []"
+    assert not (tmp_path / "no-ledger-here.db").exists()
 
 
 def test_validate_refuses_a_policy_with_an_unknown_timezone(tmp_path: Path) -> None:

@@ -176,7 +176,9 @@ def test_an_invalid_stored_configuration_is_a_policy_error(sqlite_url: str) -> N
     ]
 
 
-def test_contract_commands_with_a_ledger_do_not_import_litellm(tmp_path: Path, db: str) -> None:
+def test_contract_commands_with_a_ledger_do_not_import_litellm_or_aiohttp(
+    tmp_path: Path, db: str
+) -> None:
     step = str(_step(tmp_path))
     code = (
         "import sys\n"
@@ -187,7 +189,8 @@ def test_contract_commands_with_a_ledger_do_not_import_litellm(tmp_path: Path, d
         f"        app([*args, '--db', {db!r}])\n"
         "    except SystemExit as exc:\n"
         "        assert not exc.code, (args, exc.code)\n"
-        "print('LITELLM' if 'litellm' in sys.modules else 'CLEAN', file=sys.stderr)\n"
+        "heavy = [m for m in ('litellm', 'aiohttp.web') if m in sys.modules]\n"
+        "print('LOADED', heavy, file=sys.stderr)\n"
     )
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     done = subprocess.run(
@@ -195,7 +198,7 @@ def test_contract_commands_with_a_ledger_do_not_import_litellm(tmp_path: Path, d
     )
     assert done.returncode == 0, done.stderr
     assert "db-llama" in done.stdout
-    assert done.stderr.strip().splitlines()[-1] == "CLEAN"
+    assert done.stderr.strip().splitlines()[-1] == "LOADED []"
 
 
 def test_schema_defaults_and_examples_are_models_of_the_policy() -> None:

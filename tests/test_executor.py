@@ -25,7 +25,9 @@ from auterity_ai_step.contract.policy import ModelSpec, Policy
 from auterity_ai_step.core.engine import Engine
 from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.core.prices import PRICES
+from auterity_ai_step.errors import ProviderUnavailable
 from auterity_ai_step.routing.fake_gateway import ScriptedGateway, answer, http_error, outcome
+from auterity_ai_step.routing.gateway import CompletionRequest, CompletionResult
 from auterity_ai_step.routing.health import CircuitBreaker
 from auterity_ai_step.store.ledger import Ledger
 
@@ -126,16 +128,104 @@ async def test_success_records_one_row_with_exact_cost(harness: Harness) -> None
     assert rows[0]["price_version"] == harness.policy.version
 
 
-async def test_server_error_is_retried_on_the_same_model(harness: Harness) -> None:
+async def test_server_error_falls_back_at_once_without_a_sleep(harness: Harness) -> None:
+    """A fallback fits, so a 500 goes to it now: no same-model retry, no backoff."""
     harness.script("gpt-4o-mini", 500, "ok", cycle=False)
     result = await harness.run(STEP, INPUT, execution_id="exec-2")
     assert result.success
-    assert harness.fake.count("gpt-4o-mini") == 2
-    assert [a["outcome"] for a in result.output_data["ai_attempts"]] == ["error", "success"]
-    assert result.output_data["ai_attempts"][0]["error_type"] == "unavailable"
-    assert len(harness.sleeps) == 1
+    assert harness.fake.count("gpt-4o-mini") == 1
+    assert result.output_data["ai_model"] == "claude-haiku-4-5"
+    attempts = result.output_data["ai_attempts"]
+    assert [(a["model"], a["outcome"]) for a in attempts] == [
+        ("gpt-4o-mini", "error"),
+        ("claude-haiku-4-5", "success"),
+    ]
+    assert attempts[0]["error_type"] == "unavailable"
+    assert harness.sleeps == []
     rows = harness.ledger.execution_usage("exec-2")
     assert [r["status"] for r in rows] == ["error", "success"]
+
+
+def _refused(request: CompletionRequest) -> CompletionResult:
+    """What the real gateway raises when nobody listens (tests/routing/test_gateway_loopback)."""
+    name = request.model.name
+    raise ProviderUnavailable(
+        f"{name}: http://127.0.0.1:1/v1 unreachable (ConnectError: connection refused)",
+        model=name,
+    )
+
+
+async def test_refused_connection_falls_back_at_once_without_a_sleep(harness: Harness) -> None:
+    harness.script("gpt-4o-mini", _refused, "ok", cycle=False)
+    h = harness
+    result = await h.run(STEP, INPUT)
+    assert result.success
+    attempts = result.output_data["ai_attempts"]
+    assert [(a["model"], a["error_type"]) for a in attempts] == [
+        ("gpt-4o-mini", "unavailable"),
+        ("claude-haiku-4-5", None),
+    ]
+    assert h.sleeps == []
+
+
+async def test_server_error_is_retried_on_the_same_model_when_no_fallback_fits(
+    harness: Harness,
+) -> None:
+    """Alone (no fallbacks) or with fallbacks the cost limit rules out, the model is
+    retried with backoff, as before."""
+    harness.script("gpt-4o-mini", 500, "ok", cycle=False)
+    alone = {**STEP, "fallback_models": [], "policy_fallbacks": False}
+    result = await harness.run(alone, INPUT)
+    assert result.success
+    assert harness.fake.count("gpt-4o-mini") == 2
+    assert len(harness.sleeps) == 1
+    assert 0.1 <= harness.sleeps[0] <= 0.2  # initial_backoff_s 0.2, equal jitter
+
+    harness.sleeps.clear()
+    harness.script("gpt-4o-mini", 500, "ok", cycle=False)
+    too_dear = {**alone, "fallback_models": ["gpt-4o"], "cost_limit": 0.0005}
+    result = await harness.run(too_dear, INPUT)
+    assert result.success
+    assert result.output_data["ai_model"] == "gpt-4o-mini"
+    assert harness.fake.count("gpt-4o-mini") == 2 and harness.fake.count("gpt-4o") == 0
+    assert len(harness.sleeps) == 1
+
+
+async def test_fallback_first_off_retries_the_same_model_first(harness: Harness) -> None:
+    policy = _policy(fallback_first=False, max_attempts_per_model=2)
+    h = Harness(harness.fake, policy, harness.ledger)
+    h.script("gpt-4o-mini", 500, "ok", cycle=False)
+    result = await h.run(STEP, INPUT)
+    assert result.success and result.output_data["ai_model"] == "gpt-4o-mini"
+    assert h.fake.count("gpt-4o-mini") == 2
+    assert len(h.sleeps) == 1
+
+
+async def test_the_primary_gets_its_retry_through_the_half_open_probe(harness: Harness) -> None:
+    """Failing steps fall back at once until the primary's circuit opens; after the
+    cooldown one step probes the primary again, and its answer closes the circuit."""
+    now = [0.0]
+    circuit = harness.policy.circuit
+    breaker = CircuitBreaker(circuit.failure_threshold, circuit.cooldown_s, clock=lambda: now[0])
+    harness.engine.breaker = breaker
+    failures = (500,) * circuit.failure_threshold
+    harness.script("gpt-4o-mini", *failures, "ok", cycle=False)
+    for _ in range(circuit.failure_threshold):
+        result = await harness.run(STEP, INPUT)
+        assert result.output_data["ai_model"] == "claude-haiku-4-5"
+    assert harness.fake.count("gpt-4o-mini") == circuit.failure_threshold
+    assert breaker.state("gpt-4o-mini") == "open"
+
+    result = await harness.run(STEP, INPUT)  # open: skipped without a call
+    assert result.output_data["ai_model"] == "claude-haiku-4-5"
+    assert harness.fake.count("gpt-4o-mini") == circuit.failure_threshold
+
+    now[0] += circuit.cooldown_s + 1  # half-open: the next step is the probe
+    result = await harness.run(STEP, INPUT)
+    assert result.output_data["ai_model"] == "gpt-4o-mini"
+    assert harness.fake.count("gpt-4o-mini") == circuit.failure_threshold + 1
+    assert breaker.state("gpt-4o-mini") == "closed"
+    assert harness.sleeps == []
 
 
 async def test_auth_failure_falls_back_without_retry(harness: Harness) -> None:
@@ -155,7 +245,7 @@ async def test_auth_failure_falls_back_without_retry(harness: Harness) -> None:
 
 async def test_retry_after_is_honoured(harness: Harness) -> None:
     harness.script("gpt-4o-mini", "429 retry-after=2", "ok", cycle=False)
-    result = await harness.run(STEP, INPUT)
+    result = await harness.run({**STEP, "fallback_models": [], "policy_fallbacks": False}, INPUT)
     assert result.success
     assert harness.sleeps and harness.sleeps[0] == pytest.approx(2.0, abs=0.5)
     assert result.output_data["ai_attempts"][0]["error_type"] == "rate_limited"
@@ -168,7 +258,7 @@ async def test_timeout_then_fallback(harness: Harness, sqlite_url: str) -> None:
     result = await h.run({**STEP, "timeout_s": 0.3}, INPUT)
     assert result.success
     errors = [a["error_type"] for a in result.output_data["ai_attempts"]]
-    assert errors == ["timeout", "timeout", None]
+    assert errors == ["timeout", None]
     assert result.output_data["ai_model"] == "claude-haiku-4-5"
 
 
@@ -209,8 +299,9 @@ async def test_open_circuit_is_skipped_without_a_call(harness: Harness) -> None:
 
 async def test_failures_open_the_circuit_for_later_steps(harness: Harness) -> None:
     harness.script("gpt-4o-mini", 503)
-    await harness.run(STEP, INPUT)
-    assert harness.fake.count("gpt-4o-mini") == harness.policy.retry.max_attempts_per_model
+    for _ in range(harness.policy.circuit.failure_threshold):
+        await harness.run(STEP, INPUT)  # one call each: the fallback fits
+    assert harness.fake.count("gpt-4o-mini") == harness.policy.circuit.failure_threshold
     harness.fake.reset()
     harness.script("gpt-4o-mini", 503)
     second = await harness.run(STEP, INPUT)

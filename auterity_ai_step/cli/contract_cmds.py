@@ -85,11 +85,11 @@ def existing_ledger_url(db: str | None, *, unset_may_be_missing: bool) -> str | 
     """
     from ..errors import StoreError
     from ..settings import DATABASE_ENV, database_url
-    from ..store.locate import missing_sqlite_file
+    from ..store.locate import missing_sqlite_file, plainly_missing_sqlite_file
 
     url = db if db is not None else database_url(create_dir=False)
     try:
-        missing = missing_sqlite_file(url)
+        missing = plainly_missing_sqlite_file(url) or missing_sqlite_file(url)
     except StoreError as exc:
         _fail(f"error: {exc}")
     if missing is None:
@@ -152,8 +152,13 @@ def _stored_configurations(db: str | None) -> tuple[str, dict[str, dict[str, Any
     None when there are none to read (no such database: nothing is created) or, after one
     warning line on stderr, when the database cannot be read.
     """
-    from ..core.runtime import read_stored_configurations
     from ..errors import StoreError, redact
+    from ..settings import database_url
+    from ..store.locate import plainly_missing_sqlite_file
+
+    if plainly_missing_sqlite_file(db if db is not None else database_url(create_dir=False)):
+        return None  # nothing stored: no need to load SQLAlchemy to find that out
+    from ..core.runtime import read_stored_configurations
 
     try:
         return read_stored_configurations(db)

@@ -108,10 +108,10 @@ def demo_scenario() -> Scenario:
     """Every model answers, except the first step's primary, which keeps failing."""
     return Scenario(
         models={
-            # The customer-inquiry step's primary: down with 503s, so a fallback answers
-            # (after the retries, its circuit opens and later steps skip it at once).
+            # The customer-inquiry step's primary: down with 503s, so its fallback answers
+            # at once (the primary's retry waits for its circuit's half-open probe).
             "gpt-4o-mini": ModelBehaviour(outcomes=("503",), latency_ms=20),
-            # A rate limit with Retry-After, then an answer: the retry layer honours it.
+            # A rate limit: a fallback fits, so it answers instead of waiting Retry-After.
             "gpt-4o": ModelBehaviour(
                 outcomes=("429 retry-after=0.2", "ok"), latency_ms=60, answer=_answer
             ),

@@ -6,12 +6,11 @@ fast commands of ``contract_cmds`` stay fast.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -30,6 +29,8 @@ from .contract_cmds import (
 )
 from .output import print_result
 from .status import LiveStatus
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from ..contract.policy_model import ModelSpec
@@ -69,6 +70,13 @@ QuietOption = Annotated[
         help="No live status on stderr while waiting (shown only on a terminal anyway).",
     ),
 ]
+
+
+def _run_async(work: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, imported here: only the commands that run something load asyncio."""
+    import asyncio
+
+    return asyncio.run(work)
 
 
 def _load_providers(status: LiveStatus, tokenizer_for: ModelSpec | None = None) -> None:
@@ -140,7 +148,7 @@ def run(
             primary = model if isinstance(model, str) and model not in ("", "auto") else None
             _load_providers(status, current.models.get(primary or current.routing.default_model))
             with status.showing(f"running step {node.id}"):
-                result = asyncio.run(executor.execute_step(node, step_input, execution_id))
+                result = _run_async(executor.execute_step(node, step_input, execution_id))
     finally:
         ledger.close()
     if as_json:
@@ -196,7 +204,7 @@ def health(
         _load_providers(live)
         names = list(models or current.models)
         with live.showing(f"checking {len(names)} model(s)"):
-            statuses = asyncio.run(_check_each(monitor, names, live))
+            statuses = _run_async(_check_each(monitor, names, live))
     table = Table(title="model health")
     for column in ("model", "status", "latency ms", "error"):
         table.add_column(column, overflow="fold")
@@ -223,6 +231,8 @@ async def _check_each(
             more = f" and {len(left) - 3} more" if len(left) > 3 else ""
             status.update(f"checking: waiting for {', '.join(left[:3])}{more}")
         return found
+
+    import asyncio
 
     waiting = set(names)
     return list(await asyncio.gather(*(one(name) for name in names)))

@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from ..simulator.server import Scenario, Simulator, load_scenario
 from . import app
 
 __all__ = ["SCENARIO_FORMAT", "simulate"]
@@ -82,6 +81,8 @@ def simulate(
     exit_after: Annotated[float | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Run the loopback provider simulator until Ctrl-C."""
+    from ..simulator.server import Scenario, Simulator, load_scenario  # aiohttp.web: only here
+
     try:
         loaded = load_scenario(scenario) if scenario else Scenario()
     except (OSError, ValueError, TypeError) as exc:

@@ -193,7 +193,16 @@ class RetrySettings(BaseModel):
     max_attempts_per_model: int = Field(
         default=3,
         ge=1,
-        description="Calls to one model (the first plus retries) before moving to the next.",
+        description="Calls to one model (the first plus retries) before moving to the next, "
+        "when a transient error is retried on the same model (see fallback_first).",
+    )
+    fallback_first: bool = Field(
+        default=True,
+        description="Whether a transient error (429, timeout, refused connection, 5xx) moves "
+        "to the next candidate at once when one fits (circuit not open, worst case inside "
+        "the limits); the failed model gets its retry later through its circuit's half-open "
+        "probe. Same-model retries with backoff are kept for when no other candidate fits. "
+        "false: retry the same model first, up to max_attempts_per_model.",
     )
     initial_backoff_s: float = Field(
         default=0.2,

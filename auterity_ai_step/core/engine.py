@@ -20,13 +20,14 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from .. import telemetry
 from ..contract.policy import ModelSpec, Policy, RetrySettings
+from ..contract.step import StepConfig
 from ..errors import (
     ContentRefused,
     ContextWindowExceeded,
@@ -42,15 +43,21 @@ from ..money.prices import Price
 from ..money.records import UsageRecord
 from ..money.usage import judge_usage
 from ..routing import gateway
-from ..routing.candidates import Candidate, Skipped
+from ..routing.candidates import Candidate, Skipped, windows_hold
 from ..routing.gateway import Gateway
 from ..routing.health import CircuitBreaker
 from ..routing.retry import retrying
 from ..store.ledger import Ledger
-from .plan import count_prompt_tokens, plan_step, size_attempt
+from .plan import AttemptSize, count_prompt_tokens, plan_step, size_attempt
 from .policy_source import PolicyStore
 from .prices import PRICES
-from .run_types import RunOutcome, RunRequest, check_output
+from .run_types import (
+    RunOutcome,
+    RunRequest,
+    billable_prompt_tokens,
+    check_output,
+    prompt_token_bound,
+)
 from .step_routing import config_hash, routing_of
 
 __all__ = ["QUARANTINE_S", "Engine"]
@@ -95,6 +102,8 @@ class _Run:
     routing: dict[str, Any]
     config_hash: str
     step_run: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # False while ``prompt_tokens`` is the UTF-8 byte bound rather than the tokenizer's count.
+    exact_tokens: bool = True
     failures: list[tuple[str, str]] = field(default_factory=list)
     overflowed_window: int = 0
     # Set when a content refusal ended the run early: (refusing model, untried candidates).
@@ -150,10 +159,11 @@ class Engine:
         await self._expire_leaked(policy)
         config = request.config
         settings = request.retry or policy.retry
+        prompt_tokens, exact = await self._prompt_tokens(policy, config, request.messages)
         plan = plan_step(
             policy,
             config,
-            count_prompt_tokens(policy, config, request.messages),
+            prompt_tokens,
             prices=PRICES,
             breaker=self.breaker,
             use_policy_fallbacks=request.use_policy_fallbacks,
@@ -168,6 +178,7 @@ class Engine:
             outcome=RunOutcome(success=False, skipped=list(plan.skipped)),
             routing=routing_of(config, plan.prompt_tokens, request.use_policy_fallbacks),
             config_hash=config_hash(config),
+            exact_tokens=exact,
         )
         for reason in plan.skipped:
             run.failures.append((reason.model, reason.reason))
@@ -175,7 +186,7 @@ class Engine:
         telemetry.note_candidates([c.model.name for c in chain], [s.model for s in plan.skipped])
         for index, candidate in enumerate(chain):
             try:
-                if await self._try_candidate(run, candidate, settings):
+                if await self._try_candidate(run, candidate, settings, chain[index + 1 :]):
                     return run.outcome
             except _StepFailed as stop:
                 untried = [later.model.name for later in chain[index + 1 :]]
@@ -183,6 +194,37 @@ class Engine:
                     run.stopped_by_refusal = (stop.model, untried)
                 break
         return self._failed(run)
+
+    async def _prompt_tokens(
+        self, policy: Policy, config: StepConfig, messages: Sequence[Mapping[str, str]]
+    ) -> tuple[int, bool]:
+        """(prompt tokens, whether counted exactly). The byte bound, with no tokenizer, when
+        the exact count could change no decision: every model's window holds it and the
+        step names its ``max_tokens`` (without one, the output cap depends on the prompt).
+        Else the tokenizer's count, in a worker thread: its first use loads it (~0.3 s,
+        ~100 MiB), which must not stall the loop."""
+        bound = prompt_token_bound(messages)
+        if config.max_tokens is not None and windows_hold(config, policy, bound):
+            return bound, False
+        counted = await asyncio.to_thread(count_prompt_tokens, policy, config, messages)
+        return counted, True
+
+    async def _count_exactly(self, run: _Run) -> bool:
+        """After a limit refused a worst case built on the byte bound: count with the
+        tokenizer (once a run); True when that lowered the count, so the refusal may
+        not stand."""
+        if run.exact_tokens:
+            return False
+        request = run.request
+        counted = await asyncio.to_thread(
+            count_prompt_tokens, run.policy, request.config, request.messages
+        )
+        run.exact_tokens = True
+        if counted >= run.prompt_tokens:
+            return False
+        run.prompt_tokens = counted
+        run.billed_prompt_tokens = billable_prompt_tokens(counted)
+        return True
 
     async def _db(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a ledger call in a worker thread: a lock wait must never stall the loop."""
@@ -207,7 +249,7 @@ class Engine:
             log.warning("could not expire leaked reservations: %s", exc)
 
     async def _try_candidate(
-        self, run: _Run, candidate: Candidate, settings: RetrySettings
+        self, run: _Run, candidate: Candidate, settings: RetrySettings, later: Sequence[Candidate]
     ) -> bool:
         model = candidate.model
         why_not = self._why_not(run, model)
@@ -217,26 +259,25 @@ class Engine:
             return False
         try:
             # Sized now, not from the plan: earlier attempts may have spent the cost_limit.
-            size = size_attempt(
-                run.request.config,
-                model,
-                run.billed_prompt_tokens,
-                prices=PRICES,
-                controls=run.policy.cost_controls,
-                allowance=run.allowance,
-            )
+            size = self._size(run, model)
         except LimitExceeded as exc:
             self._refuse(run, model, exc)
             return False
         try:
             async for attempt in retrying(
-                settings, sleep=self._sleep, deadline=run.deadline, clock=self._clock
+                settings,
+                sleep=self._sleep,
+                deadline=run.deadline,
+                clock=self._clock,
+                fallback_ready=lambda: any(self._fits(run, c.model) for c in later),
             ):
                 with attempt:
                     await self._attempt(
                         run, candidate, size.price, size.worst_case, size.max_tokens
                     )
         except LimitExceeded as exc:
+            if await self._count_exactly(run):  # the bound was too coarse: try again
+                return await self._try_candidate(run, candidate, settings, later)
             self._refuse(run, model, exc)
             return False
         except ProviderError as exc:
@@ -257,6 +298,36 @@ class Engine:
         if self._clock() >= run.deadline:
             return "skipped: step time budget used up"
         return None
+
+    def _size(self, run: _Run, model: ModelSpec) -> AttemptSize:
+        """The attempt's price, ``max_tokens`` and worst case, sized now rather than from the
+        plan: earlier attempts may have spent part of the step's cost_limit."""
+        return size_attempt(
+            run.request.config,
+            model,
+            run.billed_prompt_tokens,
+            prices=PRICES,
+            controls=run.policy.cost_controls,
+            allowance=run.allowance,
+        )
+
+    def _fits(self, run: _Run, model: ModelSpec) -> bool:
+        """Whether ``model`` could be tried next: not out of routing, its window larger
+        than one that overflowed, its worst case inside the step's and per-request limits
+        (the daily budget is checked by its reservation, in the database)."""
+        if run.overflowed_window and model.context_window <= run.overflowed_window:
+            return False
+        if self.breaker.state(model.name) == "open" or self._clock() >= run.deadline:
+            return False
+        try:
+            size = self._size(run, model)
+        except LimitExceeded:
+            return False
+        controls = run.policy.cost_controls
+        headroom = self.guard.headroom(run.allowance, controls)
+        if size.worst_case is None:
+            return headroom is None and controls.daily_budget is None
+        return headroom is None or size.worst_case <= headroom
 
     async def _attempt(
         self,

@@ -31,6 +31,7 @@ __all__ = [
     "RunRequest",
     "billable_prompt_tokens",
     "check_output",
+    "prompt_token_bound",
 ]
 
 _ZERO = Decimal(0)
@@ -88,6 +89,23 @@ def billable_prompt_tokens(counted: int) -> int:
     reserved on this margin so a limit holds whichever provider answers.
     """
     return math.ceil(counted * PROMPT_TOKEN_MARGIN) + PROMPT_TOKEN_OVERHEAD
+
+
+def prompt_token_bound(messages: Sequence[Mapping[str, str]]) -> int:
+    """An upper bound on a prompt's tokens without a tokenizer: its UTF-8 bytes.
+
+    A byte-level BPE token (OpenAI's, Anthropic's, Llama 3's) is at least one byte, and a
+    SentencePiece one with byte fallback at least one character, so no tokenizer counts
+    more tokens than the text has bytes (plus a prefix piece). Each message adds its role
+    and 4 for framing (LiteLLM's count adds 3 a message, and 3 for the reply). Fed to
+    :func:`billable_prompt_tokens` in place of a count, every worst case stays an upper
+    bound, at least the one the tokenizer's count gives.
+    """
+    total = 3
+    for message in messages:
+        content = str(message.get("content", ""))
+        total += len(content.encode("utf-8")) + len(str(message.get("role", ""))) + 4
+    return total
 
 
 def check_output(config: StepConfig, content: str, model: str) -> Any:

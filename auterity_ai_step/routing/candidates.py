@@ -34,6 +34,7 @@ __all__ = [
     "output_reserve",
     "rank_models",
     "select_optimal_model",
+    "windows_hold",
 ]
 
 COST_PREFERENCES = ("cheapest", "balanced", "quality")
@@ -81,6 +82,14 @@ def output_reserve(config: StepConfig, model: ModelSpec) -> int:
     if config.max_tokens is not None:
         return config.max_tokens
     return min(model.max_output_tokens, DEFAULT_OUTPUT_RESERVE)
+
+
+def windows_hold(config: StepConfig, policy: Policy, prompt_tokens: int) -> bool:
+    """Whether every policy model's context window holds the prompt plus the step's output:
+    then no count smaller than ``prompt_tokens`` could change which models fit."""
+    reserve = config.max_tokens if config.max_tokens is not None else DEFAULT_OUTPUT_RESERVE
+    needed = prompt_tokens + reserve
+    return all(spec.context_window >= needed for spec in policy.models.values())
 
 
 def _price_key(price: Decimal | None) -> Decimal:

@@ -120,14 +120,16 @@ RULES: tuple[ErrorRule, ...] = (
         "408 504",
         ProviderTimeout,
         "all",
-        "The provider (or a proxy before it) gave up waiting: transient.",
+        "The provider (or a proxy before it) gave up waiting: transient, so the next "
+        "candidate is tried at once when one fits.",
     ),
     ErrorRule(
         "rate-limit",
         "429",
         RateLimited,
         "all (TGI: `overloaded`)",
-        "Too many requests: retried after Retry-After when no other candidate fits.",
+        "Too many requests: the next candidate at once when one fits, else retried after "
+        "Retry-After.",
     ),
     ErrorRule(
         "context-window",
@@ -180,7 +182,8 @@ RULES: tuple[ErrorRule, ...] = (
         "5xx",
         ProviderUnavailable,
         "all (Anthropic 529 `overloaded_error`)",
-        "The provider failed or is overloaded: transient.",
+        "The provider failed or is overloaded: transient, so the next candidate is tried "
+        "at once when one fits.",
     ),
     ErrorRule(
         "other",

@@ -5,6 +5,11 @@ LiteLLM's own retries are off, so this is the only place a call is repeated. Onl
 5xx); everything else is raised at once so the executor moves to the next candidate. The
 last error itself is raised, never tenacity's ``RetryError``.
 
+A retry knows when a fallback is waiting: with ``retry.fallback_first`` (the default) a
+transient error is raised at once, without a sleep, when the caller's ``fallback_ready()``
+says another candidate fits; the failed model's retry comes later, through its circuit's
+half-open probe. Same-model retries with backoff remain for when no other candidate fits.
+
 Usage::
 
     async for attempt in retrying(policy.retry, deadline=step_deadline):
@@ -67,18 +72,27 @@ def retry_wait(
 
 
 class _Stop(tenacity.stop.stop_base):
-    """Stop on the attempt limit, an over-long Retry-After, or a sleep past the deadline."""
+    """Stop when a fallback is waiting, on the attempt limit, an over-long Retry-After, or
+    a sleep past the deadline."""
 
     def __init__(
-        self, settings: RetrySettings, deadline: float, clock: Callable[[], float]
+        self,
+        settings: RetrySettings,
+        deadline: float,
+        clock: Callable[[], float],
+        fallback_ready: Callable[[], bool] | None,
     ) -> None:
         self.settings = settings
         self.deadline = deadline
         self.clock = clock
+        self.fallback_ready = fallback_ready
 
     def __call__(self, state: tenacity.RetryCallState) -> bool:
         if state.attempt_number >= self.settings.max_attempts_per_model:
             return True
+        ready = self.fallback_ready
+        if self.settings.fallback_first and ready is not None and ready():
+            return True  # another candidate fits: go to it now, no sleep
         retry_after = _retry_after(state)
         if retry_after is not None and retry_after > self.settings.retry_after_cap_s:
             return True  # the provider wants us gone for longer than we wait: next model
@@ -92,18 +106,21 @@ def retrying(
     deadline: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     rng: Callable[[], float] = random.random,
+    fallback_ready: Callable[[], bool] | None = None,
 ) -> tenacity.AsyncRetrying:
     """A fresh tenacity controller for one model's attempts within one step.
 
     ``deadline`` is a ``clock()`` time by which the step must be over (the executor passes
-    the step's); without one the policy's ``step_time_budget_s`` counts from now. ``sleep``,
-    ``clock`` and ``rng`` are injectable so tests never wait.
+    the step's); without one the policy's ``step_time_budget_s`` counts from now.
+    ``fallback_ready`` is asked after a transient failure, only then: True means another
+    candidate fits, so (with ``settings.fallback_first``) the error is raised at once
+    instead of retried. ``sleep``, ``clock`` and ``rng`` are injectable so tests never wait.
     """
     if deadline is None:
         deadline = clock() + settings.step_time_budget_s
     return tenacity.AsyncRetrying(
         retry=tenacity.retry_if_exception(is_retryable),
-        stop=_Stop(settings, deadline, clock),
+        stop=_Stop(settings, deadline, clock, fallback_ready),
         wait=retry_wait(settings, rng=rng),
         sleep=sleep,
         reraise=True,

@@ -146,13 +146,15 @@ class AIService:
         temperature: float = 0.7,
         max_tokens: int | None = None,
     ) -> AIResponse:
-        """One logical call: ``max_retries + 1`` attempts per model, then policy fallback.
+        """One logical call: ``max_retries + 1`` attempts per model, then policy fallback
+        (today's service promised those retries, so ``fallback_first`` is off here).
 
         Never raises: a failure comes back as an AIResponse with ``error`` set.
         """
         retry = (await self.engine.current_policy()).retry
         retry = retry.model_copy(
             update={
+                "fallback_first": False,
                 "max_attempts_per_model": self.max_retries + 1,
                 "initial_backoff_s": self.retry_delay,
                 "max_backoff_s": max(self.retry_delay * 8, retry.max_backoff_s),

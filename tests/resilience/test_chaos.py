@@ -72,12 +72,16 @@ def _scenario() -> Scenario:
 
 
 def _step(i: int) -> dict[str, Any]:
+    """Most steps have fallbacks (a transient error moves on at once); every tenth step
+    has none, so its transient errors are retried on the same model, Retry-After and all."""
     primary = FAMILIES[i % len(FAMILIES)]
+    alone = i % 10 == 9
     return {
         "config_version": 2,
         "prompt": "Customer {{ n }} asks about the {{ car }}; answer briefly.",
         "model": primary,
-        "fallback_models": [m for m in FAMILIES if m != primary],
+        "fallback_models": [] if alone else [m for m in FAMILIES if m != primary],
+        "policy_fallbacks": not alone,
         "max_tokens": 50,
         "timeout_s": 1.0,
     }

@@ -68,6 +68,52 @@ async def test_transient_errors_retry_with_jittered_exponential_backoff() -> Non
     assert 0.2 <= t.sleeps[1] <= 0.4
 
 
+@pytest.mark.parametrize(
+    "error", [ProviderUnavailable("500"), ProviderUnavailable("refused"), RateLimited("429")]
+)
+async def test_a_waiting_fallback_takes_a_transient_error_at_once(error: ProviderError) -> None:
+    t = FakeTime()
+    asked: list[int] = []
+
+    def fallback_ready() -> bool:
+        asked.append(1)
+        return True
+
+    call, calls = failing([error])
+    with pytest.raises(type(error)) as raised:
+        await retrying(SETTINGS, sleep=t.sleep, clock=t.clock, fallback_ready=fallback_ready)(call)
+    assert raised.value is error
+    assert len(calls) == 1 and t.sleeps == []
+    assert asked == [1]  # asked after the failure, once
+
+
+async def test_no_fallback_ready_keeps_same_model_retries_with_backoff() -> None:
+    t = FakeTime()
+    call, calls = failing([ProviderUnavailable("500"), ProviderUnavailable("500")])
+    result = await retrying(SETTINGS, sleep=t.sleep, clock=t.clock, fallback_ready=lambda: False)(
+        call
+    )
+    assert result == "ok" and len(calls) == 3 and len(t.sleeps) == 2
+
+
+async def test_fallback_first_off_ignores_a_waiting_fallback() -> None:
+    t = FakeTime()
+    settings = SETTINGS.model_copy(update={"fallback_first": False})
+    call, calls = failing([ProviderUnavailable("500")])
+    result = await retrying(settings, sleep=t.sleep, clock=t.clock, fallback_ready=lambda: True)(
+        call
+    )
+    assert result == "ok" and len(calls) == 2 and len(t.sleeps) == 1
+
+
+async def test_a_success_never_asks_for_a_fallback() -> None:
+    def fallback_ready() -> bool:
+        raise AssertionError("asked without a failure")
+
+    call, _calls = failing([])
+    assert await retrying(SETTINGS, fallback_ready=fallback_ready)(call) == "ok"
+
+
 async def test_async_for_form_works() -> None:
     t = FakeTime()
     call, calls = failing([ProviderUnavailable("503")])

@@ -188,6 +188,12 @@ async def test_outage_fails_every_attempt_and_opens_the_circuit_on_the_gauge(
     (span,) = otel.finished(STEP_SPAN)
     assert span.status.status_code is StatusCode.ERROR
     assert dict(span.attributes or {})["error.type"] == "unavailable"
+    # Fallback-first: while a fallback fits, each step calls the primary once, so its
+    # circuit opens after a few failing steps.
+    for n in range(10):
+        if steps.breaker.state("gpt-4o-mini") == "open":
+            break
+        await steps.run(f"exec-outage-{n}")
     circuits = {
         a["gen_ai.request.model"]: p.value for a, p in otel.points("auterity.ai_step.circuit.state")
     }
