@@ -165,7 +165,7 @@ class BudgetBook:
         """
         if not (amount.is_finite() and amount >= 0):
             raise ValueError(f"a reservation must be >= 0 US dollars (got {amount})")
-        if self.leases is not None and daily_budget is not None:
+        if self.leases is not None and daily_budget is not None and not self.leases.closed:
             return self.leases.reserve(
                 amount, day=day, budget=daily_budget, execution_id=execution_id, scope=scope
             )

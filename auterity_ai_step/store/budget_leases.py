@@ -28,7 +28,7 @@ import uuid
 import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LimitExceeded
@@ -40,6 +40,7 @@ __all__ = ["LeaseTerms", "Leases"]
 
 log = logging.getLogger("auterity_ai_step.store")
 _ZERO = Decimal(0)
+_CENT_OF_NANO = Decimal("1e-10")  # the Money columns' resolution
 
 _SQL = {
     "grant": (
@@ -77,6 +78,10 @@ class LeaseTerms:
     fraction: Decimal = Decimal("0.05")
     ttl_s: float = 60.0
 
+    def slice_of(self, budget: Decimal) -> Decimal:
+        """``fraction`` of ``budget``, rounded down to the ledger's 1e-10 dollars."""
+        return (budget * self.fraction).quantize(_CENT_OF_NANO, rounding=ROUND_DOWN)
+
     def __post_init__(self) -> None:
         if not (self.fraction.is_finite() and 0 < self.fraction <= 1):
             raise ValueError(f"LeaseTerms.fraction must be in (0, 1] (got {self.fraction})")
@@ -110,6 +115,11 @@ class Leases:
 
         self._at_exit = at_exit
         atexit.register(at_exit)
+
+    @property
+    def closed(self) -> bool:
+        """After :meth:`close` the ledger reserves on the day row directly again."""
+        return self._closed
 
     # -- reserving in a lease ----------------------------------------------------------------
 
@@ -162,7 +172,7 @@ class Leases:
         from .tables import utcnow
 
         drv, book = self.book.driver, self.book
-        wanted = min(max(budget * self.terms.fraction, need), budget)
+        wanted = min(max(self.terms.slice_of(budget), need), budget)
 
         def work(cur: Any) -> _Lease | tuple[Decimal, Decimal]:
             on = drv.day(day)

@@ -86,11 +86,17 @@ def _leased_books_hold(url: str) -> None:
     guard = make_guard(url, BUDGET, TERMS)
     day = _today().date()
     try:
-        results = [one_step(guard, AMOUNT, f"t{i}") for i in range(PAID + 5)]
+        assert one_step(guard, AMOUNT, "first")
+        # While the lease is open: its spend counts as spent, the rest of its slice as reserved.
+        spent, reserved = guard.ledger.day_status(day)
+        assert (spent, reserved) == (AMOUNT, TERMS.slice_of(BUDGET) - AMOUNT)
+        assert guard.ledger.budget_spent_between(day, day) == AMOUNT
+        results = [True] + [one_step(guard, AMOUNT, f"t{i}") for i in range(PAID + 4)]
         # One worker returns its slice before leasing the next: it can spend the whole budget.
         assert results.count(True) == PAID
         spent, reserved = guard.ledger.day_status(day)
         assert spent == BUDGET and spent + reserved <= BUDGET
+        assert guard.ledger.budget_spent_between(day, day) == BUDGET
         assert guard.ledger.totals(1)["calls"] == PAID
         with guard.ledger.engine.connect() as conn:
             leased = conn.execute(text("SELECT COUNT(*) FROM budget_reservations")).scalar_one()
