@@ -17,7 +17,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 
 from auterity_ai_step.contract.policy import CostControls
 from auterity_ai_step.money.limits import BudgetGuard, StepAllowance
-from auterity_ai_step.store.ledger import Ledger
+from auterity_ai_step.store.ledger import LeaseTerms, Ledger
 from auterity_ai_step.store.records import UsageRecord
 from benchmarks.common import Stat
 
@@ -32,9 +32,16 @@ def _record(tag: str) -> UsageRecord:
     return UsageRecord(tag, "node", "m", "p", 100, 20, AMOUNT, 1, "success", None, 1, False, "v")
 
 
-def _reservations(url: str, n: int, tag: str) -> tuple[float, float]:
+def _guard(url: str, leases: LeaseTerms | None) -> BudgetGuard:
+    ledger = Ledger(url, budget_leases=leases)
+    return BudgetGuard(ledger, CostControls(daily_budget=Decimal("1000000")))
+
+
+def _reservations(
+    url: str, n: int, tag: str, leases: LeaseTerms | None = None
+) -> tuple[float, float]:
     """``n`` reserve + settle cycles; (start, end) on the shared monotonic clock."""
-    guard = BudgetGuard(Ledger(url), CostControls(daily_budget=Decimal("1000000")))
+    guard = _guard(url, leases)
     guard.ledger.day_status(guard.today())  # connect and create tables before the clock
     start = time.monotonic()
     for i in range(n):
@@ -45,8 +52,10 @@ def _reservations(url: str, n: int, tag: str) -> tuple[float, float]:
     return start, end
 
 
-def _worker(url: str, n: int, tag: str, barrier: Any, results: Any) -> None:
-    guard = BudgetGuard(Ledger(url), CostControls(daily_budget=Decimal("1000000")))
+def _worker(
+    url: str, n: int, tag: str, barrier: Any, results: Any, leases: LeaseTerms | None = None
+) -> None:
+    guard = _guard(url, leases)
     guard.ledger.day_status(guard.today())
     barrier.wait(timeout=120)
     start = time.monotonic()
@@ -71,16 +80,20 @@ def bare_commits(url: str, n: int) -> float:
     return rate
 
 
-def reservations_per_second(url: str, workers: int, n_each: int, tag: str) -> float:
-    """Aggregate reserve+settle cycles per second over ``workers`` processes racing."""
+def reservations_per_second(
+    url: str, workers: int, n_each: int, tag: str, leases: LeaseTerms | None = None
+) -> float:
+    """Aggregate reserve+settle cycles per second over ``workers`` processes racing.
+
+    With ``leases`` every worker reserves inside leased slices of the day (opt-in)."""
     if workers == 1:
-        start, end = _reservations(url, n_each, tag)
+        start, end = _reservations(url, n_each, tag, leases)
         return n_each / (end - start)
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(workers)
     results = ctx.Queue()
     procs = [
-        ctx.Process(target=_worker, args=(url, n_each, f"{tag}-w{w}", barrier, results))
+        ctx.Process(target=_worker, args=(url, n_each, f"{tag}-w{w}", barrier, results, leases))
         for w in range(workers)
     ]
     for proc in procs:

@@ -5,7 +5,9 @@ budget (``benchmarks/budget.py``); the figure is all cycles over the span from t
 start to the last end. A throwaway PostgreSQL server is started (``tests/pg_server.py``),
 with a fresh database per measurement; the books are checked after each.
 
-    python -m benchmarks.ledger_scaling [--cycles 150] [--processes 1 2 4 8]
+    python -m benchmarks.ledger_scaling [--cycles 150] [--processes 1 2 4 8] [--leases 0.05]
+
+``--leases FRACTION`` runs the workers with budget leases (each lease a FRACTION of the day).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from decimal import Decimal
 
 from benchmarks import budget as bench
 from benchmarks.common import ROOT
@@ -22,7 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=150, help="cycles per process")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--leases", type=Decimal, default=None, help="lease fraction (opt-in)")
     ns = parser.parse_args(argv)
+    from auterity_ai_step.store.ledger import LeaseTerms
+
+    leases = None if ns.leases is None else LeaseTerms(ns.leases)
     sys.path.insert(0, str(ROOT / "tests"))
     from pg_server import PostgresServer
 
@@ -32,9 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         rates = {}
         for n in ns.processes:
             url = server.create_database(f"scaling_{os.getpid()}_{n}")
-            rates[n] = bench.reservations_per_second(url, n, ns.cycles, f"p{n}")
+            rates[n] = bench.reservations_per_second(url, n, ns.cycles, f"p{n}", leases)
             bench.check_books(url, n * ns.cycles)
-            print(f"{n} process(es): {rates[n]:7.0f} reservations/s", flush=True)
+            mode = "leases" if leases else "day row"
+            print(f"{n} process(es), {mode}: {rates[n]:7.0f} reservations/s", flush=True)
         first = rates[ns.processes[0]]
         for n, rate in rates.items():
             print(f"  {n}: {rate / first:.2f}x of {ns.processes[0]}")

@@ -16,32 +16,39 @@ second sees the first's result: the day is charged exactly once.
 
 Reserving and booking run as fixed SQL on the driver (``driver.py``): they are on every
 attempt's path. Expiry and status reads are Core statements built once.
+
+With :class:`~.budget_leases.LeaseTerms` a worker reserves and settles inside its own lease
+of a slice of the day instead of the shared day row (``budget_leases.py``); the day row
+then moves once per lease, and the rules above hold for the slices.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, select, text, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..errors import LimitExceeded, StoreError
 from ..money.prices import money_text
+from .budget_leases import Leases, LeaseTerms, reclaim_expired
 from .connect import db_reason
 from .database import Database
 from .driver import Driver
 from .records import COLUMN_SIZES, UsageRecord, storable_text
-from .tables import BudgetDay, BudgetReservation, Money, utcnow
+from .tables import BudgetDay, BudgetLease, BudgetReservation, Money, utcnow
 from .usage_rows import UsageRows
 
-__all__ = ["EXPIRED_KEPT_S", "Booking", "BookingKind", "BudgetBook"]
+__all__ = ["EXPIRED_KEPT_S", "Booking", "BookingKind", "BudgetBook", "short"]
 
+T = TypeVar("T")
 log = logging.getLogger("auterity_ai_step.store")
 #: Expired reservations are kept this long for a late settle to correct, then purged.
 EXPIRED_KEPT_S = 7 * 24 * 3600
@@ -51,6 +58,7 @@ _ZERO = Decimal(0)
 
 _DAYS = cast(Table, BudgetDay.__table__)
 _HOLDS = cast(Table, BudgetReservation.__table__)
+_LEASES = cast(Table, BudgetLease.__table__)
 _MONEY = Money()
 
 
@@ -60,6 +68,11 @@ def _money(name: str) -> Any:
 
 _THIS_DAY = (_DAYS.c.day == bindparam("b_day"), _DAYS.c.scope == bindparam("b_scope"))
 _DAY_STATUS = select(_DAYS.c.spent, _DAYS.c.reserved).where(*_THIS_DAY)
+_LEASED_SPENT = select(func.coalesce(func.sum(_LEASES.c.spent), 0)).where(
+    _LEASES.c.day == bindparam("b_day"),
+    _LEASES.c.scope == bindparam("b_scope"),
+    _LEASES.c.returned_at.is_(None),
+)
 _BOOK = (
     update(_DAYS)
     .where(*_THIS_DAY)
@@ -124,10 +137,11 @@ class Booking:
 class BudgetBook:
     """Budget days and reservations of one database."""
 
-    def __init__(self, db: Database, usage: UsageRows) -> None:
+    def __init__(self, db: Database, usage: UsageRows, leases: LeaseTerms | None = None) -> None:
         self.db = db
         self.usage = usage
         self.driver = Driver(db)
+        self.leases = None if leases is None else Leases(self, leases)
         self._insert = pg_insert if db.backend == "postgresql" else sqlite_insert
         self._new_day = (
             self._insert(_DAYS).values(spent=0, reserved=0, alerted=False).on_conflict_do_nothing()
@@ -151,6 +165,10 @@ class BudgetBook:
         """
         if not (amount.is_finite() and amount >= 0):
             raise ValueError(f"a reservation must be >= 0 US dollars (got {amount})")
+        if self.leases is not None and daily_budget is not None and not self.leases.closed:
+            return self.leases.reserve(
+                amount, day=day, budget=daily_budget, execution_id=execution_id, scope=scope
+            )
         drv, sql = self.driver, self.driver.sql
 
         def work(cur: Any) -> int:
@@ -167,7 +185,7 @@ class BudgetBook:
                     assert daily_budget is not None
                     cur.execute(sql["day_status"], (on, scope))
                     spent, reserved = (drv.money_from(v) for v in cur.fetchone())
-                    raise _short(amount, day, daily_budget, spent, reserved)
+                    raise short(amount, day, daily_budget, spent, reserved)
             owner = storable_text(execution_id, COLUMN_SIZES["execution_id"])
             cur.execute(sql["new_hold"], (on, scope, held, owner, drv.time(utcnow())))
             return int(cur.fetchone()[0])
@@ -176,6 +194,43 @@ class BudgetBook:
             return drv.transaction(work)
         except (SQLAlchemyError, ValueError) as exc:  # ValueError: a value that cannot be stored
             raise StoreError(f"could not reserve budget ({self.db.url}): {db_reason(exc)}") from exc
+
+    def run(self, work: Callable[[Any], T], what: str) -> T:
+        """``work(cursor)`` in one driver transaction; database errors as ``StoreError``."""
+        try:
+            return self.driver.transaction(work)
+        except (SQLAlchemyError, ValueError) as exc:  # ValueError: a value that cannot be stored
+            raise StoreError(f"could not {what} ({self.db.url}): {db_reason(exc)}") from exc
+
+    def hold_on_day(self, cur: Any, amount: Decimal, on: Any, scope: str, budget: Decimal) -> bool:
+        """Add ``amount`` to the day's reserved if it fits the budget (creating the day)."""
+        drv, sql = self.driver, self.driver.sql
+        held = drv.money(amount)
+        args = (held, on, scope, held, drv.money(budget))
+        cur.execute(sql["hold_within"], args)
+        if cur.rowcount == 0:
+            cur.execute(sql["new_day"], (on, scope, drv.flag(False)))
+            cur.execute(sql["hold_within"], args)
+        return bool(cur.rowcount == 1)
+
+    def status_in(self, cur: Any, on: Any, scope: str) -> tuple[Decimal, Decimal]:
+        """(spent, reserved) of the day row, inside a driver transaction."""
+        cur.execute(self.driver.sql["day_status"], (on, scope))
+        row = cur.fetchone()
+        return (
+            (_ZERO, _ZERO)
+            if row is None
+            else (self.driver.money_from(row[0]), self.driver.money_from(row[1]))
+        )
+
+    def book_on_day(self, cur: Any, on: Any, scope: str, spent: Decimal, released: Decimal) -> None:
+        """Book ``spent`` and release ``released`` on the day row (creating the day)."""
+        drv, sql = self.driver, self.driver.sql
+        book = (drv.money(spent), drv.money(released), on, scope)
+        cur.execute(sql["book"], book)
+        if cur.rowcount == 0:
+            cur.execute(sql["new_day"], (on, scope, drv.flag(False)))
+            cur.execute(sql["book"], book)
 
     def apply(self, booking: Booking) -> bool:
         """Write ``booking`` in one transaction; True when it crossed ``alert_at`` first.
@@ -188,14 +243,28 @@ class BudgetBook:
             if booking.record is not None:
                 cur.execute(sql["usage"], drv.usage_row(booking.record))
             on = None if booking.day is None else drv.day(booking.day)
-            scope, held, expired_at = booking.scope, _ZERO, None
+            scope, held, expired_at, lease_id = booking.scope, _ZERO, None, None
             if booking.reservation_id is not None:
+                if self.leases is not None and not drv.sqlite:  # lock the lease row first
+                    cur.execute(sql["lock_lease_of"], (booking.reservation_id,))
                 cur.execute(sql["take_hold"], (booking.reservation_id,))
                 row = cur.fetchone()
                 if row is not None:
                     on, scope, held, expired_at = row[0], row[1], drv.money_from(row[2]), row[3]
-            # An expired reservation was charged as spent and released already: correct it.
+                    lease_id = row[4]
             cost = booking.cost
+            if lease_id is not None:
+                # Held in an open lease (we hold its lock, so it cannot be returned now).
+                settle = (drv.money(held), drv.money(cost), lease_id)
+                cur.execute(sql["settle_in_lease"], settle)
+                if cur.rowcount != 1:  # pragma: no cover - a returned lease clears lease_id
+                    raise StoreError(f"budget lease {lease_id} closed under its reservation")
+                if booking.alert_at is None or cost == 0:
+                    return False
+                flag = (drv.flag(True), on, scope, drv.flag(False), on, scope)
+                cur.execute(sql["flag_alert_leased"], (*flag, drv.money(booking.alert_at)))
+                return bool(cur.rowcount == 1)
+            # An expired reservation was charged as spent and released already: correct it.
             spent, released = (cost - held, _ZERO) if expired_at is not None else (cost, held)
             if on is None or (spent == 0 and released == 0):
                 return False
@@ -237,6 +306,9 @@ class BudgetBook:
         now = utcnow()
         cutoff = now - timedelta(seconds=older_than_s)
 
+        # Expired leases first: their open reservations become the day's, to expire below.
+        reclaim_expired(self)
+
         def work(conn: Connection) -> int:
             if self.db.backend == "postgresql":
                 lock = text("SELECT pg_try_advisory_xact_lock(:key)")
@@ -244,7 +316,11 @@ class BudgetBook:
                     return 0
             rows = conn.execute(
                 update(_HOLDS)
-                .where(_HOLDS.c.created_at < cutoff, _HOLDS.c.expired_at.is_(None))
+                .where(
+                    _HOLDS.c.created_at < cutoff,
+                    _HOLDS.c.expired_at.is_(None),
+                    _HOLDS.c.lease_id.is_(None),
+                )
                 .values(expired_at=now)
                 .returning(_HOLDS.c.day, _HOLDS.c.scope, _HOLDS.c.amount)
             ).all()
@@ -267,16 +343,26 @@ class BudgetBook:
         return count
 
     def day_status(self, day: date, scope: str = "global") -> tuple[Decimal, Decimal]:
-        """(spent, reserved) on ``day``."""
+        """(spent, reserved) on ``day``.
+
+        What open leases spent counts as spent; the rest of their slices (held or unused)
+        counts as reserved, since no other worker can use it until the lease returns.
+        """
 
         def work(conn: Connection) -> tuple[Decimal, Decimal]:
-            row = conn.execute(_DAY_STATUS, {"b_day": day, "b_scope": scope}).first()
-            return (_ZERO, _ZERO) if row is None else (row[0], row[1])
+            params = {"b_day": day, "b_scope": scope}
+            row = conn.execute(_DAY_STATUS, params).first()
+            if row is None:
+                return (_ZERO, _ZERO)
+            leased = conn.execute(_LEASED_SPENT, params).scalar_one()  # typed as Money
+            if not leased:
+                return (row[0], row[1])
+            return (row[0] + leased, row[1] - leased)
 
         return self.db.run(work)
 
 
-def _short(
+def short(
     amount: Decimal, day: date, budget: Decimal, spent: Decimal, reserved: Decimal
 ) -> LimitExceeded:
     left = max(budget - spent - reserved, _ZERO)

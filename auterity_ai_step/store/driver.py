@@ -47,7 +47,22 @@ _SQL = {
         "VALUES (?, ?, ?, ?, ?) RETURNING id"
     ),
     "take_hold": (
-        "DELETE FROM budget_reservations WHERE id = ? RETURNING day, scope, amount, expired_at"
+        "DELETE FROM budget_reservations WHERE id = ? "
+        "RETURNING day, scope, amount, expired_at, lease_id"
+    ),
+    # Leases (budget_leases.py): a hold settled inside its worker's lease, never the day row.
+    "lock_lease_of": (
+        "SELECT id FROM budget_leases WHERE id = "
+        "(SELECT lease_id FROM budget_reservations WHERE id = ?) FOR UPDATE"
+    ),
+    "settle_in_lease": (
+        "UPDATE budget_leases SET held = held - ?, spent = spent + ? WHERE id = ? "
+        "AND returned_at IS NULL"
+    ),
+    "flag_alert_leased": (
+        "UPDATE budget_days SET alerted = ? WHERE day = ? AND scope = ? AND alerted = ? "
+        "AND spent + (SELECT COALESCE(SUM(spent), 0) FROM budget_leases "
+        "WHERE day = ? AND scope = ? AND returned_at IS NULL) >= ?"
     ),
     "book": (
         "UPDATE budget_days SET spent = spent + ?, reserved = reserved - ? "

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from . import whatif_rows
 from .budget_book import EXPIRED_KEPT_S, Booking, BudgetBook
+from .budget_leases import LeaseTerms
 from .configurations import ModelConfigurations, stored_model_configurations
 from .connect import default_spool
 from .database import Database
@@ -36,6 +37,7 @@ from .usage_rows import UsageRows
 __all__ = [
     "EXPIRED_KEPT_S",
     "REFUSED_RETRY_S",
+    "LeaseTerms",
     "Ledger",
     "UsageRecord",
     "stored_model_configurations",
@@ -49,6 +51,10 @@ class Ledger:
     manage yet creates the missing tables and records the head revision in the ledger's own
     version table (``auterity_ai_step_alembic_version``), so the shipped migration's
     ``upgrade head`` has nothing left to do. ``create_tables=False`` creates nothing.
+
+    ``budget_leases`` (opt-in) makes this ledger lease slices of a daily budget and reserve
+    inside them, so many workers do not queue on the day's row (``budget_leases.py``);
+    :meth:`close` (or the process's exit) returns them.
     """
 
     def __init__(
@@ -57,6 +63,7 @@ class Ledger:
         *,
         create_tables: bool = True,
         spool_path: str | Path | None = None,
+        budget_leases: LeaseTerms | None = None,
     ) -> None:
         if url is None:
             from ..settings import database_url
@@ -65,7 +72,7 @@ class Ledger:
         self.db = Database(url, create_tables=create_tables)
         self.outbox = Outbox(Path(spool_path) if spool_path else default_spool(self.db.parsed))
         self.usage = UsageRows(self.db)
-        self.book = BudgetBook(self.db, self.usage)
+        self.book = BudgetBook(self.db, self.usage, budget_leases)
         self.writes = DeferredWrites(self.book, self.outbox)
         self.reports = Reports(self.db)
         self.configurations = ModelConfigurations(self.db)
@@ -86,7 +93,9 @@ class Ledger:
         return self.db.url
 
     def close(self) -> None:
-        """Release pooled connections."""
+        """Return this worker's budget leases, then release pooled connections."""
+        if self.book.leases is not None:
+            self.book.leases.close()
         self.db.close()
 
     # -- budget and usage writes (budget_book.py, deferred.py) -------------------------------

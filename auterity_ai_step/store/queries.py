@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Date, case, cast, delete, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from .tables import BudgetDay, ModelConfiguration, ModelUsage, utcnow
+from .tables import BudgetDay, BudgetLease, ModelConfiguration, ModelUsage, utcnow
 
 __all__ = [
     "budget_spent_between",
@@ -170,13 +170,23 @@ def top_costs(conn: Connection, days: int, by: str, limit: int) -> list[dict[str
 
 
 def budget_spent_between(conn: Connection, first: date, last: date, scope: str) -> Decimal:
-    """What the budget days from ``first`` to ``last`` (inclusive) booked as spent."""
+    """What the budget days from ``first`` to ``last`` (inclusive) booked as spent.
+
+    Includes what open budget leases spent (booked on their day when they return)."""
     total = conn.execute(
         select(func.sum(BudgetDay.spent)).where(
             BudgetDay.day >= first, BudgetDay.day <= last, BudgetDay.scope == scope
         )
     ).scalar()
-    return total if total is not None else Decimal(0)
+    leased = conn.execute(
+        select(func.sum(BudgetLease.spent)).where(
+            BudgetLease.day >= first,
+            BudgetLease.day <= last,
+            BudgetLease.scope == scope,
+            BudgetLease.returned_at.is_(None),
+        )
+    ).scalar()
+    return (total or Decimal(0)) + (leased or Decimal(0))
 
 
 def _clean(row: Any) -> dict[str, Any]:

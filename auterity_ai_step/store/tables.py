@@ -30,6 +30,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 __all__ = [
     "Base",
     "BudgetDay",
+    "BudgetLease",
     "BudgetReservation",
     "ModelConfiguration",
     "ModelUsage",
@@ -196,8 +197,37 @@ class BudgetReservation(Base):
     execution_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The worker's lease this reservation is held in (None: held on the day directly).
+    lease_id: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_budget_reservations_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_budget_reservations_created_at", "created_at"),
+        Index("ix_budget_reservations_lease_id", "lease_id"),
+    )
+
+
+class BudgetLease(Base):
+    """A worker's slice of a budget day, counted in the day's ``reserved`` while open.
+
+    The worker holds and settles its reservations in the lease (``held``, ``spent``)
+    instead of the shared day row; returning it (``returned_at``) books ``spent`` to the
+    day, gives back the unused rest and leaves ``held`` reserved on the day.
+    """
+
+    __tablename__ = "budget_leases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)
+    scope: Mapped[str] = mapped_column(String(64), default="global")
+    amount: Mapped[Decimal] = mapped_column(Money())
+    held: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    spent: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    owner: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_budget_leases_open", "returned_at", "expires_at"),)
 
 
 class StepResult(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -10,10 +11,11 @@ from auterity_ai_step.contract.policy import CostControls
 from auterity_ai_step.errors import LimitExceeded
 from auterity_ai_step.money.limits import BudgetGuard, StepAllowance
 from auterity_ai_step.store import Ledger, UsageRecord
+from auterity_ai_step.store.ledger import LeaseTerms
 
 
-def make_guard(url: str, budget: Decimal) -> BudgetGuard:
-    return BudgetGuard(Ledger(url), CostControls(daily_budget=budget))
+def make_guard(url: str, budget: Decimal, leases: LeaseTerms | None = None) -> BudgetGuard:
+    return BudgetGuard(Ledger(url, budget_leases=leases), CostControls(daily_budget=budget))
 
 
 def one_step(guard: BudgetGuard, amount: Decimal, tag: str) -> bool:
@@ -40,13 +42,30 @@ def run_steps(url: str, budget: Decimal, amount: Decimal, tags: list[str], threa
 
 
 def process_main(
-    url: str, budget: str, amount: str, tags: list[str], threads: int, barrier: Any, results: Any
+    url: str,
+    budget: str,
+    amount: str,
+    tags: list[str],
+    threads: int,
+    barrier: Any,
+    results: Any,
+    leases: LeaseTerms | None = None,
 ) -> None:
     """Entry point of one worker process: warm up, wait for the others, then race."""
-    guard = make_guard(url, Decimal(budget))
+    guard = make_guard(url, Decimal(budget), leases)
     guard.ledger.day_status(guard.today())  # connect and create nothing more during the race
     barrier.wait(timeout=60)
     with ThreadPoolExecutor(threads) as pool:
         ok = sum(pool.map(lambda tag: one_step(guard, Decimal(amount), tag), tags))
     guard.ledger.close()
     results.put(ok)
+
+
+def lease_and_hang(url: str, budget: str, amount: str, ttl_s: float, results: Any) -> None:
+    """A worker that leases a slice, starts one attempt and then hangs (to be killed)."""
+    guard = make_guard(url, Decimal(budget), LeaseTerms(Decimal(1), ttl_s))
+    reservation = guard.reserve_attempt(
+        Decimal(amount), step_allowance=StepAllowance(None), execution_id="killed"
+    )
+    results.put(reservation.ledger_id)
+    threading.Event().wait(600)

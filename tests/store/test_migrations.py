@@ -31,8 +31,9 @@ TABLES = {
     "budget_days",
     "budget_reservations",
     "step_results",
+    "budget_leases",
 }
-HEAD = "0004_step_routing"
+HEAD = "0005_budget_leases"
 HOST_REVISION = "f00dcafe1234"
 
 
