@@ -180,7 +180,12 @@ def replay(work: ModelCatalog, body: WhatIfRequest) -> WhatIfResult:
         "called and nothing is written."
     ),
     responses={
-        422: {"model": ErrorMessage, "description": "The candidate policy is invalid"},
+        400: {"model": ErrorMessage, "description": "The body is not valid JSON"},
+        413: {"model": ErrorMessage, "description": "The body is over the router's size limit"},
+        422: {
+            "description": "The body is not JSON of the request's shape (each problem listed), "
+            "or the candidate policy is invalid (`detail` says why)"
+        },
         503: {"model": ErrorMessage, "description": "The usage ledger could not be read"},
     },
     openapi_extra={

@@ -113,6 +113,8 @@ def _head(path: str, token: str | None, *, chunked: bool = False) -> str:
         ("/api/models/step/validate", USER_TOKEN, True, b"413"),
         ("/api/models/step/estimate", USER_TOKEN, False, b"413"),
         ("/api/models/step/try", USER_TOKEN, False, b"413"),
+        ("/api/models/whatif", None, False, b"401"),
+        ("/api/models/whatif", USER_TOKEN, True, b"413"),
     ],
 )
 def test_a_300_mb_body_is_refused_without_being_read(
@@ -138,6 +140,7 @@ def test_every_route_that_takes_a_body_is_covered_above() -> None:
         "/api/models/step/validate",
         "/api/models/step/estimate",
         "/api/models/step/try",
+        "/api/models/whatif",
     }
     spec = create_app(insecure_local=True).openapi()
     with_body = {
