@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections import Counter
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -72,10 +73,10 @@ def _scenario() -> Scenario:
 
 
 def _step(i: int) -> dict[str, Any]:
-    """Most steps have fallbacks (a transient error moves on at once); every tenth step
+    """Most steps have fallbacks (a transient error moves on at once); every fifth step
     has none, so its transient errors are retried on the same model, Retry-After and all."""
     primary = FAMILIES[i % len(FAMILIES)]
-    alone = i % 10 == 9
+    alone = i % 5 == 4
     return {
         "config_version": 2,
         "prompt": "Customer {{ n }} asks about the {{ car }}; answer briefly.",
@@ -164,7 +165,17 @@ async def test_chaos_run_keeps_every_invariant(
     assert spent == row_costs == step_costs
     assert 0 < spent <= DAILY_BUDGET
     assert all(Decimal(a["cost"]) == 0 for a in attempts if a["outcome"] != "success")
-    assert any(s == pytest.approx(1.0) for s in sleeps), "Retry-After was honoured"
+    # A 429 retried on the same model waited its Retry-After (1 s). Which steps draw a 429
+    # depends on how the concurrent steps interleave, so the claim is checked where it arose.
+    retried_429 = [
+        eid
+        for r in results
+        for eid, tried in [(r.output_data["ai_execution_id"], r.output_data["ai_attempts"])]
+        for first, then in pairwise(tried)
+        if first["error_type"] == "rate_limited" and then["model"] == first["model"]
+    ]
+    if retried_429:
+        assert any(s == pytest.approx(1.0) for s in sleeps), f"Retry-After ignored: {retried_429}"
     ledger.close()
 
     # No secret anywhere: logs at DEBUG, step outputs, error messages.
