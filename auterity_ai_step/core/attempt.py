@@ -29,9 +29,8 @@ from ..errors import ContextWindowExceeded, InvalidOutput, ProviderError, QuotaE
 from ..money.limits import BudgetGuard, Reservation, StepAllowance
 from ..money.records import UsageRecord
 from ..money.usage import UsageVerdict, judge_usage
-from ..routing import gateway as gateways
 from ..routing.candidates import Candidate
-from ..routing.gateway import CompletionResult, Gateway
+from ..routing.completion import CompletionRequest, CompletionResult, Gateway
 from ..routing.health import CircuitBreaker
 from .plan import AttemptSize
 from .run_types import RunOutcome, RunRequest, check_output
@@ -135,14 +134,14 @@ class Attempts:
             raise
         await self._answered(candidate, number, size, result, reservation)
 
-    def _request(self, model: ModelSpec, size: AttemptSize) -> gateways.CompletionRequest:
+    def _request(self, model: ModelSpec, size: AttemptSize) -> CompletionRequest:
         """What the gateway is sent: the step's knobs, a timeout inside the step's deadline."""
         config = self.run.request.config
         timeout = min(
             config.timeout_s or _DEFAULT_TIMEOUT_S,
             max(self.run.deadline - self.clock(), 0.05),
         )
-        return gateways.CompletionRequest(
+        return CompletionRequest(
             model=model,
             messages=self.run.request.messages,
             temperature=config.temperature,
