@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import app, console
 from .contract_cmds import DbOption, existing_ledger_url, open_ledger, policy_store
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["whatif", "window_start"]
 
