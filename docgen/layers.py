@@ -18,9 +18,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "auterity_ai_step"
 
-KERNEL = frozenset({"errors", "settings", "resources", "extras", "loopback"})
+KERNEL = frozenset({"errors", "settings", "resources", "extras", "loopback", "lazy"})
 """Root modules every layer may use: the exception tree, settings, bundled files, extras,
-loopback names."""
+loopback names, lazy re-exports."""
 
 DEPRECATED = {
     "executor": "core",
@@ -31,7 +31,11 @@ DEPRECATED = {
 """Old import paths kept for hosts (thin re-exports with a DeprecationWarning) -> their part."""
 
 LAYERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("kernel", tuple(sorted(KERNEL)), "exceptions, settings, bundled files, extras, loopback"),
+    (
+        "kernel",
+        tuple(sorted(KERNEL)),
+        "exceptions, settings, bundled files, extras, loopback, lazy re-exports",
+    ),
     ("contract", ("contract",), "pure: step schema, policy model and parsing, templates"),
     ("money", ("money",), "pure arithmetic: the price book, worst cases, limits"),
     ("routing", ("routing",), "candidates, the gateway (the only LiteLLM import), retry, health"),

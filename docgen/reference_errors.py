@@ -8,7 +8,7 @@ class); what each class does next comes from the classes themselves (``retryable
 from __future__ import annotations
 
 from auterity_ai_step import errors
-from auterity_ai_step.core import engine
+from auterity_ai_step.core import attempt
 from auterity_ai_step.routing import error_table, health
 
 from . import md
@@ -65,7 +65,7 @@ def _anchor(cls: type[errors.ProviderError]) -> str:
 def _next_step(cls: type[errors.ProviderError]) -> str:
     """What the engine does after this class of error, in a few words."""
     if cls is errors.QuotaExceeded:
-        hours = engine.QUOTA_QUARANTINE_S / 3600
+        hours = attempt.QUOTA_QUARANTINE_S / 3600
         return (
             f"next candidate at once; the model is quarantined for {hours:g} h (quarantine event)"
         )

@@ -14,7 +14,7 @@ Each refusal is logged at INFO on ``auterity_ai_step.api``; never a token.
 import hmac
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -31,6 +31,7 @@ __all__ = [
     "app_auth",
     "bearer_auth",
     "local_only_auth",
+    "require_bearer",
     "tokens",
 ]
 
@@ -64,25 +65,34 @@ def bearer_auth(api_token: str | None, admin_token: str | None = None) -> Callab
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(scheme)],
     ) -> ApiUser:
-        given = b"" if credentials is None else credentials.credentials.encode()
-        matched = [admin for token, admin in tokens if hmac.compare_digest(given, token)]
-        if credentials is None or not matched:
-            log.info(  # never the token given
-                "refused %s %s: %s",
-                request.method,
-                request.url.path,
-                "no bearer token" if credentials is None else "the bearer token is not valid",
-            )
-            raise HTTPException(
-                401,
-                "a valid bearer token is required (Authorization: Bearer <token>)",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        if any(matched):
+        matched = require_bearer(request, credentials, [token for token, _ in tokens])
+        if any(tokens[i][1] for i in matched):
             return ApiUser("admin", True)
         return ApiUser("api", False)
 
     return authenticate
+
+
+def require_bearer(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, tokens: Sequence[bytes]
+) -> list[int]:
+    """Which of ``tokens`` the request's bearer token is (their indexes), each compared in
+    constant time; a 401 when none is, logged at INFO without the token given."""
+    given = b"" if credentials is None else credentials.credentials.encode()
+    matched = [i for i, token in enumerate(tokens) if hmac.compare_digest(given, token)]
+    if credentials is None or not matched:
+        log.info(  # never the token given
+            "refused %s %s: %s",
+            request.method,
+            request.url.path,
+            "no bearer token" if credentials is None else "the bearer token is not valid",
+        )
+        raise HTTPException(
+            401,
+            "a valid bearer token is required (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return matched
 
 
 def _refuse_local(request: Request, status: int, why: str) -> HTTPException:

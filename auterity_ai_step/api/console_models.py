@@ -12,12 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .fields import (
-    Body,
-    Money,
-    Percent,
-    StepConfigObject,
-)
+from .fields import Body, Money, Percent, StepConfigObject, WindowDays
 
 __all__ = [
     "BudgetStatus",
@@ -54,7 +49,7 @@ class SeriesPoint(Body):
 class UsageSeries(Body):
     """Usage per day and per model or provider, for stacked cost charts."""
 
-    days: int = Field(description="Days covered: today (UTC) and the days before it")
+    days: WindowDays
     since: str = Field(description="The first day covered (UTC), ISO format")
     group_by: GroupBy = Field(description="What each point's group names: model or provider")
     groups: list[str] = Field(description="Every group that has a point, sorted")
@@ -84,7 +79,7 @@ class TopCost(Body):
 class PerformanceReport(Body):
     """Per-model performance and the costliest executions and nodes."""
 
-    days: int = Field(description="Days covered: today (UTC) and the days before it")
+    days: WindowDays
     models: list[ModelPerformance] = Field(description="One entry per model with attempts")
     top_executions: list[TopCost] = Field(description="Executions costing most, dearest first")
     top_nodes: list[TopCost] = Field(description="Workflow nodes costing most, dearest first")

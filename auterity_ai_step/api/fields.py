@@ -36,6 +36,7 @@ __all__ = [
     "Quality",
     "StepConfigObject",
     "TotalTokens",
+    "WindowDays",
     "money",
 ]
 
@@ -99,6 +100,7 @@ Quality = Annotated[int, Field(ge=1, le=10, description=QUALITY, examples=[6])]
 StepConfigObject = Annotated[dict[str, Any], Field(description="The step config object")]
 FailedAttempts = Annotated[int, Field(description="Of those, attempts that failed (status error)")]
 TotalTokens = Annotated[int, Field(description="prompt_tokens plus completion_tokens")]
+WindowDays = Annotated[int, Field(description="Days covered: today (UTC) and the days before it")]
 
 
 money = money_text

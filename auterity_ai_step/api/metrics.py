@@ -7,22 +7,20 @@ all, ``--insecure-local`` rules apply (loopback names only). The route runs in a
 thread: the budget gauges read the ledger while a scrape is answered.
 """
 
-import hmac
-import logging
 import os
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..telemetry.prometheus import PrometheusMetrics
+from .auth import require_bearer
 
 __all__ = ["METRICS_TOKEN_ENV", "add_metrics_route", "metrics_token"]
 
 METRICS_TOKEN_ENV = "AUTERITY_AI_METRICS_TOKEN"  # noqa: S105 - a variable name, not a secret
-log = logging.getLogger("auterity_ai_step.api")
 
 
 def metrics_token(given: str | None, min_length: int) -> str | None:
@@ -41,19 +39,7 @@ def _bearer(tokens: list[str]) -> Callable[..., str]:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(scheme)],
     ) -> str:
-        given = b"" if credentials is None else credentials.credentials.encode()
-        if credentials is None or not any(hmac.compare_digest(given, t) for t in accepted):
-            log.info(  # never the token given
-                "refused %s %s: %s",
-                request.method,
-                request.url.path,
-                "no bearer token" if credentials is None else "the bearer token is not valid",
-            )
-            raise HTTPException(
-                401,
-                "a valid bearer token is required (Authorization: Bearer <token>)",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+        require_bearer(request, credentials, accepted)
         return "metrics"
 
     return authenticate

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
 
 from . import app, console
 from .contract_cmds import DbOption, existing_ledger_url, open_ledger, policy_store
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["whatif", "window_start"]
 
@@ -126,22 +129,7 @@ def _print(data: dict[str, Any]) -> None:
         ("by_node", "workflow node"),
     ):
         out.print(_table(f"By {title}", title, data[key]))
-    refused = data["refused_steps"]
-    by_limit = ", ".join(f"{name}: {count}" for name, count in data["refused_by_limit"].items())
-    out.print(f"refused now: {refused} step(s)" + (f" ({by_limit})" if by_limit else ""))
-    for day in data["budget_days"]:
-        if day["alert_at"]:
-            out.print(
-                f"  daily budget ${day['budget']}: the alert would fire on {day['day']} at "
-                f"{day['alert_at']}"
-            )
-        if day["refused_steps"]:
-            out.print(
-                f"  daily budget ${day['budget']} would run out on {day['day']} at "
-                f"{day['ran_out_at']}: {day['refused_steps']} step(s) refused that day"
-            )
-    for step in data["refused"][:10]:
-        out.print(f"  {step['at']} node {step['node_id']}: {step['reason']}")
+    _print_refused(out, data)
     out.print(f"context window too small: {data['context_miss_steps']} step(s)")
     for miss in data["context_misses"][:10]:
         out.print(
@@ -163,6 +151,26 @@ def _print(data: dict[str, Any]) -> None:
     out.print("What a replay cannot know:")
     for caveat in data["caveats"]:
         out.print(f"  - {caveat}")
+
+
+def _print_refused(out: Console, data: dict[str, Any]) -> None:
+    """The steps a limit would refuse now, and the days the budget would run out."""
+    refused = data["refused_steps"]
+    by_limit = ", ".join(f"{name}: {count}" for name, count in data["refused_by_limit"].items())
+    out.print(f"refused now: {refused} step(s)" + (f" ({by_limit})" if by_limit else ""))
+    for day in data["budget_days"]:
+        if day["alert_at"]:
+            out.print(
+                f"  daily budget ${day['budget']}: the alert would fire on {day['day']} at "
+                f"{day['alert_at']}"
+            )
+        if day["refused_steps"]:
+            out.print(
+                f"  daily budget ${day['budget']} would run out on {day['day']} at "
+                f"{day['ran_out_at']}: {day['refused_steps']} step(s) refused that day"
+            )
+    for step in data["refused"][:10]:
+        out.print(f"  {step['at']} node {step['node_id']}: {step['reason']}")
 
 
 def _table(title: str, first: str, rows: list[dict[str, Any]]) -> Table:

@@ -83,6 +83,29 @@ def normalise_model(
         errors.append(f"{path}.provider: missing; name the provider (openai, anthropic, ...)")
         return None
     out["provider"] = provider = str(provider)
+    _resolve_aliases(spec, path, errors)
+    single = spec.pop("cost_per_1k_tokens", None)
+    for key in _MONEY_KEYS:
+        if key in spec and single is not None:
+            errors.append(f"{path}.cost_per_1k_tokens: give it or {key}, not both")
+        out[key] = money_value(spec.pop(key, single), f"{path}.{key}", errors)
+    _unfold_health(spec, path, errors)
+    spec.setdefault("litellm_model", f"{LITELLM_PREFIX.get(provider, provider)}/{name}")
+    _check_key_env(spec, path, provider, errors)
+    if "max_output_tokens" not in spec:
+        context = _window(spec.get("context_window"))
+        # Without a usable context_window (its own error is reported) the placeholder keeps
+        # a second, spurious error off max_output_tokens; the model is not built either way.
+        cap = MAX_OUTPUT_TOKENS_DEFAULT_CAP
+        spec["max_output_tokens"] = cap if context is None else min(context, cap)
+    spec.setdefault("quality", derive_quality(out[_MONEY_KEYS[0]], out[_MONEY_KEYS[1]]))
+    out.update(spec)
+    return out
+
+
+def _resolve_aliases(spec: dict[str, Any], path: str, errors: list[str]) -> None:
+    """The seed format's names onto the rich form's: ``endpoint`` is ``api_base``, and
+    ``max_tokens`` is ``context_window`` (giving both of a pair is an error)."""
     if "endpoint" in spec:
         if "api_base" in spec:
             errors.append(f"{path}.endpoint: give api_base or its alias endpoint, not both")
@@ -91,11 +114,10 @@ def normalise_model(
         if "context_window" in spec:
             errors.append(f"{path}.max_tokens: give context_window or max_tokens, not both")
         spec.setdefault("context_window", spec.pop("max_tokens"))
-    single = spec.pop("cost_per_1k_tokens", None)
-    for key in _MONEY_KEYS:
-        if key in spec and single is not None:
-            errors.append(f"{path}.cost_per_1k_tokens: give it or {key}, not both")
-        out[key] = money_value(spec.pop(key, single), f"{path}.{key}", errors)
+
+
+def _unfold_health(spec: dict[str, Any], path: str, errors: list[str]) -> None:
+    """Move the entry's health settings onto ModelSpec's own fields."""
     health = spec.pop(HEALTH_KEY, None)
     if isinstance(health, Mapping):
         for key, value in health.items():
@@ -108,7 +130,11 @@ def normalise_model(
                 spec.setdefault(target, value)
     elif health is not None:
         errors.append(f"{path}.{HEALTH_KEY}: must be a mapping with {' and/or '.join(HEALTH_KEYS)}")
-    spec.setdefault("litellm_model", f"{LITELLM_PREFIX.get(provider, provider)}/{name}")
+
+
+def _check_key_env(spec: dict[str, Any], path: str, provider: str, errors: list[str]) -> None:
+    """``api_key_env`` (the provider's usual one by default) must name a variable, never
+    hold the key itself; a bad one is dropped, its error never echoing the value."""
     spec.setdefault("api_key_env", PROVIDER_KEY_ENV.get(provider))
     env = spec["api_key_env"]
     if env is not None and not (isinstance(env, str) and _ENV_NAME.match(env)):
@@ -124,15 +150,6 @@ def normalise_model(
             "and name that"
         )
         spec["api_key_env"] = None
-    if "max_output_tokens" not in spec:
-        context = _window(spec.get("context_window"))
-        # Without a usable context_window (its own error is reported) the placeholder keeps
-        # a second, spurious error off max_output_tokens; the model is not built either way.
-        cap = MAX_OUTPUT_TOKENS_DEFAULT_CAP
-        spec["max_output_tokens"] = cap if context is None else min(context, cap)
-    spec.setdefault("quality", derive_quality(out[_MONEY_KEYS[0]], out[_MONEY_KEYS[1]]))
-    out.update(spec)
-    return out
 
 
 def _key_env_example(provider: str) -> str:

@@ -122,44 +122,8 @@ def parse_policy(
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             errors.append(f"{key}: unknown top-level key (allowed: {', '.join(TOP_LEVEL_KEYS)})")
-    flat = flatten_models(data.get("models"), errors)
-    file_flat = dict(flat)
-    for name, extra in (overrides or {}).items():
-        if not isinstance(extra, Mapping):
-            errors.append(f"overrides.{name}: must be a mapping of model settings")
-            continue
-        if "name" in extra:
-            errors.append(
-                f"overrides.{name}.name: not allowed: a model's name is its key in the "
-                "overrides (rename the key instead)"
-            )
-            extra = {k: v for k, v in extra.items() if k != "name"}
-        path, group, entry = flat.get(name, (f"overrides.{name}", None, {}))
-        flat[name] = (path, group, merge_override(entry, extra))
-    models: dict[str, ModelSpec] = {}
-    for name, (path, group, entry) in flat.items():
-        if isinstance(entry, Mapping):  # literal keys were reported above, without values
-            entry = {k: v for k, v in entry.items() if not is_secret_key(str(k))}
-        spec = normalise_model(name, path, group, entry, errors)
-        built = build_section(ModelSpec, spec, path, errors) if spec is not None else None
-        if built is not None:
-            models[name] = built
-    check_api_base_schemes(models, {n: path for n, (path, _, _) in flat.items()}, errors)
-    if overrides:
-        check_stored_reach(
-            file_models(file_flat),
-            models,
-            [name for name in overrides if isinstance(overrides[name], Mapping)],
-            key_envs=allowed_key_envs(),
-            api_bases=allowed_api_bases(),
-            errors=errors,
-        )
-    rules = data.get("routing_rules")
-    routing = (
-        build_section(RoutingRules, rules, "routing_rules", errors) if rules is not None else None
-    )
-    if rules is None:
-        errors.append("routing_rules.default_model: missing; name the model to use by default")
+    flat, models = _models(data.get("models"), overrides, errors)
+    routing = _routing(data.get("routing_rules"), errors)
     controls = build_section(
         CostControls, _cost_controls(data.get("cost_controls"), errors), "cost_controls", errors
     )
@@ -176,14 +140,78 @@ def parse_policy(
         "retry": retry.model_dump(),
         "circuit": circuit.model_dump(),
     }
-    canon = json.dumps(_canonical(body), sort_keys=True, separators=(",", ":"))
-    version = hashlib.sha256(canon.encode()).hexdigest()[:12]
     return Policy(
         models=models,
         routing=routing,
         cost_controls=controls,
         retry=retry,
         circuit=circuit,
-        version=version,
+        version=_version(body),
         source=source,
     )
+
+
+def _routing(rules: Any, errors: list[str]) -> RoutingRules | None:
+    if rules is None:
+        errors.append("routing_rules.default_model: missing; name the model to use by default")
+        return None
+    routing: RoutingRules | None = build_section(RoutingRules, rules, "routing_rules", errors)
+    return routing
+
+
+def _models(
+    raw: Any, overrides: Mapping[str, Mapping[str, Any]] | None, errors: list[str]
+) -> tuple[dict[str, Any], dict[str, ModelSpec]]:
+    """The ``models`` section with the ``overrides`` merged in: (every entry by name, the
+    ones that were built). What overrides may reach is checked against the file's own."""
+    flat = flatten_models(raw, errors)
+    file_flat = dict(flat)
+    _apply_overrides(flat, overrides or {}, errors)
+    models = _build_models(flat, errors)
+    check_api_base_schemes(models, {n: path for n, (path, _, _) in flat.items()}, errors)
+    if overrides:
+        check_stored_reach(
+            file_models(file_flat),
+            models,
+            [name for name in overrides if isinstance(overrides[name], Mapping)],
+            key_envs=allowed_key_envs(),
+            api_bases=allowed_api_bases(),
+            errors=errors,
+        )
+    return flat, models
+
+
+def _apply_overrides(flat: dict[str, Any], overrides: Mapping[str, Any], errors: list[str]) -> None:
+    """Merge the database's per-model ``overrides`` into the file's flat models, in place."""
+    for name, extra in overrides.items():
+        if not isinstance(extra, Mapping):
+            errors.append(f"overrides.{name}: must be a mapping of model settings")
+            continue
+        if "name" in extra:
+            errors.append(
+                f"overrides.{name}.name: not allowed: a model's name is its key in the "
+                "overrides (rename the key instead)"
+            )
+            extra = {k: v for k, v in extra.items() if k != "name"}
+        path, group, entry = flat.get(name, (f"overrides.{name}", None, {}))
+        flat[name] = (path, group, merge_override(entry, extra))
+
+
+def _build_models(flat: Mapping[str, Any], errors: list[str]) -> dict[str, ModelSpec]:
+    """Each flat model entry checked into a ModelSpec; a broken one is left out, its
+    problems added to ``errors``."""
+    models: dict[str, ModelSpec] = {}
+    for name, (path, group, entry) in flat.items():
+        if isinstance(entry, Mapping):  # literal keys were reported above, without values
+            entry = {k: v for k, v in entry.items() if not is_secret_key(str(k))}
+        spec = normalise_model(name, path, group, entry, errors)
+        built = build_section(ModelSpec, spec, path, errors) if spec is not None else None
+        if built is not None:
+            models[name] = built
+    return models
+
+
+def _version(body: Mapping[str, Any]) -> str:
+    """The policy's version: a short hash of its canonical form, so equal policies share it."""
+    canon = json.dumps(_canonical(body), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()[:12]

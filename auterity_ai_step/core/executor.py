@@ -192,6 +192,12 @@ class AIStepExecutor(StepExecutor):
             return _result(
                 False, {"ai_error_type": "invalid_input"}, f"AI step failed: {exc}", started
             )
+        return await self._run_step(node, data, exec_id, source, started)
+
+    async def _run_step(
+        self, node: WorkflowNode, data: dict[str, Any], exec_id: str, source: str, started: float
+    ) -> StepExecutionResult:
+        """Check, claim the replay, run: every failure becomes the result, none is raised."""
         ids = {"ai_execution_id": exec_id, "ai_execution_id_source": source}
         replay: StepReplay | None = None
         try:
@@ -220,21 +226,7 @@ class AIStepExecutor(StepExecutor):
             await _abandon(replay)
             output["ai_error_type"] = outcome.error_type or "all_failed"
             return _result(False, output, f"AI processing failed: {outcome.error}", started)
-        assert outcome.model is not None
-        usage = {
-            "prompt_tokens": outcome.prompt_tokens,
-            "completion_tokens": outcome.completion_tokens,
-            "total_tokens": outcome.prompt_tokens + outcome.completion_tokens,
-        }
-        output = {
-            "ai_response": outcome.content,
-            "ai_model": outcome.model.name,
-            "ai_usage": usage,
-            "processed_data": data,
-            "ai_provider": outcome.model.provider,
-            "ai_finish_reason": outcome.finish_reason,
-            **output,
-        }
+        output = {**_answer_keys(outcome, data), **output}
         if outcome.parsed is not None:
             output["ai_json"] = outcome.parsed
         if replay is not None:
@@ -304,6 +296,24 @@ def _error_type(exc: AuterityAIError) -> str:
     Provider errors never get here: the engine turns them into the run's outcome.
     """
     return next((kind for cls, kind in _ERROR_TYPES if isinstance(exc, cls)), "internal_error")
+
+
+def _answer_keys(outcome: RunOutcome, data: dict[str, Any]) -> dict[str, Any]:
+    """The answer's keys of ``output_data``, first in the order hosts see them."""
+    assert outcome.model is not None
+    usage = {
+        "prompt_tokens": outcome.prompt_tokens,
+        "completion_tokens": outcome.completion_tokens,
+        "total_tokens": outcome.prompt_tokens + outcome.completion_tokens,
+    }
+    return {
+        "ai_response": outcome.content,
+        "ai_model": outcome.model.name,
+        "ai_usage": usage,
+        "processed_data": data,
+        "ai_provider": outcome.model.provider,
+        "ai_finish_reason": outcome.finish_reason,
+    }
 
 
 def _attempt_keys(outcome: RunOutcome) -> dict[str, Any]:

@@ -17,8 +17,8 @@ is estimated from LiteLLM's tokenizers where it has both (:data:`CAVEATS`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 from ..contract.policy import ModelSpec, Policy
 from ..contract.step import StepConfig
 from ..errors import LimitExceeded
-from ..money.limits import BudgetGuard, StepAllowance
-from ..money.prices import cost_of, money_text
+from ..money.limits import StepAllowance
+from ..money.prices import cost_of
 from ..routing import gateway
 from ..routing.candidates import (
     DEFAULT_OUTPUT_RESERVE as DEFAULT_RESERVE,
@@ -41,27 +41,25 @@ from ..routing.candidates import (
 )
 from ..store.ledger import Ledger
 from ..store.whatif_rows import RecordedAttempt
-from .plan import size_attempt
+from .plan import AttemptSize, size_attempt
 from .prices import PRICES
 from .run_types import billable_prompt_tokens
 from .step_routing import config_from_routing
+from .whatif_budget import DayBook, ReplayGuard
+from .whatif_report import (
+    CAVEATS,
+    LISTED,
+    ContextMiss,
+    RefusedStep,
+    Totals,
+    WhatIfReport,
+)
 
 __all__ = ["CAVEATS", "WhatIfReport", "replay_attempts", "what_if"]
 
 _ZERO = Decimal(0)
 _NONE = "(none)"
 _NOT_RECORDED = "(not recorded)"
-#: How many refused and context-window steps the report lists one by one (all are counted).
-LISTED = 50
-
-#: What the report says every time, because a replay cannot know it.
-CAVEATS = (
-    "Answer quality is unknown: a replay prices the same answers, it cannot judge another model's.",
-    "Token counts are the recorded model's: another model's tokenizer counts the same text "
-    "differently. 'now (token estimate)' rescales them by LiteLLM's tokenizers where it has "
-    "both, measured on one sample text; it is an estimate.",
-    "Availability is assumed: every candidate is taken to answer at its first attempt.",
-)
 
 
 @dataclass(slots=True)
@@ -72,160 +70,6 @@ class _Step:
     cost_then: Decimal = _ZERO
     answer: RecordedAttempt | None = None
     attempts: int = 0
-
-
-@dataclass(slots=True)
-class Totals:
-    """Steps and cost then and now in one group (a model, task type, node or day)."""
-
-    steps_then: int = 0
-    steps_now: int = 0
-    cost_then: Decimal = _ZERO
-    cost_now: Decimal = _ZERO
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "steps_then": self.steps_then,
-            "steps_now": self.steps_now,
-            "cost_then": money_text(self.cost_then),
-            "cost_now": money_text(self.cost_now),
-            "difference": money_text(self.cost_now - self.cost_then),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class RefusedStep:
-    """A step no candidate could take: every one was refused by a limit (or none fitted)."""
-
-    execution_id: str | None
-    node_id: str | None
-    at: datetime
-    limit: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class ContextMiss:
-    """A model the step would have been routed to whose context window is too small."""
-
-    execution_id: str | None
-    node_id: str | None
-    model: str
-    context_window: int
-    needed: int
-    routed_to: str | None
-
-
-@dataclass(slots=True)
-class BudgetDayNow:
-    """One day of the candidate's daily budget: spent, and when it would have run out."""
-
-    day: date
-    budget: Decimal
-    spent: Decimal = _ZERO
-    reserved: Decimal = _ZERO
-    refused_steps: int = 0
-    ran_out_at: datetime | None = None
-    alert_at: datetime | None = None
-
-
-@dataclass(slots=True)
-class WhatIfReport:
-    """Totals then and now, by model, task type, node and day, and the steps that change.
-
-    ``cost_now`` prices recorded tokens; ``cost_now_estimate`` rescales them by tokenizer
-    ratios where known (``estimated_steps`` of them), an estimate. ``old_steps``: recorded
-    before the ledger kept routing (revision 0004), replayed with the model they went to.
-    """
-
-    policy_version: str
-    since: datetime | None
-    execution_id: str | None
-    steps: int = 0
-    unanswered_then: int = 0
-    old_steps: int = 0
-    total: Totals = field(default_factory=Totals)
-    cost_now_estimate: Decimal = _ZERO
-    estimated_steps: int = 0
-    unestimated_steps: int = 0
-    truncated_steps: int = 0
-    by_model: dict[str, Totals] = field(default_factory=dict)
-    by_task_type: dict[str, Totals] = field(default_factory=dict)
-    by_node: dict[str, Totals] = field(default_factory=dict)
-    by_day_model: dict[tuple[str, str], Totals] = field(default_factory=dict)
-    refused: list[RefusedStep] = field(default_factory=list)
-    refused_by_limit: dict[str, int] = field(default_factory=dict)
-    context_misses: list[ContextMiss] = field(default_factory=list)
-    context_miss_steps: int = 0
-    budget_days: dict[date, BudgetDayNow] = field(default_factory=dict)
-
-    @property
-    def caveats(self) -> tuple[str, ...]:
-        """What a replay cannot know (:data:`CAVEATS`); every report says it."""
-        return CAVEATS
-
-    def to_data(self) -> dict[str, Any]:
-        """JSON-friendly form (money as decimal strings): the CLI's ``--json`` and the API."""
-        return {
-            "policy_version": self.policy_version,
-            "since": None if self.since is None else self.since.isoformat(),
-            "execution_id": self.execution_id,
-            "steps": self.steps,
-            "unanswered_then": self.unanswered_then,
-            "old_steps": self.old_steps,
-            "total": self.total.to_data(),
-            "cost_now_estimate": money_text(self.cost_now_estimate),
-            "estimated_steps": self.estimated_steps,
-            "unestimated_steps": self.unestimated_steps,
-            "truncated_steps": self.truncated_steps,
-            "by_model": _groups(self.by_model),
-            "by_task_type": _groups(self.by_task_type),
-            "by_node": _groups(self.by_node),
-            "by_day_model": [
-                {"day": day, "model": model, **totals.to_data()}
-                for (day, model), totals in sorted(self.by_day_model.items())
-            ],
-            "refused_steps": sum(self.refused_by_limit.values()),
-            "refused_by_limit": dict(sorted(self.refused_by_limit.items())),
-            "refused": [
-                {
-                    "execution_id": r.execution_id,
-                    "node_id": r.node_id,
-                    "at": r.at.isoformat(),
-                    "limit": r.limit,
-                    "reason": r.reason,
-                }
-                for r in self.refused
-            ],
-            "context_miss_steps": self.context_miss_steps,
-            "context_misses": [
-                {
-                    "execution_id": m.execution_id,
-                    "node_id": m.node_id,
-                    "model": m.model,
-                    "context_window": m.context_window,
-                    "needed": m.needed,
-                    "routed_to": m.routed_to,
-                }
-                for m in self.context_misses
-            ],
-            "budget_days": [
-                {
-                    "day": d.day.isoformat(),
-                    "budget": money_text(d.budget),
-                    "spent": money_text(d.spent),
-                    "refused_steps": d.refused_steps,
-                    "ran_out_at": None if d.ran_out_at is None else d.ran_out_at.isoformat(),
-                    "alert_at": None if d.alert_at is None else d.alert_at.isoformat(),
-                }
-                for d in sorted(self.budget_days.values(), key=lambda d: d.day)
-            ],
-            "caveats": list(self.caveats),
-        }
-
-
-def _groups(groups: Mapping[str, Totals]) -> list[dict[str, Any]]:
-    return [{"name": name, **totals.to_data()} for name, totals in sorted(groups.items())]
 
 
 def what_if(
@@ -302,65 +146,6 @@ def _steps(rows: Iterable[RecordedAttempt]) -> list[_Step]:
     return steps
 
 
-class _DayBook:
-    """The candidate's daily budget in memory, with the ledger's ``reserve`` contract."""
-
-    def __init__(self, report: WhatIfReport, alert_threshold: Decimal) -> None:
-        self.days = report.budget_days
-        self.alert_share = alert_threshold / 100
-
-    def reserve(
-        self,
-        amount: Decimal,
-        *,
-        day: date,
-        daily_budget: Decimal | None,
-        execution_id: str | None = None,
-        scope: str = "global",
-    ) -> int | None:
-        if daily_budget is None:
-            return None
-        book = self.days.get(day)
-        if book is None:
-            book = self.days[day] = BudgetDayNow(day, daily_budget)
-        if book.spent + book.reserved + amount > daily_budget:
-            left = max(daily_budget - book.spent - book.reserved, _ZERO)
-            raise LimitExceeded(
-                f"daily_budget {money_text(daily_budget)} for {day.isoformat()}: "
-                f"{money_text(left)} left (spent {money_text(book.spent)}), attempt needs up "
-                f"to {money_text(amount)}",
-                limit="daily_budget",
-                remaining=left,
-                needed=amount,
-            )
-        book.reserved += amount
-        return 0
-
-    def settle(self, day: date, reserved: Decimal, actual: Decimal, at: datetime) -> None:
-        """Book ``actual``; note when spend first crosses the alert threshold, as
-        ``BudgetGuard`` raises its alert."""
-        book = self.days.get(day)
-        if book is None:
-            return
-        book.reserved -= reserved
-        book.spent += actual
-        if (
-            book.alert_at is None
-            and book.budget > 0
-            and book.spent >= book.budget * self.alert_share
-        ):
-            book.alert_at = at
-
-
-class _ReplayGuard(BudgetGuard):
-    """The engine's guard on the candidate policy, its budget day being the step's."""
-
-    day: date
-
-    def today(self, controls: Any = None) -> date:
-        return self.day
-
-
 class _Replay:
     """Routes recorded steps one by one under the candidate policy, filling the report."""
 
@@ -369,8 +154,8 @@ class _Replay:
         self.report = report
         self.controls = policy.cost_controls
         self.zone = ZoneInfo(self.controls.timezone)
-        self.book = _DayBook(report, self.controls.alert_threshold)
-        self.guard = _ReplayGuard(cast(Ledger, self.book), policy)
+        self.book = DayBook(report.budget_days, self.controls.alert_threshold)
+        self.guard = ReplayGuard(cast(Ledger, self.book), policy)
         self._configs: dict[tuple[Any, ...], StepConfig] = {}
         self._ratios: dict[tuple[str, str], Decimal | None] = {}
         self._specs = tuple(policy.models.values())
@@ -473,34 +258,41 @@ class _Replay:
                     controls=self.controls,
                     allowance=allowance,
                 )
-                price, max_tokens, worst = size.price, size.max_tokens, size.worst_case
                 reservation = self.guard.reserve_attempt(
-                    worst, step_allowance=allowance, model=spec.name
+                    size.worst_case, step_allowance=allowance, model=spec.name
                 )
             except LimitExceeded as exc:
                 refusals.append(exc)
                 continue
-            completion = answer.completion_tokens
-            if completion > max_tokens:
-                self.report.truncated_steps += 1
-                completion = max_tokens
-            cost = _ZERO if price is None else cost_of(price, answer.prompt_tokens, completion)
+            cost, estimate = self._answer(answer, spec, size)
             allowance.settle(reservation.amount, cost)
             self.book.settle(day, reservation.amount, cost, answer.created_at)
-            ratio = self._ratio(answer, spec)
-            if ratio is None or price is None:
-                self.report.unestimated_steps += 1
-                estimate = cost
-            else:
-                self.report.estimated_steps += ratio != 1
-                estimate = cost_of(
-                    price,
-                    _scaled(answer.prompt_tokens, ratio),
-                    min(_scaled(completion, ratio), max_tokens),
-                )
             return spec, cost, estimate
         self._refused(step, day, refusals, skipped_reason=None if chain else skipped)
         return None
+
+    def _answer(
+        self, answer: RecordedAttempt, spec: ModelSpec, size: AttemptSize
+    ) -> tuple[Decimal, Decimal]:
+        """The recorded answer priced on ``spec``: (cost, token-estimated cost). An answer
+        longer than the attempt's ``max_tokens`` is cut there (a truncated step)."""
+        price, max_tokens = size.price, size.max_tokens
+        completion = answer.completion_tokens
+        if completion > max_tokens:
+            self.report.truncated_steps += 1
+            completion = max_tokens
+        cost = _ZERO if price is None else cost_of(price, answer.prompt_tokens, completion)
+        ratio = self._ratio(answer, spec)
+        if ratio is None or price is None:
+            self.report.unestimated_steps += 1
+            return cost, cost
+        self.report.estimated_steps += ratio != 1
+        estimate = cost_of(
+            price,
+            _scaled(answer.prompt_tokens, ratio),
+            min(_scaled(completion, ratio), max_tokens),
+        )
+        return cost, estimate
 
     def _context_misses(
         self,

@@ -246,19 +246,7 @@ def build_chain(
     only the step's own models are tried. ``prices`` ranks ``model: auto``'s choice.
     """
     skipped: list[Skipped] = []
-    auto_pick = None
-    if config.model is None and not config.legacy:
-        reserve = config.max_tokens if config.max_tokens is not None else DEFAULT_OUTPUT_RESERVE
-        try:
-            auto_pick = select_optimal_model(
-                policy,
-                config.task_type,
-                prompt_tokens + reserve,
-                config.cost_preference,
-                prices=prices,
-            )
-        except PolicyError as exc:
-            skipped.append(Skipped("auto", str(exc)))
+    auto_pick = _auto_pick(config, policy, prompt_tokens, prices, skipped)
     candidates: list[Candidate] = []
     seen: set[str] = set()
     for position, (name, reason) in enumerate(
@@ -271,20 +259,51 @@ def build_chain(
         if spec is None:
             skipped.append(Skipped(name, "not a model in the policy"))
             continue
-        if breaker is not None and breaker.state(name) == "open":
-            why = breaker.reason(name)
-            said = f"quarantined: {why}" if why else "circuit open after repeated failures"
-            skipped.append(Skipped(name, said))
-            continue
-        needed = prompt_tokens + output_reserve(config, spec)
-        if spec.context_window < needed:
-            skipped.append(
-                Skipped(
-                    name,
-                    f"context window {spec.context_window} < {needed} tokens "
-                    f"({prompt_tokens} prompt + {needed - prompt_tokens} output)",
-                )
-            )
+        why_not = _why_dropped(config, spec, prompt_tokens, breaker)
+        if why_not is not None:
+            skipped.append(Skipped(name, why_not))
             continue
         candidates.append(Candidate(spec, reason, is_fallback=position > 0))
     return candidates, skipped
+
+
+def _auto_pick(
+    config: StepConfig,
+    policy: Policy,
+    prompt_tokens: int,
+    prices: PriceBook,
+    skipped: list[Skipped],
+) -> Recommendation | None:
+    """``model: auto``'s choice for a new-style step with no model; None otherwise, or when
+    no model fits (then skipped as "auto", with why)."""
+    if config.model is not None or config.legacy:
+        return None
+    reserve = config.max_tokens if config.max_tokens is not None else DEFAULT_OUTPUT_RESERVE
+    try:
+        return select_optimal_model(
+            policy,
+            config.task_type,
+            prompt_tokens + reserve,
+            config.cost_preference,
+            prices=prices,
+        )
+    except PolicyError as exc:
+        skipped.append(Skipped("auto", str(exc)))
+        return None
+
+
+def _why_dropped(
+    config: StepConfig, spec: ModelSpec, prompt_tokens: int, breaker: CircuitBreaker | None
+) -> str | None:
+    """Why a policy model cannot be a candidate (circuit open, context window too small);
+    None when it can."""
+    if breaker is not None and breaker.state(spec.name) == "open":
+        why = breaker.reason(spec.name)
+        return f"quarantined: {why}" if why else "circuit open after repeated failures"
+    needed = prompt_tokens + output_reserve(config, spec)
+    if spec.context_window < needed:
+        return (
+            f"context window {spec.context_window} < {needed} tokens "
+            f"({prompt_tokens} prompt + {needed - prompt_tokens} output)"
+        )
+    return None

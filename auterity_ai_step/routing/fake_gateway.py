@@ -1,8 +1,9 @@
 """In-process stand-ins for the gateway, for tests of the logic above it.
 
 Like httpx's ``MockTransport`` and pydantic-ai's ``FunctionModel``: the engine sends a
-:class:`~.gateway.CompletionRequest` and gets back the same :class:`~.gateway.CompletionResult`,
-or the same translated :class:`~auterity_ai_step.errors.ProviderError`, that the real
+:class:`~.completion.CompletionRequest` and gets back the same
+:class:`~.completion.CompletionResult`, or the same translated
+:class:`~auterity_ai_step.errors.ProviderError`, that the real
 gateway gives for the same provider answer (the HTTP error classes and messages come from
 the same error table, through :func:`.provider_errors.answer_error`). No LiteLLM call, no
 HTTP: a test of fallback order, budgets or the ledger runs in microseconds per attempt.
@@ -32,7 +33,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 
 from ..errors import MalformedResponse, ProviderUnavailable
-from .gateway import CompletionRequest, CompletionResult
+from .completion import CompletionRequest, CompletionResult
 from .provider_errors import ProviderAnswer, answer_error, timed_out
 
 __all__ = [

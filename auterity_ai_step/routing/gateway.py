@@ -5,6 +5,10 @@ off so the tenacity layer is the only one that retries. Its exceptions are trans
 our tree at this boundary (rules in ``provider_errors`` and ``error_table``) and raised with
 no chain at all: LiteLLM's raw exception can hold the API key, so only the translated,
 redacted details travel on.
+
+What needs no LiteLLM sits beside it: the request and result types and the reading of an
+answer (``completion``), where a call goes and with which key (``endpoints``), and the free
+health check of an Ollama server (``ollama_probe``).
 """
 
 from __future__ import annotations
@@ -15,20 +19,14 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
-from ..errors import (
-    AuthenticationFailed,
-    MalformedResponse,
-    ModelNotFound,
-    ProviderError,
-    ProviderTimeout,
-    ProviderUnavailable,
-)
+from ..errors import ProviderError
+from .completion import CompletionRequest, CompletionResult, Gateway, completion_result
+from .endpoints import NO_KEY_PROVIDERS, api_key, litellm_target, provider_of, secrets_of
+from .ollama_probe import probe_ollama
 from .provider_errors import parse_retry_after, translate
 
 if TYPE_CHECKING:
@@ -51,50 +49,11 @@ __all__ = [
     "tokenizer_ratio",
 ]
 
-_PLACEHOLDER_KEY = "loopback-placeholder-key"
-# Sent when the policy names no key variable: without an explicit key LiteLLM would read
-# OPENAI_API_KEY / ANTHROPIC_API_KEY / ... itself and send it to this model's api_base.
-_NO_KEY = "no-key-configured"
-_NO_KEY_PROVIDERS = frozenset({"ollama", "ollama_chat"})
-_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 _GRACE_S = 0.5
-_HF_ROUTER = "https://router.huggingface.co"
 
 _litellm: Any = None
 _lock = threading.Lock()
 _registered: set[str] = set()
-
-
-@dataclass(frozen=True)
-class CompletionRequest:
-    """One call to one model; ``timeout_s`` bounds the whole call."""
-
-    model: ModelSpec
-    messages: Sequence[Mapping[str, str]]
-    temperature: float | None = None
-    max_tokens: int | None = None
-    timeout_s: float = 30.0
-    json_mode: bool = False
-
-
-@dataclass(frozen=True)
-class CompletionResult:
-    """The answer; tokens are the provider's ``usage`` unless ``usage_estimated``."""
-
-    content: str
-    finish_reason: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    latency_ms: float
-    usage_estimated: bool = False
-    response_model: str | None = None  # the model the provider says answered
-
-
-class Gateway(Protocol):
-    """What the engine calls for one attempt: this module itself, or an in-process fake
-    (``fake_gateway``) that answers the same requests with the same results and errors."""
-
-    async def complete(self, request: CompletionRequest) -> CompletionResult: ...
 
 
 def _lib() -> Any:
@@ -126,62 +85,13 @@ def is_litellm_loaded() -> bool:
     return _litellm is not None
 
 
-def _provider(model: ModelSpec) -> str:
-    prefix, sep, _ = model.litellm_model.partition("/")
-    return prefix if sep else model.provider
-
-
-def _is_loopback(api_base: str | None) -> bool:
-    host = urlsplit(api_base).hostname if api_base else None
-    return host is not None and (host in _LOOPBACK or host.startswith("127."))
-
-
-def _api_key(model: ModelSpec) -> str | None:
-    """The key from the environment; a placeholder for loopback; refuse before calling.
-
-    A model without ``api_key_env`` gets a fixed non-secret placeholder, never None, so no
-    other provider's key from the environment can reach its server.
-    """
-    keyless = _provider(model) in _NO_KEY_PROVIDERS or model.provider in _NO_KEY_PROVIDERS
-    if not model.api_key_env:
-        return None if keyless else _NO_KEY
-    key = os.environ.get(model.api_key_env)
-    if key:
-        return key
-    if keyless:
-        return None
-    if _is_loopback(model.api_base):
-        return _PLACEHOLDER_KEY
-    raise AuthenticationFailed(
-        f"{model.api_key_env} is not set: export it to call {model.name} "
-        f"({model.provider}); no request was made",
-        model=model.name,
-    )
-
-
-def _route(model: ModelSpec) -> tuple[str, str | None]:
-    """The LiteLLM model name and api_base one call uses.
-
-    HuggingFace endpoints (Inference Endpoints, TGI, the serverless router) speak the
-    OpenAI chat protocol under ``/v1``, and we call them that way: LiteLLM's own
-    ``huggingface/`` provider looks each model up on huggingface.co (its config.json, its
-    provider mapping) with a blocking request after every call, which is slow, leaks
-    traffic, and stalls the event loop where the hub is unreachable.
-    """
-    if _provider(model) != "huggingface":
-        return model.litellm_model, model.api_base
-    name = model.litellm_model.partition("/")[2]
-    base = (model.api_base or _HF_ROUTER).rstrip("/")
-    return f"openai/{name}", base if base.endswith("/v1") else f"{base}/v1"
-
-
 def _register(lib: Any, model: ModelSpec) -> None:
     """Give LiteLLM a price entry for a model it does not know.
 
     Without one, LiteLLM's success logging looks the model up on every call, and for
     Ollama does so with a *blocking* HTTP request to ``/api/show`` inside the event loop.
     """
-    key = _route(model)[0]
+    key = litellm_target(model)[0]
     if key in _registered or key in lib.model_cost or key.lower() in lib.model_cost:
         return
     per_token = [
@@ -212,7 +122,7 @@ def _supports_json(lib: Any, model: ModelSpec) -> bool:
     try:
         params = lib.get_supported_openai_params(
             model=model.litellm_model.partition("/")[2] or model.litellm_model,
-            custom_llm_provider=_provider(model),
+            custom_llm_provider=provider_of(model),
         )
     except Exception:
         return False
@@ -242,11 +152,11 @@ async def _call(
 ) -> CompletionResult | ProviderError:
     """One call; a failure is returned translated, for :func:`_raise_failure` to raise."""
     model = request.model
-    key = _api_key(model)
+    key = api_key(model)
     await preload()
     lib = _lib()
     _register(lib, model)
-    litellm_model, api_base = _route(model)
+    litellm_model, api_base = litellm_target(model)
     kwargs: dict[str, Any] = {
         "model": litellm_model,
         "messages": [dict(m) for m in request.messages],
@@ -264,7 +174,7 @@ async def _call(
         kwargs["max_tokens"] = request.max_tokens
     if request.json_mode and _supports_json(lib, model):
         kwargs["response_format"] = {"type": "json_object"}
-    secrets = [key] if key and key not in (_PLACEHOLDER_KEY, _NO_KEY) else []
+    secrets = secrets_of(key)
     started = time.perf_counter()
     try:
         response = await asyncio.wait_for(lib.acompletion(**kwargs), request.timeout_s + _GRACE_S)
@@ -272,45 +182,15 @@ async def _call(
         return translate(exc, model.name, secrets, timeout_s=request.timeout_s)
     latency_ms = (time.perf_counter() - started) * 1000
     try:
-        return _result(response, request, latency_ms, allow_truncated=allow_truncated)
+        return completion_result(
+            response,
+            request,
+            latency_ms,
+            allow_truncated=allow_truncated,
+            count_tokens=count_tokens,
+        )
     except ProviderError as failure:
         return failure
-
-
-def _result(
-    response: Any, request: CompletionRequest, latency_ms: float, *, allow_truncated: bool
-) -> CompletionResult:
-    name = request.model.name
-    choices = getattr(response, "choices", None)
-    if not choices:
-        raise MalformedResponse(f"{name}: answered without choices", model=name)
-    choice = choices[0]
-    message = getattr(choice, "message", None)
-    content = getattr(message, "content", None) or ""
-    finish = getattr(choice, "finish_reason", None)
-    if not content and finish == "length" and not allow_truncated:
-        raise MalformedResponse(
-            f"{name}: returned no content before hitting its token limit (finish_reason=length)",
-            model=name,
-        )
-    usage = getattr(response, "usage", None)
-    prompt = getattr(usage, "prompt_tokens", None)
-    completion = getattr(usage, "completion_tokens", None)
-    estimated = not isinstance(prompt, int) or not isinstance(completion, int) or prompt <= 0
-    if estimated:
-        prompt = count_tokens(request.model, request.messages)
-        completion = count_tokens(request.model, [{"role": "assistant", "content": content}])
-    assert isinstance(prompt, int) and isinstance(completion, int)
-    answered = getattr(response, "model", None)
-    return CompletionResult(
-        content=content,
-        finish_reason=finish,
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        latency_ms=latency_ms,
-        usage_estimated=estimated,
-        response_model=answered if isinstance(answered, str) else None,
-    )
 
 
 # -- offline helpers ---------------------------------------------------------------------
@@ -416,13 +296,13 @@ PROBE_MAX_TOKENS = 1
 
 def probe_is_billed(model: ModelSpec) -> bool:
     """Whether :func:`probe` makes a completion call (billed) rather than a free tags GET."""
-    return not (_provider(model) in _NO_KEY_PROVIDERS or model.provider == "ollama")
+    return not (provider_of(model) in NO_KEY_PROVIDERS or model.provider == "ollama")
 
 
 async def probe(model: ModelSpec, timeout_s: float) -> float:
     """The cheapest real request (Ollama: GET /api/tags; others: 1 token); latency in ms."""
     if not probe_is_billed(model):
-        return await _probe_ollama(model, timeout_s)
+        return await probe_ollama(model, timeout_s, grace_s=_GRACE_S)
     request = CompletionRequest(
         model=model,
         messages=PROBE_MESSAGES,
@@ -431,37 +311,3 @@ async def probe(model: ModelSpec, timeout_s: float) -> float:
     )
     result = _raise_failure(await _call(request, allow_truncated=True))
     return result.latency_ms
-
-
-async def _probe_ollama(model: ModelSpec, timeout_s: float) -> float:
-    import httpx
-
-    base = (model.api_base or "http://localhost:11434").rstrip("/")
-    started = time.perf_counter()
-    failure: ProviderError | None = None
-    try:
-        async with httpx.AsyncClient(timeout=timeout_s, trust_env=False) as client:
-            response = await asyncio.wait_for(client.get(f"{base}/api/tags"), timeout_s + _GRACE_S)
-        response.raise_for_status()
-        tags = response.json()
-    except httpx.HTTPStatusError as exc:
-        failure = translate(exc, model.name, ())
-    except (httpx.TimeoutException, TimeoutError):
-        message = f"{model.name}: no answer from {base} within {timeout_s}s"
-        failure = ProviderTimeout(message, model=model.name)
-    except (httpx.HTTPError, ValueError) as exc:
-        message = f"{model.name}: {base} unreachable ({type(exc).__name__}: {exc})"
-        failure = ProviderUnavailable(message, model=model.name)
-    if failure is not None:
-        raise failure from None
-    latency_ms = (time.perf_counter() - started) * 1000
-    wanted = model.litellm_model.partition("/")[2] or model.litellm_model
-    listed = tags.get("models") if isinstance(tags, Mapping) else None
-    if not isinstance(listed, list):
-        raise MalformedResponse(
-            f"{model.name}: {base}/api/tags has no model list", model=model.name
-        )
-    names = {str(m.get("name", "")) for m in listed if isinstance(m, Mapping)}
-    if wanted not in names and f"{wanted}:latest" not in names:
-        raise ModelNotFound(f"{model.name}: {wanted!r} is not pulled on {base}", model=model.name)
-    return latency_ms

@@ -27,6 +27,7 @@ from .migrations import FIRST_REVISION, SCHEMA_LOCK_KEY, VERSION_TABLE, alembic_
 from .tables import Base
 
 if TYPE_CHECKING:
+    from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
 __all__ = ["ensure_schema"]
@@ -79,28 +80,33 @@ def _ensure(conn: Connection) -> None:
         )
         return
     if _has_tables(conn):
-        # An older build's tables: only the revision is missing. A role that may use the
-        # tables but not create one (the version table) still gets a working ledger.
-        first = "head" if _has_current_columns(conn) else FIRST_REVISION
-        try:
-            with conn.begin_nested():
-                context.stamp(script, first)
-        except DBAPIError as exc:
-            if unreachable(exc):
-                raise
-            log.warning(
-                "the ledger's tables exist but their revision could not be recorded in %s "
-                "(%s): run the shipped Alembic migration's stamp head as a role that may "
-                "create tables",
-                VERSION_TABLE,
-                exc.__class__.__name__,
-            )
-            return
-        if first != "head":
-            _upgrade(conn)
+        _stamp_existing(conn, context, script)
         return
     Base.metadata.create_all(conn)
     context.stamp(script, "head")
+
+
+def _stamp_existing(conn: Connection, context: MigrationContext, script: ScriptDirectory) -> None:
+    """Record the revision of tables an older build made without one, then upgrade them."""
+    # An older build's tables: only the revision is missing. A role that may use the
+    # tables but not create one (the version table) still gets a working ledger.
+    first = "head" if _has_current_columns(conn) else FIRST_REVISION
+    try:
+        with conn.begin_nested():
+            context.stamp(script, first)
+    except DBAPIError as exc:
+        if unreachable(exc):
+            raise
+        log.warning(
+            "the ledger's tables exist but their revision could not be recorded in %s "
+            "(%s): run the shipped Alembic migration's stamp head as a role that may "
+            "create tables",
+            VERSION_TABLE,
+            exc.__class__.__name__,
+        )
+        return
+    if first != "head":
+        _upgrade(conn)
 
 
 def _upgrade(conn: Connection) -> None:

@@ -20,7 +20,8 @@ from gateway_support import FAMILIES
 
 from auterity_ai_step import AIStepExecutor, WorkflowNode, errors
 from auterity_ai_step.contract.policy import parse_policy
-from auterity_ai_step.core.engine import QUOTA_QUARANTINE_S, Engine
+from auterity_ai_step.core.attempt import QUOTA_QUARANTINE_S
+from auterity_ai_step.core.engine import Engine
 from auterity_ai_step.core.policy_source import PolicyStore
 from auterity_ai_step.routing import error_table, provider_errors
 from auterity_ai_step.routing.health import CircuitBreaker, Quarantine
