@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# Tests see output as a pipe does, whatever launched them: xdist's workers inherit a
+# terminal's COLUMNS/LINES (80x24) that would narrow the CLI's tables.
+for _size in ("COLUMNS", "LINES"):
+    os.environ.pop(_size, None)
 
 import ast
 import itertools
