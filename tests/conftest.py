@@ -5,10 +5,6 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-# Tests see output as a pipe does, whatever launched them: xdist's workers inherit a
-# terminal's COLUMNS/LINES (80x24) that would narrow the CLI's tables.
-for _size in ("COLUMNS", "LINES"):
-    os.environ.pop(_size, None)
 
 import ast
 import itertools
@@ -21,6 +17,11 @@ import pytest
 from pg_server import EXTERNAL_ENV, PostgresServer, PostgresUnavailable, create_database
 
 REQUIRE_POSTGRES = os.environ.get("AUTERITY_TEST_REQUIRE_POSTGRES") == "1"
+
+# Tests see output as a pipe does, whatever launched them: xdist's workers inherit a
+# terminal's COLUMNS/LINES (80x24) that would narrow the CLI's tables.
+for _size in ("COLUMNS", "LINES"):
+    os.environ.pop(_size, None)
 
 if sys.version_info < (3, 12):  # pragma: no branch
     # CPython 3.11 shares the AST constructor's recursion counter between threads
