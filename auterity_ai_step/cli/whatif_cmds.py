@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.table import Table
 
 from . import app, console
 from .contract_cmds import DbOption, existing_ledger_url, open_ledger, policy_store
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["whatif", "window_start"]
 
@@ -166,6 +168,8 @@ def _print(data: dict[str, Any]) -> None:
 
 
 def _table(title: str, first: str, rows: list[dict[str, Any]]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title)
     for name in (first, "steps then", "cost then", "steps now", "cost now", "difference"):
         table.add_column(name, justify="left" if name == first else "right")
