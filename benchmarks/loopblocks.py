@@ -39,7 +39,8 @@ class Watchdog:
         self.threshold_s = threshold_s
         self.last_tick = time.perf_counter()
         self.phase = "start"
-        self.late: list[tuple[float, float, str]] = []  # (tick started, lag, phase)
+        # (tick started, lag, phase, CPU the loop thread used meanwhile)
+        self.late: list[tuple[float, float, str, float]] = []
         self.worst: dict[str, float] = {}  # the worst lag of any tick, by phase
         self.samples: dict[float, collections.Counter[tuple[str, ...]]] = {}
         self._stop = threading.Event()
@@ -49,13 +50,15 @@ class Watchdog:
     async def tick(self) -> None:
         while not self._stop.is_set():
             before = self.last_tick = time.perf_counter()
+            cpu = time.thread_time()
             phase = self.phase
             await asyncio.sleep(0.001)
             lag = time.perf_counter() - before - 0.001
+            cpu = time.thread_time() - cpu
             if lag > self.worst.get(phase, 0.0):
                 self.worst[phase] = lag
             if lag > self.threshold_s:
-                self.late.append((before, lag, phase))
+                self.late.append((before, lag, phase, cpu))
 
     def start(self) -> None:
         self._thread.start()
@@ -91,16 +94,24 @@ class Watchdog:
         ] or [_stack(loop)]
 
     def blocks(self) -> list[dict[str, Any]]:
-        """Each late tick: its lag, phase, and its most often sampled stacks."""
+        """Each late tick: its lag, phase, owner and its most often sampled stacks.
+
+        A tick during which the loop thread ran for less than half the lag, with its own
+        stack sampled, was mostly off a core (preempted on a loaded machine) or waiting for
+        the GIL: ``descheduled``, whoever's code it was in. Samples taken while the loop
+        idled in ``select`` name the thread that held the GIL, and keep that owner."""
         out = []
-        for tick, lag, phase in self.late:
+        for tick, lag, phase, cpu in self.late:
             found = self.samples.get(tick, collections.Counter())
             owners = collections.Counter()
             for stack, count in found.items():
-                owners[owner(stack)] += count
+                idle = bool(stack) and stack[0].startswith("[loop idle")
+                running = idle or cpu >= lag / 2
+                owners[owner(stack) if running else "descheduled"] += count
             out.append(
                 {
                     "ms": lag * 1000,
+                    "cpu_ms": cpu * 1000,
                     "phase": phase,
                     "samples": sum(found.values()),
                     "owner": owners.most_common(1)[0][0] if owners else "unsampled",
@@ -113,7 +124,7 @@ class Watchdog:
 # Whose code a stack is in: its innermost frame that belongs to one of these.
 _OWNERS = (
     ("auterity_ai_step/", "ours"),
-    ("benchmarks/", "benchmark harness"),
+    ("benchmarks/", "harness"),
     ("litellm/", "litellm"),
     ("openai/", "litellm"),
     ("httpx/", "litellm"),
@@ -220,14 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     blocks = sorted(out["blocks"], key=lambda b: -b["ms"])
     print(f"load average {load:.2f} -> {os.getloadavg()[0]:.2f}; blocks over {ns.threshold_ms} ms")
     print("\nworst block by owner (count of blocks over the threshold):")
-    for name in ("ours", "litellm", "event loop", "unsampled", "benchmark harness"):
+    for name in ("ours", "litellm", "event loop", "descheduled", "unsampled", "harness"):
         mine = [b for b in blocks if b["owner"] == name]
         if mine:
             print(f"  {name}: {mine[0]['ms']:.1f} ms in {mine[0]['phase']} ({len(mine)} blocks)")
     for block in blocks[: ns.show]:
         print(
             f"\n{block['ms']:.1f} ms in {block['phase']}, {block['owner']} "
-            f"({block['samples']} samples)"
+            f"({block['samples']} samples, loop thread CPU {block['cpu_ms']:.1f} ms)"
         )
         for line in block["stacks"][0] if block["stacks"] else ():
             print(f"    {line}")

@@ -270,8 +270,10 @@ def looplag(report: Report, quick: bool, base_url: str) -> None:
         "in a fresh process of their own. A watchdog thread samples the loop thread's stack "
         "while a tick is over 5 ms late (`benchmarks/loopblocks.py`) and puts each late "
         "tick down to the innermost owner on the stack: ours (our code and what it calls), "
-        "LiteLLM (LiteLLM and the HTTP stack under it), the event loop (idle in `select` "
-        "while no core or no GIL was free: a shared machine's load), or unsampled.",
+        "LiteLLM (LiteLLM and the HTTP stack under it), the event loop itself; a tick during "
+        "which the loop thread ran for less than half the delay is `descheduled` (off a "
+        "core on a loaded machine, or waiting for the GIL), whoever's code it was in; "
+        "`unsampled` ticks got no sample.",
         "",
         "| phase | worst delay, steps | worst delay, bare calls |",
         "|---|---|---|",
@@ -281,7 +283,7 @@ def looplag(report: Report, quick: bool, base_url: str) -> None:
         lines.append(f"| {phase} | {_ms(mine)} | {_ms(theirs)} |")
     lines += ["", "| owner of a tick over 5 ms late | steps: longest (count) | bare calls |"]
     lines.append("|---|---|---|")
-    for owner in ("ours", "litellm", "event loop", "unsampled"):
+    for owner in ("ours", "litellm", "event loop", "descheduled", "unsampled"):
         lines.append(
             f"| {owner} | {_ms(out['owners_ms'].get(owner))} "
             f"({out['counts'].get(owner, 0)}) | {_ms(bare['owners_ms'].get(owner))} "
@@ -289,7 +291,10 @@ def looplag(report: Report, quick: bool, base_url: str) -> None:
         )
     for block in out["ours"]:
         tail = " < ".join(reversed(block["stacks"][0][-4:])) if block["stacks"] else ""
-        lines.append(f"\nOurs, {block['ms']:.1f} ms in {block['phase']}: `{tail}`")
+        lines.append(
+            f"\nOurs, {block['ms']:.1f} ms in {block['phase']} (loop thread CPU "
+            f"{block['cpu_ms']:.1f} ms): `{tail}`"
+        )
     report.section("Event-loop lag", "\n".join(lines))
 
 
