@@ -135,8 +135,16 @@ _OWNERS = (
 def owner(stack: tuple[str, ...]) -> str:
     """``ours`` when the innermost frame of a known owner is in auterity_ai_step (what it
     calls, SQLAlchemy or YAML, counts as ours), ``litellm`` for LiteLLM and the HTTP stack
-    under it, else ``event loop`` (the loop itself, waiting for the GIL or a core)."""
-    for line in reversed(stack):
+    under it, else ``event loop`` (the loop itself, waiting for the GIL or a core). Read
+    from the ``[owner: ...]`` line :func:`_stack` put first, found on the whole stack."""
+    for line in stack:
+        if line.startswith("[owner: "):
+            return line.removeprefix("[owner: ").removesuffix("]")
+    return _owner_of(stack)
+
+
+def _owner_of(lines: Any) -> str:
+    for line in reversed(list(lines)):
         if "runpy" in line or ("benchmarks/" in line and line.endswith((" <module>", " main"))):
             continue  # the process's entry point, outermost in every stack
         for marker, name in _OWNERS:
@@ -158,7 +166,8 @@ def _stack(frame: Any) -> tuple[str, ...]:
             name = "auterity_ai_step/" + name.split("auterity_ai_step/", 1)[1]
         lines.append((ours, f"{name}:{fs.lineno} {fs.name}"))
     inner = len(lines) - INNER_FRAMES
-    return tuple(text for i, (ours, text) in enumerate(lines) if ours or i >= inner)
+    kept = [text for i, (ours, text) in enumerate(lines) if ours or i >= inner]
+    return (f"[owner: {_owner_of(text for _, text in lines)}]", *kept)
 
 
 async def run(n: int, base: str, threshold_s: float, bare: bool) -> dict[str, Any]:
