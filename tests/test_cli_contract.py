@@ -183,6 +183,38 @@ def test_contract_commands_do_not_import_litellm_aiohttp_or_sqlalchemy(tmp_path:
     assert not (tmp_path / "no-ledger-here.db").exists()
 
 
+def test_plain_text_commands_load_no_table_printer_and_schema_no_validator(
+    tmp_path: Path,
+) -> None:
+    """``validate`` and ``schema`` print plain text: Rich (tables, live status) loads only
+    for commands that print with it, and ``schema`` only prints the schema, so jsonschema
+    loads when a step is first validated (tens of milliseconds of a cold start each)."""
+    step = str(example_path("customer_inquiry.step.yml"))
+    probe = (
+        "import sys\n"
+        "from auterity_ai_step.cli import app\n"
+        "try:\n"
+        "    app(sys.argv[1:])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print('LOADED', [m for m in ('rich', 'jsonschema') if m in sys.modules], "
+        "file=sys.stderr)\n"
+    )
+    env = {**os.environ, DATABASE_ENV: f"sqlite:///{tmp_path / 'no-ledger-here.db'}"}
+    loaded = {}
+    for args in (["schema"], ["validate", step]):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        loaded[args[0]] = done.stderr.strip().splitlines()[-1]
+    assert loaded == {"schema": "LOADED []", "validate": "LOADED ['jsonschema']"}
+
+
 def test_validate_refuses_a_policy_with_an_unknown_timezone(tmp_path: Path) -> None:
     data = yaml.safe_load(SEED.read_text())
     data["cost_controls"]["timezone"] = "Mars/Olympus"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from .help_style import PlainHelpApp, PlainHelpGroup
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = PlainHelpApp(
     name="auterity-ai-step",
@@ -25,7 +27,10 @@ app = PlainHelpApp(
 
 def console() -> Console:
     """Where commands print: the terminal's width, or 160 columns when piped (so tables in
-    logs and docs are not cut), unless ``COLUMNS`` says otherwise."""
+    logs and docs are not cut), unless ``COLUMNS`` says otherwise. Rich loads here, on
+    first print, so commands that print plain text start without it."""
+    from rich.console import Console
+
     wide = sys.stdout.isatty() or bool(os.environ.get("COLUMNS"))
     return Console(width=None if wide else 160)
 

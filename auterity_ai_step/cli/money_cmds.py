@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from ..money.prices import money_text
 from . import app, console
 from .contract_cmds import DbOption, existing_ledger_url, open_ledger
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["usage"]
 
@@ -19,6 +20,8 @@ __all__ = ["usage"]
 def _json_default(value: Any) -> str:
     """Money as the table prints it (``0.001716``, not the stored ``0.0017160000``)."""
     if isinstance(value, Decimal):
+        from ..money.prices import money_text
+
         return money_text(value)
     return str(value)
 
@@ -36,6 +39,7 @@ def usage(
 ) -> None:
     """Show recorded model usage and cost (exact Decimal amounts)."""
     from ..errors import StoreError, redact
+    from ..money.prices import money_text
 
     out = console()
     ledger = open_ledger(existing_ledger_url(db, unset_may_be_missing=False))
@@ -64,6 +68,10 @@ def usage(
 
 
 def _table(title: str, first: str, rows: list[dict[str, Any]], *, key: str) -> Table:
+    from rich.table import Table
+
+    from ..money.prices import money_text
+
     table = Table(title=title)
     for name in (first, "calls", "errors", "tokens", "cost (USD)"):
         table.add_column(name, justify="left" if name == first else "right")
@@ -79,6 +87,10 @@ def _table(title: str, first: str, rows: list[dict[str, Any]], *, key: str) -> T
 
 
 def _attempts_table(execution_id: str, rows: list[dict[str, Any]]) -> Table:
+    from rich.table import Table
+
+    from ..money.prices import money_text
+
     table = Table(title=f"Execution {execution_id}: {len(rows)} attempt(s)")
     for name in ("time (UTC)", "node", "attempt", "model", "status", "tokens", "cost (USD)"):
         table.add_column(name)

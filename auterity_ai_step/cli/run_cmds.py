@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.table import Table
 
 from . import app, console
 from .contract_cmds import (
@@ -27,8 +26,6 @@ from .contract_cmds import (
     policy_store,
     read_input,
 )
-from .output import print_result
-from .status import LiveStatus
 
 T = TypeVar("T")
 
@@ -36,6 +33,7 @@ if TYPE_CHECKING:
     from ..contract.policy_model import ModelSpec
     from ..core.runtime import HealthMonitor, PolicyStore
     from ..core.runtime import HealthStatus as HealthCheck
+    from .status import LiveStatus
 
 InputOption = Annotated[
     Path | None,
@@ -132,6 +130,8 @@ def run(
     """Run one AI step end to end: answer, model, attempts, tokens and cost (exit 1 on failure)."""
     from ..core.executor import AIStepExecutor
     from ..core.host import WorkflowNode
+    from .output import print_result
+    from .status import LiveStatus
 
     data = _read_step(step_file)
     if not isinstance(data, dict):
@@ -191,7 +191,10 @@ def health(
     quiet: QuietOption = False,
 ) -> None:
     """Check models with the cheapest real request each (5 s timeout), concurrently."""
+    from rich.table import Table
+
     from ..core.runtime import HealthMonitor
+    from .status import LiveStatus
 
     store = policy_store(policy, db)
     current = store.current()
@@ -248,9 +251,12 @@ def estimate(
     quiet: QuietOption = False,
 ) -> None:
     """Each candidate's max tokens and worst case as run would send it, per limit; no call."""
+    from rich.table import Table
+
     from ..core.estimate import estimate_step
     from ..errors import AuterityAIError, StoreError, redact
     from ..money.prices import money_text
+    from .status import LiveStatus
 
     data = _read_step(step_file)
     url = existing_ledger_url(db, unset_may_be_missing=True)

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.table import Table
 
 from . import app, console
 from .contract_cmds import DbOption, existing_ledger_url, open_ledger, policy_store
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
 __all__ = ["whatif", "window_start"]
 
@@ -174,6 +174,8 @@ def _print_refused(out: Console, data: dict[str, Any]) -> None:
 
 
 def _table(title: str, first: str, rows: list[dict[str, Any]]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title)
     for name in (first, "steps then", "cost then", "steps now", "cost now", "difference"):
         table.add_column(name, justify="left" if name == first else "right")

@@ -18,14 +18,15 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, ValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import StepConfigError
 from ..resources import schema_text
 
 if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
     from .policy_model import Policy
 
 __all__ = [
@@ -119,6 +120,9 @@ def base_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Draft202012Validator:
+    # jsonschema loads here, when a step is first validated: ``schema`` never needs it.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(_base())
 
 
@@ -244,6 +248,9 @@ def _extra_errors(data: Mapping[str, Any], policy: Policy | None) -> list[str]:
             )
         first.setdefault(name, i)
     if isinstance(data.get("output_schema"), dict) and data["output_schema"]:
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+
         try:
             Draft202012Validator.check_schema(data["output_schema"])
         except SchemaError as exc:

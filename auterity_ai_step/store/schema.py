@@ -9,6 +9,12 @@ package (or an older build's tables) runs the shipped migrations up to head itse
 same transaction: a write must never meet a column the code expects and the table lacks.
 A revision it does not know (a newer build's) is left alone with a warning.
 
+Alembic is imported only when there is something to migrate or stamp: a ledger already
+at this package's head (every start after the first) is recognised by one read of the
+version table, and a fresh database gets its tables and the head revision (in Alembic's
+own version table) directly. A worker then never pays Alembic's import (about 11 MiB, and
+tens of milliseconds of its first transaction).
+
 Concurrent first uses run one at a time: SQLite transactions begin IMMEDIATE (one writer),
 and on PostgreSQL the transaction takes an advisory lock, the same one the shipped
 ``env.py`` takes around a migration.
@@ -19,11 +25,28 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 
 from .connect import unreachable
-from .migrations import FIRST_REVISION, SCHEMA_LOCK_KEY, VERSION_TABLE, alembic_config
+from .migrations import (
+    FIRST_REVISION,
+    HEAD_REVISION,
+    SCHEMA_LOCK_KEY,
+    VERSION_TABLE,
+    alembic_config,
+)
 from .tables import Base
 
 if TYPE_CHECKING:
@@ -39,15 +62,56 @@ def ensure_schema(engine: Engine) -> None:
     """Create the ledger's missing tables and stamp the head revision, unless Alembic
     already manages the schema (the version table holds a revision)."""
     with engine.begin() as conn:
-        _ensure(conn)
+        if _revisions(conn) == {HEAD_REVISION}:
+            return  # every start after the first: one read, no lock, no Alembic
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        revisions = _revisions(conn)
+        if revisions == {HEAD_REVISION}:
+            return  # another worker made it ready while this one waited for the lock
+        if revisions == set() and not _has_tables(conn):
+            _create(conn)
+        else:
+            _ensure(conn)
+
+
+# Alembic's own version table (``DefaultImpl.version_table_impl``), made here so that a
+# fresh ledger is created and stamped without importing Alembic.
+_VERSIONS = Table(
+    VERSION_TABLE,
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"),
+)
+
+
+def _revisions(conn: Connection) -> set[str] | None:
+    """The revisions in the version table (empty without one); None when it cannot be
+    read, which only means "ask Alembic" (read in a savepoint, so the transaction lives)."""
+    try:
+        if not conn.dialect.has_table(conn, VERSION_TABLE):
+            return set()
+        with conn.begin_nested():
+            return set(conn.execute(select(_VERSIONS.c.version_num)).scalars())
+    except DBAPIError as exc:
+        if unreachable(exc):
+            raise
+        return None
+
+
+def _create(conn: Connection) -> None:
+    """A fresh database: every table, and the head revision stamped, as Alembic would."""
+    Base.metadata.create_all(conn)
+    _VERSIONS.create(conn, checkfirst=True)
+    conn.execute(_VERSIONS.insert().values(version_num=HEAD_REVISION))
 
 
 def _ensure(conn: Connection) -> None:
+    """Tables an older build made, an older revision, or one this version does not know:
+    Alembic stamps, migrates or leaves them, under the schema lock ``ensure_schema`` holds."""
     from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
     context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
     script = ScriptDirectory.from_config(alembic_config())
     try:

@@ -22,7 +22,12 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from auterity_ai_step.store import Ledger, UsageRecord
-from auterity_ai_step.store.migrations import HERE, VERSION_TABLE, alembic_config
+from auterity_ai_step.store.migrations import (
+    HEAD_REVISION,
+    HERE,
+    VERSION_TABLE,
+    alembic_config,
+)
 from auterity_ai_step.store.tables import Base
 
 TABLES = {
@@ -164,6 +169,54 @@ def test_ledger_first_then_upgrade_head_is_a_no_op(db_url: str) -> None:
     assert downgraded.returncode == 0, downgraded.stderr
     assert _tables(db_url) == {VERSION_TABLE}
     assert _versions(db_url, VERSION_TABLE) == []
+
+
+def test_head_revision_is_the_scripts_head() -> None:
+    """The ledger recognises a ready schema by this name without loading Alembic: a new
+    migration must move it, or every start would take the slow path."""
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD_REVISION]
+    assert HEAD == HEAD_REVISION
+
+
+def test_a_ledger_is_created_and_reopened_without_alembic(db_url: str) -> None:
+    """A fresh database gets its tables and the head revision directly, and every later
+    start finds it ready with one read: a worker never imports Alembic (about 11 MiB and
+    tens of milliseconds) unless there is something to migrate."""
+    probe = (
+        "import sys\n"
+        "from auterity_ai_step.store import Ledger, UsageRecord\n"
+        "from decimal import Decimal\n"
+        "ledger = Ledger(sys.argv[1])\n"
+        "ledger.record(UsageRecord('e', sys.argv[2], 'm', 'p', 1, 1, Decimal(0), 1, 'success',"
+        " None, 1, False, 'v'))\n"
+        "rows = ledger.execution_usage('e')\n"
+        "ledger.close()\n"
+        "print(len(rows), 'alembic' in sys.modules)\n"
+    )
+
+    def start(node: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, db_url, node],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert start("created") == ["1", "False"]
+    assert _versions(db_url, VERSION_TABLE) == [HEAD]
+    assert start("reopened") == ["2", "False"]
+    # Alembic agrees: the schema is at head, with nothing to upgrade.
+    current = _alembic(db_url, "current")
+    assert current.returncode == 0, current.stderr
+    assert f"{HEAD} (head)" in current.stdout
+    # A ledger one revision behind still takes the migration path, and ends at head.
+    command.downgrade(alembic_config(db_url), "0004_step_routing")
+    assert start("migrated") == ["3", "True"]
+    assert _versions(db_url, VERSION_TABLE) == [HEAD]
 
 
 def test_ledger_stamps_tables_an_older_build_created(db_url: str) -> None:

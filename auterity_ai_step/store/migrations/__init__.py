@@ -24,6 +24,10 @@ VERSION_TABLE = "auterity_ai_step_alembic_version"
 #: The first revision: what tables created before Alembic managed them (no revision) are.
 FIRST_REVISION = "0001_model_tracking"
 
+#: The head revision of ``versions/``: a ledger already there is ready without loading
+#: Alembic (``tests/store/test_migrations.py`` checks it against the scripts' head).
+HEAD_REVISION = "0005_budget_leases"
+
 #: The PostgreSQL advisory lock taken while the ledger's schema is created or migrated, so
 #: that workers starting together and a concurrent ``alembic upgrade`` run one at a time.
 SCHEMA_LOCK_KEY = 0x4155_5445_5249_5459  # "AUTERITY"
