@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import cProfile
 import gc
+import itertools
 import json
 import os
 import pstats
@@ -130,9 +131,12 @@ def make_gateway(base_url: str) -> Callable[[int], Awaitable[None]]:
 
 
 def make_step(
-    base_url: str, db_dir: str, vary: bool
+    base_url: str, db_dir: str, vary: bool, *, idempotent: bool = True
 ) -> tuple[Any, Callable[[int], Awaitable[None]]]:
-    """An executor over the simulated policy and a fresh SQLite ledger; one step per call."""
+    """An executor over the simulated policy and a fresh SQLite ledger; one step per call.
+
+    ``idempotent=False`` runs the step without its replay claim (the step config's
+    ``idempotent: false``), to show what the claim's two ledger transactions cost."""
     from auterity_ai_step import AIStepExecutor, WorkflowNode
     from auterity_ai_step.contract.policy import parse_policy
     from auterity_ai_step.core.engine import Engine
@@ -142,15 +146,20 @@ def make_step(
     policy = parse_policy(policy_document(base_url))
     ledger = Ledger(f"sqlite:///{db_dir}/ledger.db")
     executor = AIStepExecutor(engine=Engine(PolicyStore.fixed(policy), ledger))
-    node = WorkflowNode(id="bench", type="ai", data=STEP)
+    node = WorkflowNode(id="bench", type="ai", data={**STEP, "idempotent": idempotent})
     failures: list[str] = []
+    ids = itertools.count()
 
     async def call(i: int) -> None:
         data = {**INPUT, "customer": f"Dana {i}"} if vary else INPUT
-        result = await executor.execute_step(node, data, execution_id=f"bench-{i % 1000}")
+        # A fresh execution id per call: a step repeated with the same id, node and input is
+        # replayed from the ledger (no provider call), which is not what this measures.
+        result = await executor.execute_step(node, data, execution_id=f"bench-{next(ids)}")
         if not result.success:
             failures.append(str(result.error_message))
             raise RuntimeError(f"step failed: {result.error_message}")
+        if result.output_data.get("ai_replayed"):
+            raise RuntimeError("step replayed from the ledger: the benchmark must call the model")
 
     return ledger, call
 
@@ -312,14 +321,22 @@ async def job(args: dict[str, Any]) -> dict[str, Any]:
     bare = make_bare(litellm, base, call_kw)
     with tempfile.TemporaryDirectory() as db_dir:
         step = make_step(base, db_dir, vary=False)[1] if args.get("step") else None
+        os.makedirs(f"{db_dir}/unclaimed", exist_ok=True)
+        unclaimed = (
+            make_step(base, f"{db_dir}/unclaimed", vary=False, idempotent=False)[1]
+            if args.get("step")
+            else None
+        )
         gate = make_gateway(base) if args.get("step") else None
         await measure(bare, 50, conc)  # warm up: connections, caches, tokenizer
-        if step is not None and gate is not None:
+        if step is not None and gate is not None and unclaimed is not None:
             await measure(step, 50, conc)
+            await measure(unclaimed, 50, conc)
             await measure(gate, 20, 1)
         keys = ["bare_seq_cpu", "bare_conc_cpu", "bare_conc_rate"]
         if step is not None:
             keys += ["gateway_seq_cpu", "step_seq_cpu", "step_conc_cpu", "step_conc_rate"]
+            keys += ["unclaimed_seq_cpu"]
         series: dict[str, list[float]] = {k: [] for k in keys}
         for _ in range(repeats):  # interleaved, so drift hits both sides alike
             cpu, _rate = await measure(bare, n_seq, 1)
@@ -327,7 +344,9 @@ async def job(args: dict[str, Any]) -> dict[str, Any]:
             cpu, rate = await measure(bare, n_conc, conc)
             series["bare_conc_cpu"].append(cpu)
             series["bare_conc_rate"].append(rate)
-            if step is not None and gate is not None:
+            if step is not None and gate is not None and unclaimed is not None:
+                cpu, _rate = await measure(unclaimed, n_seq, 1)
+                series["unclaimed_seq_cpu"].append(cpu)
                 cpu, _rate = await measure(gate, n_seq, 1)
                 series["gateway_seq_cpu"].append(cpu)
                 cpu, _rate = await measure(step, n_seq, 1)

@@ -135,6 +135,13 @@ def _overhead(report: Report, quick: bool, base_url: str, setting: str) -> None:
         ">= 0.90x (with 50 ms server delay)",
     )
     report.row(
+        "1. CPU per step without its replay claim (`idempotent: false`), sequential",
+        stat(s["unclaimed_seq_cpu"]).fmt(" ms"),
+        f"bare `litellm.acompletion` {bseq.fmt(' ms')}",
+        _x(ratios(s["unclaimed_seq_cpu"], s["bare_seq_cpu"])),
+        "",
+    )
+    report.row(
         "1. CPU per call through `gateway.complete`",
         stat(s["gateway_seq_cpu"]).fmt(" ms"),
         f"bare `litellm.acompletion` {bseq.fmt(' ms')}",

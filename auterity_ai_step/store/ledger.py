@@ -76,7 +76,7 @@ class Ledger:
         self.writes = DeferredWrites(self.book, self.outbox)
         self.reports = Reports(self.db)
         self.configurations = ModelConfigurations(self.db)
-        self.claims = StepClaims(self.db, self.usage)
+        self.claims = StepClaims(self.db, self.usage, self.book.driver)
 
     @property
     def backend(self) -> str:

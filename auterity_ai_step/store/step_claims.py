@@ -1,16 +1,39 @@
-"""Step claims for idempotent re-runs, in one database (the statements are in ``replays.py``)."""
+"""Step claims for idempotent re-runs, in one database (the statements are in ``replays.py``).
+
+Every idempotent step claims its key before it runs and keeps its answer after: two
+transactions per step. Their common cases, a new claim and keeping the answer, run as fixed
+SQL on the driver (``driver.py``), as the attempt's reserve and settle do; through
+SQLAlchemy's ``Connection`` they cost about 1.9 ms of CPU per step, as much as the rest of
+the step's own work. Anything else (a key already claimed or answered, a stale claim taken
+over, an answer the driver's JSON cannot encode) goes through ``replays.py`` unchanged.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..errors import StoreError
 from . import replays
+from .connect import db_reason
 from .database import Database
-from .records import UsageRecord
+from .driver import Driver
+from .records import COLUMN_SIZES, UsageRecord, storable_text
 from .replays import Claim
+from .tables import utcnow
 from .usage_rows import UsageRows
+
+_CLAIM = (
+    "INSERT INTO step_results (key, execution_id, node_id, status, owner, replays, claimed_at) "
+    "VALUES (?, ?, ?, 'running', ?, 0, ?) ON CONFLICT DO NOTHING RETURNING key"
+)
+_FINISH = (
+    "UPDATE step_results SET status = 'succeeded', output = ?, finished_at = ? "
+    "WHERE key = ? AND owner = ? AND status = 'running'"
+)
 
 __all__ = ["StepClaims"]
 
@@ -18,9 +41,17 @@ __all__ = ["StepClaims"]
 class StepClaims:
     """Claim a step's key, keep its answer, give it up, or count a replay of it."""
 
-    def __init__(self, db: Database, usage: UsageRows) -> None:
+    def __init__(self, db: Database, usage: UsageRows, driver: Driver) -> None:
         self.db = db
         self.usage = usage
+        self.driver = driver
+        if driver.sqlite:
+            self._claim_sql, self._finish_sql = _CLAIM, _FINISH
+        else:  # psycopg: %s placeholders, and a str sent as text must be cast to json
+            self._claim_sql = _CLAIM.replace("?", "%s")
+            self._finish_sql = _FINISH.replace("?", "%s").replace(
+                "output = %s", "output = CAST(%s AS JSON)"
+            )
 
     def claim(
         self,
@@ -32,7 +63,22 @@ class StepClaims:
         stale_after_s: float,
     ) -> Claim:
         """Claim a step's key before running it: ours, a recorded answer, or busy."""
-        return self.db.run(
+        now = utcnow()
+        row = (
+            key,
+            storable_text(execution_id, COLUMN_SIZES["execution_id"]),
+            storable_text(node_id, COLUMN_SIZES["node_id"]),
+            owner,
+            self.driver.time(now),
+        )
+
+        def insert(cursor: Any) -> bool:
+            cursor.execute(self._claim_sql, row)
+            return cursor.fetchone() is not None
+
+        if self._fast(insert):
+            return Claim("claimed", claimed_at=now)
+        return self.db.run(  # the key is taken: answered, busy, or stale
             lambda conn: replays.claim(
                 conn,
                 key,
@@ -45,11 +91,28 @@ class StepClaims:
 
     def finish(self, key: str, *, owner: str, output: dict[str, Any]) -> bool:
         """Keep a succeeded step's answer for re-runs; False if the claim was lost."""
-        return self.db.run(lambda conn: replays.finish(conn, key, owner=owner, output=output))
+        try:
+            stored = json.dumps(output)  # as SQLAlchemy's JSON type stores it
+        except (TypeError, ValueError):  # let SQLAlchemy's JSON type say what it cannot store
+            return self.db.run(lambda conn: replays.finish(conn, key, owner=owner, output=output))
+        values = (stored, self.driver.time(utcnow()), key, owner)
+
+        def update(cursor: Any) -> bool:
+            cursor.execute(self._finish_sql, values)
+            return bool(cursor.rowcount == 1)
+
+        return self._fast(update)
 
     def abandon(self, key: str, *, owner: str) -> None:
         """Give up a failed step's claim so that a retry runs it again."""
         self.db.run(lambda conn: replays.abandon(conn, key, owner=owner))
+
+    def _fast(self, work: Any) -> bool:
+        """``work(cursor)`` in one driver transaction; failures as ``Database.run`` raises them."""
+        try:
+            return bool(self.driver.transaction(work))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"ledger database failed ({self.db.url}): {db_reason(exc)}") from exc
 
     def record_replay(self, key: str, record: UsageRecord) -> None:
         """Count a re-run answered from ``key`` and write its usage row (cost 0), together."""
