@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from contextvars import ContextVar
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -47,6 +48,7 @@ CHAOS = {
     "malformed": 6,
 }
 DAILY_BUDGET = Decimal("0.005")
+current_step: ContextVar[str | None] = ContextVar("chaos_step", default=None)
 STEPS, CONCURRENCY = 250, 25
 
 
@@ -95,9 +97,11 @@ async def test_chaos_run_keeps_every_invariant(
         monkeypatch.setenv(name, value)
     caplog.set_level(logging.DEBUG)
     sleeps: list[float] = []
+    slept: dict[str | None, list[float]] = {}  # by step: each step runs in its own task
 
     async def no_wait(seconds: float) -> None:
         sleeps.append(seconds)
+        slept.setdefault(current_step.get(), []).append(seconds)
 
     async with Simulator(_scenario()) as sim:
         policy = simulated_policy(load_policy(), sim.base_url)
@@ -120,6 +124,7 @@ async def test_chaos_run_keeps_every_invariant(
         gate = asyncio.Semaphore(CONCURRENCY)
 
         async def one(i: int) -> StepExecutionResult:
+            current_step.set(f"chaos-{i}")
             async with gate:
                 node = WorkflowNode(id=f"node-{i}", type="ai", data=_step(i))
                 return await executor.execute_step(
@@ -174,8 +179,13 @@ async def test_chaos_run_keeps_every_invariant(
         for first, then in pairwise(tried)
         if first["error_type"] == "rate_limited" and then["model"] == first["model"]
     ]
-    if retried_429:
-        assert any(s == pytest.approx(1.0) for s in sleeps), f"Retry-After ignored: {retried_429}"
+    by_step = {r.output_data["ai_execution_id"]: r.output_data["ai_attempts"] for r in results}
+    ignored = {
+        eid: (slept.get(eid), [(a["model"], a["error_type"]) for a in by_step[eid]])
+        for eid in retried_429
+        if not any(s == pytest.approx(1.0) for s in slept.get(eid, []))
+    }
+    assert not ignored, f"Retry-After ignored (step: its sleeps, its attempts): {ignored}"
     ledger.close()
 
     # No secret anywhere: logs at DEBUG, step outputs, error messages.
