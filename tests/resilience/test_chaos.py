@@ -177,7 +177,12 @@ async def test_chaos_run_keeps_every_invariant(
         for r in results
         for eid, tried in [(r.output_data["ai_execution_id"], r.output_data["ai_attempts"])]
         for first, then in pairwise(tried)
-        if first["error_type"] == "rate_limited" and then["model"] == first["model"]
+        if first["error_type"] == "rate_limited"
+        and then["model"] == first["model"]
+        # Cohere's Retry-After is read from LiteLLM's exception chain, which does not always
+        # keep Cohere's answer (a CI run once found a Cohere 429 retried with the policy's
+        # backoff); docs/guides/providers.md says so. The other families carry the header.
+        and first["model"] != "command-r"
     ]
     by_step = {r.output_data["ai_execution_id"]: r.output_data["ai_attempts"] for r in results}
     ignored = {
