@@ -77,8 +77,9 @@ def _scenario() -> Scenario:
 def _step(i: int) -> dict[str, Any]:
     """Most steps have fallbacks (a transient error moves on at once); every fifth step
     has none, so its transient errors are retried on the same model, Retry-After and all."""
-    primary = FAMILIES[i % len(FAMILIES)]
     alone = i % 5 == 4
+    # Steps alone take each family in turn (i % 5 would make them all the fifth family).
+    primary = FAMILIES[(i // 5 if alone else i) % len(FAMILIES)]
     return {
         "config_version": 2,
         "prompt": "Customer {{ n }} asks about the {{ car }}; answer briefly.",
