@@ -30,8 +30,8 @@ from ..money.limits import BudgetGuard, Reservation, StepAllowance
 from ..money.records import UsageRecord
 from ..money.usage import UsageVerdict, judge_usage
 from ..routing.candidates import Candidate
+from ..routing.circuit import CircuitBreaker
 from ..routing.completion import CompletionRequest, CompletionResult, Gateway
-from ..routing.health import CircuitBreaker
 from .plan import AttemptSize
 from .run_types import RunOutcome, RunRequest, check_output
 

@@ -28,8 +28,8 @@ from ..errors import ContentRefused, LimitExceeded, ProviderError, StoreError, r
 from ..money.limits import BudgetGuard, StepAllowance
 from ..routing import gateway
 from ..routing.candidates import Candidate, Skipped, windows_hold
+from ..routing.circuit import CircuitBreaker
 from ..routing.completion import Gateway
-from ..routing.health import CircuitBreaker
 from ..routing.retry import retrying
 from ..store.ledger import Ledger
 from .attempt import QUARANTINE_S, Attempts, RunState

@@ -32,7 +32,7 @@ from ..errors import (
 )
 from ..money.limits import BudgetAlert
 from ..money.prices import money_text
-from ..routing.health import CircuitBreaker, Quarantine
+from ..routing.circuit import CircuitBreaker, Quarantine
 from ..store.ledger import Ledger
 from .engine import Engine
 from .host import StepExecutionResult, StepExecutor, WorkflowNode

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..contract.policy import CostControls, ModelSpec, Policy
     from ..contract.step import StepConfig
     from ..money.price_book import PriceBook
-    from ..routing.health import CircuitBreaker
+    from ..routing.circuit import CircuitBreaker
 
 __all__ = [
     "AttemptSize",

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..routing.health import CircuitBreaker, HealthMonitor, HealthStatus
+from ..routing.circuit import CircuitBreaker
+from ..routing.health import HealthMonitor, HealthStatus
 from ..store.ledger import Ledger, stored_model_configurations
 from .policy_source import PolicyStore
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from auterity_ai_step.contract.policy import ModelSpec, Policy
     from auterity_ai_step.contract.step import StepConfig
     from auterity_ai_step.money.price_book import PriceBook
-    from auterity_ai_step.routing.health import CircuitBreaker
+    from auterity_ai_step.routing.circuit import CircuitBreaker
 
 __all__ = [
     "Candidate",

@@ -26,7 +26,7 @@ log = logging.getLogger("auterity_ai_step.telemetry")
 
 
 class Breaker(Protocol):
-    """What the circuit gauge reads: ``routing.health.CircuitBreaker`` has it."""
+    """What the circuit gauge reads: ``routing.circuit.CircuitBreaker`` has it."""
 
     def snapshot(self) -> dict[str, dict[str, Any]]: ...
 
