@@ -34,12 +34,11 @@ from typing import Any, Literal, TypeVar, cast
 from sqlalchemy import Connection, Table, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import LimitExceeded, StoreError
 from ..money.prices import money_text
 from .budget_leases import Leases, LeaseTerms, reclaim_expired
-from .connect import db_reason
 from .database import Database
 from .driver import Driver
 from .records import COLUMN_SIZES, UsageRecord, storable_text
@@ -190,17 +189,11 @@ class BudgetBook:
             cur.execute(sql["new_hold"], (on, scope, held, owner, drv.time(utcnow())))
             return int(cur.fetchone()[0])
 
-        try:
-            return drv.transaction(work)
-        except (SQLAlchemyError, ValueError) as exc:  # ValueError: a value that cannot be stored
-            raise StoreError(f"could not reserve budget ({self.db.url}): {db_reason(exc)}") from exc
+        return drv.run(work, "could not reserve budget")
 
     def run(self, work: Callable[[Any], T], what: str) -> T:
         """``work(cursor)`` in one driver transaction; database errors as ``StoreError``."""
-        try:
-            return self.driver.transaction(work)
-        except (SQLAlchemyError, ValueError) as exc:  # ValueError: a value that cannot be stored
-            raise StoreError(f"could not {what} ({self.db.url}): {db_reason(exc)}") from exc
+        return self.driver.run(work, f"could not {what}")
 
     def hold_on_day(self, cur: Any, amount: Decimal, on: Any, scope: str, budget: Decimal) -> bool:
         """Add ``amount`` to the day's reserved if it fits the budget (creating the day)."""

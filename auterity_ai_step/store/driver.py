@@ -21,8 +21,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from ..errors import StoreError
+from .connect import db_reason
 from .database import Database
 from .records import UsageRecord
 from .tables import money_to_db
@@ -167,6 +169,14 @@ class Driver:
             if not exc.connection_invalidated:
                 raise
         return self._once(work)
+
+    def run(self, work: Callable[[Any], T], failed: str) -> T:
+        """:meth:`transaction`, its failures as ``StoreError`` (``failed``, the URL, why), as
+        ``Database.run`` raises them. A ``ValueError`` is a value that cannot be stored."""
+        try:
+            return self.transaction(work)
+        except (SQLAlchemyError, ValueError) as exc:
+            raise StoreError(f"{failed} ({self.db.url}): {db_reason(exc)}") from exc
 
     def _once(self, work: Callable[[Any], T]) -> T:
         with self._translated(None):

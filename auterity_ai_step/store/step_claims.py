@@ -14,11 +14,8 @@ import json
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..errors import StoreError
 from . import replays
-from .connect import db_reason
 from .database import Database
 from .driver import Driver
 from .records import COLUMN_SIZES, UsageRecord, storable_text
@@ -30,6 +27,7 @@ _CLAIM = (
     "INSERT INTO step_results (key, execution_id, node_id, status, owner, replays, claimed_at) "
     "VALUES (?, ?, ?, 'running', ?, 0, ?) ON CONFLICT DO NOTHING RETURNING key"
 )
+_FAILED = "ledger database failed"  # as Database.run says it
 _FINISH = (
     "UPDATE step_results SET status = 'succeeded', output = ?, finished_at = ? "
     "WHERE key = ? AND owner = ? AND status = 'running'"
@@ -76,7 +74,7 @@ class StepClaims:
             cursor.execute(self._claim_sql, row)
             return cursor.fetchone() is not None
 
-        if self._fast(insert):
+        if self.driver.run(insert, _FAILED):
             return Claim("claimed", claimed_at=now)
         return self.db.run(  # the key is taken: answered, busy, or stale
             lambda conn: replays.claim(
@@ -101,18 +99,11 @@ class StepClaims:
             cursor.execute(self._finish_sql, values)
             return bool(cursor.rowcount == 1)
 
-        return self._fast(update)
+        return self.driver.run(update, _FAILED)
 
     def abandon(self, key: str, *, owner: str) -> None:
         """Give up a failed step's claim so that a retry runs it again."""
         self.db.run(lambda conn: replays.abandon(conn, key, owner=owner))
-
-    def _fast(self, work: Any) -> bool:
-        """``work(cursor)`` in one driver transaction; failures as ``Database.run`` raises them."""
-        try:
-            return bool(self.driver.transaction(work))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"ledger database failed ({self.db.url}): {db_reason(exc)}") from exc
 
     def record_replay(self, key: str, record: UsageRecord) -> None:
         """Count a re-run answered from ``key`` and write its usage row (cost 0), together."""
