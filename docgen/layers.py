@@ -18,9 +18,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "auterity_ai_step"
 
-KERNEL = frozenset({"errors", "settings", "resources", "extras", "loopback", "lazy"})
+KERNEL = frozenset({"errors", "settings", "resources", "extras", "loopback", "lazy", "nowait"})
 """Root modules every layer may use: the exception tree, settings, bundled files, extras,
-loopback names, lazy re-exports."""
+loopback names, lazy re-exports, quick tries."""
 
 DEPRECATED = {
     "executor": "core",
@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
         "kernel",
         tuple(sorted(KERNEL)),
-        "exceptions, settings, bundled files, extras, loopback, lazy re-exports",
+        "exceptions, settings, bundled files, extras, loopback, lazy re-exports, quick tries",
     ),
     ("contract", ("contract",), "pure: step schema, policy model and parsing, templates"),
     ("money", ("money",), "pure arithmetic: the price book, worst cases, limits"),

@@ -13,7 +13,6 @@ as the waiting step's latency only, never as a stalled event loop.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -32,6 +31,7 @@ from ..money.usage import UsageVerdict, judge_usage
 from ..routing.candidates import Candidate
 from ..routing.circuit import CircuitBreaker
 from ..routing.completion import CompletionRequest, CompletionResult, Gateway
+from .offload import offload
 from .plan import AttemptSize
 from .run_types import RunOutcome, RunRequest, check_output
 
@@ -88,6 +88,8 @@ class Attempts:
     breaker: CircuitBreaker
     guard: BudgetGuard
     clock: Callable[[], float]
+    #: Whether the ledger's writes may be tried on the loop first (:mod:`.offload`).
+    quick: bool = False
 
     async def make(self, candidate: Candidate, size: AttemptSize) -> None:
         """Reserve, then call inside the attempt's span (a refused reservation is no attempt).
@@ -95,12 +97,13 @@ class Attempts:
         Returns when the model answered well (the outcome holds the answer); raises the
         provider's error (``InvalidOutput`` included) or the limit that refused it."""
         run, model = self.run, candidate.model
-        reservation = await _in_thread(
+        reservation = await offload(
             self.guard.reserve_attempt,
             size.worst_case,
             step_allowance=run.allowance,
             execution_id=run.request.execution_id,
             model=model.name,
+            quick=self.quick,
         )
         attempts = run.outcome.attempts
         before = len(attempts)
@@ -293,16 +296,11 @@ class Attempts:
         """Write the attempt's usage row and settle (or release) its reservation."""
         pending: list[str] = []
         book = self.guard.settle if settle else self.guard.release
-        await _in_thread(book, reservation, record, on_deferred=pending.append)
+        await offload(book, reservation, record, on_deferred=pending.append, quick=self.quick)
         if pending:
             self._amend(
                 record, ledger_pending=f"usage row kept in the ledger outbox ({pending[-1]})"
             )
-
-
-async def _in_thread(work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Run a ledger call in a worker thread: a lock wait must never stall the loop."""
-    return await asyncio.to_thread(work, *args, **kwargs)
 
 
 def _warn_unpriced(model: str) -> None:

@@ -6,9 +6,12 @@ limits left, make the attempt (:mod:`.attempt`: reserve the worst case, call the
 book the usage) retrying transient errors through tenacity, and fall back on failure.
 Nothing here parses configs or renders prompts; that happened before.
 
-No database I/O runs on the event loop: every ledger call and every policy read (which may
-read the ledger's model configurations) goes through a worker thread, so a database that
-is slow or locked by another process shows up as the waiting step's latency only.
+No database wait happens on the event loop: every ledger call and every policy read (which
+may read the ledger's model configurations) goes through :func:`.offload.offload`. On a
+SQLite file a write that gets its lock at once runs right there, on the loop (tens of
+microseconds, cheaper than a thread hop); anything that could wait runs in a worker thread,
+so a database that is slow or locked by another process shows up as the waiting step's
+latency only.
 
 Usage a provider reports is judged (``money.usage``) before it is charged; a model that
 reports more than it could have used is quarantined for :data:`QUARANTINE_S`.
@@ -33,6 +36,7 @@ from ..routing.completion import Gateway
 from ..routing.retry import retrying
 from ..store.ledger import Ledger
 from .attempt import QUARANTINE_S, Attempts, RunState
+from .offload import offload
 from .plan import AttemptSize, count_prompt_tokens, plan_step, size_attempt
 from .policy_source import PolicyStore
 from .prices import PRICES
@@ -81,10 +85,17 @@ class Engine:
         telemetry.watch_breaker(self.breaker)
         self.guard.on_alert(telemetry.budget_alert)
 
+    @property
+    def _quick_policy(self) -> bool:
+        """Whether reading the policy may be tried on the loop: only our own store's
+        ``current`` is known to refuse instead of waiting (``nowait.py``)."""
+        return type(self.policy_store).current is PolicyStore.current
+
     async def current_policy(self) -> Policy:
-        """The policy in force, read in a worker thread: re-reading it may read the ledger's
-        model configurations, and a database wait must not stall the event loop."""
-        return await asyncio.to_thread(self.policy_store.current)
+        """The policy in force. Re-reading it may read the ledger's model configurations,
+        and a database wait must not stall the event loop: then it is read in a worker
+        thread (:mod:`.offload`); between checks it is a field read."""
+        return await offload(self.policy_store.current, quick=self._quick_policy)
 
     async def run(self, request: RunRequest) -> RunOutcome:
         """Try the candidates in order until one answers; never raises for provider trouble.
@@ -207,7 +218,8 @@ class Engine:
         except LimitExceeded as exc:
             self._refuse(run, model, exc)
             return False
-        attempts = Attempts(run, self.gateway, self.breaker, self.guard, self._clock)
+        quick = self.ledger.quick_writes and self._quick_policy
+        attempts = Attempts(run, self.gateway, self.breaker, self.guard, self._clock, quick)
         try:
             async for attempt in retrying(
                 settings,

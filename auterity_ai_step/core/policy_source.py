@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .. import nowait
 from ..contract.policy_file import read_policy_file, resolve_policy_path
 from ..contract.policy_model import Policy
 from ..contract.policy_parse import parse_policy
@@ -151,10 +152,15 @@ class PolicyStore:
         return policy
 
     def current(self) -> Policy:
-        """The policy in force; cheap enough to call on every step."""
+        """The policy in force; cheap enough to call on every step.
+
+        A due check (a stat, maybe a re-read of the file and the overrides) may wait; the
+        engine, which first tries this on its event loop, then reads it in a worker thread
+        (``auterity_ai_step.nowait``)."""
         now = time.monotonic()
         if now < self._next_check:
             return self._policy
+        nowait.check()
         with self._lock:
             if now < self._next_check:
                 return self._policy

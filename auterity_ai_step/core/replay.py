@@ -38,6 +38,7 @@ from ..contract.policy import Policy
 from ..errors import StoreError, redact
 from ..store.ledger import Ledger
 from ..store.records import UsageRecord
+from .offload import offload
 
 __all__ = ["StepReplay", "step_key"]
 
@@ -124,13 +125,14 @@ class StepReplay:
         pause = _FIRST_POLL_S
         while True:
             try:
-                found = await asyncio.to_thread(
+                found = await offload(
                     self.ledger.claim_step,
                     self.key,
                     owner=self.owner,
                     execution_id=self.execution_id,
                     node_id=self.node_id,
                     stale_after_s=stale_after,
+                    quick=self.ledger.quick_writes,
                 )
             except StoreError as exc:
                 log.warning("step replay unavailable, running the step: %s", exc)
@@ -182,8 +184,12 @@ class StepReplay:
         kept = {k: v for k, v in output.items() if k not in _PER_RUN_KEYS}
         try:
             stored = json.loads(json.dumps(kept, default=str))
-            if not await asyncio.to_thread(
-                self.ledger.finish_step, self.key, owner=self.owner, output=stored
+            if not await offload(
+                self.ledger.finish_step,
+                self.key,
+                owner=self.owner,
+                output=stored,
+                quick=self.ledger.quick_writes,
             ):
                 log.warning(
                     "step %s of execution %s outlived its replay claim: its answer is not "

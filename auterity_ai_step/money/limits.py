@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from .. import nowait
 from ..errors import LimitExceeded
 from .budget_book import BudgetBook
 from .prices import Price, money_text, quantize_cost
@@ -306,8 +307,38 @@ class BudgetGuard:
     ) -> None:
         """Book the actual cost and write the usage row (one transaction); alert if due.
 
-        ``on_deferred`` hears the reason when the write waits in the ledger's outbox.
+        ``on_deferred`` hears the reason when the write waits in the ledger's outbox. In a
+        quick try (:mod:`...nowait`) nothing happens before the ledger's write, which may
+        refuse, and the alert's hooks are left for a worker thread.
         """
+        controls = self.controls()
+        budget = controls.daily_budget
+        alert_at = None
+        if budget is not None and budget > 0:
+            alert_at = budget * controls.alert_threshold / 100
+        try:
+            crossed = self.ledger.settle(
+                reservation.ledger_id,
+                record,
+                day=reservation.day,
+                scope=self.scope,
+                alert_at=alert_at,
+                on_deferred=on_deferred,
+            )
+        except nowait.WouldWait:
+            raise
+        except BaseException:
+            self._settled(reservation, record)
+            raise
+        self._settled(reservation, record)
+        if crossed and budget is not None:
+            day, threshold = reservation.day, controls.alert_threshold
+            if not nowait.defer(lambda: self._alert(day, budget, threshold)):
+                self._alert(day, budget, threshold)
+
+    @staticmethod
+    def _settled(reservation: Reservation, record: UsageRecord) -> None:
+        """The in-process side of a settle: the step's allowance, the over-estimate warning."""
         if record.cost > reservation.amount and reservation.ledger_id is not None:
             log.warning(
                 "attempt cost %s exceeded its reserved worst case %s",
@@ -316,21 +347,6 @@ class BudgetGuard:
             )
         if reservation.step_allowance is not None:
             reservation.step_allowance.settle(reservation.amount, record.cost)
-        controls = self.controls()
-        budget = controls.daily_budget
-        alert_at = None
-        if budget is not None and budget > 0:
-            alert_at = budget * controls.alert_threshold / 100
-        crossed = self.ledger.settle(
-            reservation.ledger_id,
-            record,
-            day=reservation.day,
-            scope=self.scope,
-            alert_at=alert_at,
-            on_deferred=on_deferred,
-        )
-        if crossed and budget is not None:
-            self._alert(reservation.day, budget, controls.alert_threshold)
 
     def release(
         self,
@@ -340,9 +356,19 @@ class BudgetGuard:
         on_deferred: Callable[[str], None] | None = None,
     ) -> None:
         """Give back a failed attempt's reservation; write its (zero-cost) row if given."""
+        try:
+            self.ledger.release(reservation.ledger_id, record, on_deferred=on_deferred)
+        except nowait.WouldWait:  # a quick try refused: the worker thread releases it all
+            raise
+        except BaseException:
+            self._released(reservation)
+            raise
+        self._released(reservation)
+
+    @staticmethod
+    def _released(reservation: Reservation) -> None:
         if reservation.step_allowance is not None:
             reservation.step_allowance.release(reservation.amount)
-        self.ledger.release(reservation.ledger_id, record, on_deferred=on_deferred)
 
     def _alert(self, day: date, budget: Decimal, threshold: Decimal) -> None:
         spent, _ = self.ledger.day_status(day, self.scope)

@@ -36,6 +36,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from .. import nowait
 from ..errors import LimitExceeded, StoreError
 from ..money.prices import money_text
 from .budget_leases import Leases, LeaseTerms, reclaim_expired
@@ -165,6 +166,7 @@ class BudgetBook:
         if not (amount.is_finite() and amount >= 0):
             raise ValueError(f"a reservation must be >= 0 US dollars (got {amount})")
         if self.leases is not None and daily_budget is not None and not self.leases.closed:
+            nowait.check()  # a lease may be granted first: two transactions
             return self.leases.reserve(
                 amount, day=day, budget=daily_budget, execution_id=execution_id, scope=scope
             )

@@ -14,6 +14,7 @@ from typing import TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
+from .. import nowait
 from ..errors import StoreError
 from .connect import db_reason, ledger_engine, ledger_url
 from .schema import ensure_schema
@@ -51,7 +52,10 @@ class Database:
             self._ready = True
 
     def transaction(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one transaction; reconnect once if a pooled connection went stale."""
+        """Run ``work`` in one transaction; reconnect once if a pooled connection went stale.
+
+        Never quick: inside a quick try (:mod:`...nowait`) it refuses at once."""
+        nowait.check()
         self.ensure_ready()
         try:
             with self.engine.begin() as conn:

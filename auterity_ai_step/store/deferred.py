@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import nowait
 from .budget_book import Booking, BudgetBook
 from .connect import db_reason, unreachable
 from .outbox import Outbox
@@ -44,6 +45,7 @@ class DeferredWrites:
         and ``on_deferred`` hears the reason.
         """
         if self.outbox.has_pending() and time.monotonic() >= self._next_retry_of_refused:
+            nowait.check()  # replaying the outbox is many transactions: not a quick try
             self.flush()
         try:
             return self.book.apply(booking)

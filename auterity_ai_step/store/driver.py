@@ -8,6 +8,13 @@ the pool and its connect events (WAL, busy timeout), ``BEGIN IMMEDIATE`` on SQLi
 errors raised as SQLAlchemy's ``DBAPIError`` family (``OperationalError``,
 ``IntegrityError``, ...), a lost connection invalidated and retried once.
 
+On a SQLite file a transaction may also run *quickly*, on the calling (event-loop) thread
+inside a quick scope (:mod:`..nowait`): on one connection kept for it, with no busy
+timeout, so a lock held by another writer refuses at once (``WouldWait``, nothing changed)
+instead of waiting. That connection does not checkpoint the WAL on commit (a checkpoint
+writes and syncs pages: milliseconds); a background thread checkpoints every
+``CHECKPOINT_EVERY`` quick commits instead.
+
 Values are stored as SQLAlchemy stores them (``tables.Money``, ``UTCDateTime``): money is a
 scaled integer on SQLite and ``Numeric`` on PostgreSQL, times are naive UTC text on SQLite.
 """
@@ -16,6 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -23,6 +32,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from .. import nowait
 from ..errors import StoreError
 from .connect import db_reason
 from .database import Database
@@ -32,6 +42,13 @@ from .tables import money_to_db
 __all__ = ["Driver"]
 
 T = TypeVar("T")
+
+log = logging.getLogger("auterity_ai_step.store")
+
+#: Quick commits between two background WAL checkpoints (SQLite's own default is about
+#: 1,000 pages; a step's four commits write a handful of pages each).
+CHECKPOINT_EVERY = 256
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
 _SQL = {
     "hold": "UPDATE budget_days SET reserved = reserved + ? WHERE day = ? AND scope = ?",
@@ -97,6 +114,14 @@ class Driver:
         if not self.sqlite:  # psycopg sends a str as text, which a json column does not take
             head, _, tail = self.sql["usage"].rpartition("%s)")
             self.sql["usage"] = f"{head}CAST(%s AS JSON)){tail}"
+        database = db.parsed.database
+        #: Whether quick transactions are possible at all: a SQLite file (not in memory).
+        self.quick_possible = self.sqlite and bool(database) and database != ":memory:"
+        self._quick_lock = threading.Lock()
+        self._quick_raw: Any = None
+        self._quick_commits = 0
+        self._checkpointing = threading.Event()
+        self._closed = False
 
     # -- values as stored -------------------------------------------------------------------
 
@@ -160,15 +185,21 @@ class Driver:
         """Run ``work(cursor)`` in one transaction; a stale pooled connection is retried once.
 
         Driver errors surface as SQLAlchemy's ``DBAPIError`` subclasses, as they would
-        through a SQLAlchemy ``Connection``.
+        through a SQLAlchemy ``Connection``. Inside a quick scope that has changed nothing
+        yet, the transaction runs quickly or refuses (``WouldWait``).
         """
+        if nowait.armed():
+            return self._quick(work)
         self.db.ensure_ready()
         try:
-            return self._once(work)
+            result = self._once(work)
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
-        return self._once(work)
+            result = self._once(work)
+        if self.quick_possible and self._quick_raw is None:
+            self._open_quick()  # here, off the loop: connecting may wait
+        return result
 
     def run(self, work: Callable[[Any], T], failed: str) -> T:
         """:meth:`transaction`, its failures as ``StoreError`` (``failed``, the URL, why), as
@@ -200,6 +231,113 @@ class Driver:
         finally:
             raw.close()  # back to the pool (or discarded when invalidated)
 
+    # -- quick transactions (SQLite file, the caller's thread, never waiting) -----------------
+
+    def _open_quick(self) -> None:
+        """Keep one pooled connection for quick transactions: no busy timeout, no WAL
+        checkpoint on commit. Never raises: the transaction before it has committed, and
+        without this connection every call simply runs in a thread."""
+        with self._quick_lock:
+            if self._quick_raw is not None or self._closed:
+                return
+            try:
+                raw = self.db.engine.raw_connection()
+            except Exception as exc:
+                log.debug("no quick ledger connection: %s", exc.__class__.__name__)
+                return
+            try:
+                cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
+                cursor.execute("PRAGMA busy_timeout=0")
+                cursor.execute("PRAGMA wal_autocheckpoint=0")
+                cursor.close()
+            except Exception as exc:
+                log.debug("no quick ledger connection: %s", exc.__class__.__name__)
+                with contextlib.suppress(Exception):
+                    raw.invalidate()
+                return
+            self._quick_raw = raw
+
+    def _quick(self, work: Callable[[Any], T]) -> T:
+        """``work(cursor)`` on the quick connection, or ``WouldWait`` before any change."""
+        raw = self._quick_raw
+        if raw is None or not self._quick_lock.acquire(blocking=False):
+            raise nowait.WouldWait
+        try:
+            if self._quick_raw is not raw:  # closed meanwhile
+                raise nowait.WouldWait
+            conn = raw.driver_connection
+            before = conn.total_changes
+            try:
+                with self._translated(raw):
+                    result = self._quick_once(conn, work)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                # Lost (as the thread path, which retries once on a new connection): the
+                # thread runs it, and the next thread call opens another quick connection.
+                self._quick_raw = None
+                raise nowait.WouldWait from None
+            if conn.total_changes != before:
+                nowait.changed()
+            self._quick_commits += 1
+            if self._quick_commits % CHECKPOINT_EVERY == 0:
+                self._checkpoint_soon()
+            return result
+        finally:
+            self._quick_lock.release()
+
+    def _quick_once(self, conn: Any, work: Callable[[Any], T]) -> T:
+        cursor = conn.cursor()
+        try:
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            except self._error as exc:
+                if _busy(exc):  # another writer holds the file: wait in a thread instead
+                    raise nowait.WouldWait from None
+                raise
+            try:
+                result = work(cursor)
+                conn.commit()
+                return result
+            except BaseException as exc:
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+                if isinstance(exc, self._error) and _busy(exc):
+                    raise nowait.WouldWait from None
+                raise
+        finally:
+            with contextlib.suppress(Exception):
+                cursor.close()
+
+    def _checkpoint_soon(self) -> None:
+        """Checkpoint the WAL in a background thread (one at a time)."""
+        if self._checkpointing.is_set():
+            return
+        self._checkpointing.set()
+        threading.Thread(
+            target=self._checkpoint, name="auterity-ledger-checkpoint", daemon=True
+        ).start()
+
+    def _checkpoint(self) -> None:
+        try:
+            raw = self.db.engine.raw_connection()
+            try:
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+            finally:
+                raw.close()
+        except Exception as exc:  # the next checkpoint, or any other connection's, will do
+            log.debug("WAL checkpoint skipped: %s", exc.__class__.__name__)
+        finally:
+            self._checkpointing.clear()
+
+    def close(self) -> None:
+        """Close the quick connection (the pool's connections are the database's)."""
+        with self._quick_lock:
+            raw, self._quick_raw, self._closed = self._quick_raw, None, True
+        if raw is not None:
+            with contextlib.suppress(Exception):
+                raw.invalidate()  # closes it for good rather than pooling a no-wait connection
+
     @contextlib.contextmanager
     def _translated(self, raw: Any) -> Iterator[None]:
         """Driver errors as SQLAlchemy's; a lost connection is invalidated (not pooled again)."""
@@ -220,3 +358,11 @@ class Driver:
                 connection_invalidated=lost,
                 dialect=self._dialect,
             ) from exc
+
+
+def _busy(exc: Exception) -> bool:
+    """SQLite's "database is locked" (busy, or locked by a connection of this process)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    return "locked" in str(exc)  # pragma: no cover - sqlite3 before Python 3.11

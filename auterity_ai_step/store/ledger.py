@@ -92,10 +92,17 @@ class Ledger:
         """The database URL with any password hidden."""
         return self.db.url
 
+    @property
+    def quick_writes(self) -> bool:
+        """Whether the budget and replay writes may be tried on the event loop first (a
+        SQLite file without budget leases; see ``nowait.py`` and ``store/driver.py``)."""
+        return self.book.driver.quick_possible and self.book.leases is None
+
     def close(self) -> None:
         """Return this worker's budget leases, then release pooled connections."""
         if self.book.leases is not None:
             self.book.leases.close()
+        self.book.driver.close()
         self.db.close()
 
     # -- budget and usage writes (budget_book.py, deferred.py) -------------------------------
