@@ -33,7 +33,7 @@ from auterity_ai_step.core.whatif import what_if
 from auterity_ai_step.money.prices import cost_of
 from auterity_ai_step.store.ledger import Ledger
 from auterity_ai_step.store.records import UsageRecord
-from auterity_ai_step.store.tables import ModelUsage
+from auterity_ai_step.store.tables import model_usage
 from benchmarks.common import ROOT, Stat, ratios, stat
 
 TASKS = {
@@ -140,7 +140,7 @@ def generate(url: str, attempts: int, seed: int = 7) -> datetime:
 def _flush(ledger: Ledger, rows: list[dict[str, Any]]) -> None:
     if rows:
         with ledger.engine.begin() as conn:
-            conn.execute(insert(ModelUsage), rows)
+            conn.execute(insert(model_usage), rows)
         rows.clear()
 
 

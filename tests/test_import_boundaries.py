@@ -44,3 +44,19 @@ def test_only_its_owner_imports(library: str) -> None:
         if library in _imports(path) and not owned:
             offenders.append(rel)
     assert not offenders, f"{library} is imported outside {sorted(owners)}: {offenders}"
+
+
+_ORM = re.compile(
+    r"^\s*(?:import\s+sqlalchemy\.orm|from\s+sqlalchemy(?:\.orm|\s+import\s.*\borm\b))", re.M
+)
+
+
+def test_nothing_imports_sqlalchemy_orm() -> None:
+    """The ledger is SQLAlchemy Core only (``store/tables.py``): the ORM would add about
+    5.6 MiB to every worker. ``tests/store/test_no_orm.py`` checks a running step too."""
+    offenders = [
+        path.relative_to(PACKAGE).as_posix()
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if _ORM.search(path.read_text("utf-8"))
+    ]
+    assert not offenders, f"sqlalchemy.orm is imported by {offenders}"

@@ -27,7 +27,7 @@ from .prices import money_text
 
 __all__ = ["COLUMN_SIZES", "UsageRecord", "storable_text"]
 
-#: Characters each text column of ``model_usage`` holds (``tables.ModelUsage``).
+#: Characters each text column of ``model_usage`` holds (``store/tables.py``).
 COLUMN_SIZES = {
     "execution_id": 255,
     "node_id": 255,
@@ -109,7 +109,7 @@ class UsageRecord:
     usage_anomaly: str | None = None
     error: str | None = None
     ledger_pending: str | None = None
-    # How the step was routed (see ``tables.ModelUsage``): what ``whatif`` routes again.
+    # How the step was routed (see ``store/tables.py``): what ``whatif`` routes again.
     step_run: str | None = None
     task_type: str | None = None
     cost_preference: str | None = None

@@ -29,9 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, select, text, update
+from sqlalchemy import Connection, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -43,7 +43,10 @@ from .budget_leases import Leases, LeaseTerms, reclaim_expired
 from .database import Database
 from .driver import Driver
 from .records import COLUMN_SIZES, UsageRecord, storable_text
-from .tables import BudgetDay, BudgetLease, BudgetReservation, Money, utcnow
+from .tables import Money, utcnow
+from .tables import budget_days as _DAYS
+from .tables import budget_leases as _LEASES
+from .tables import budget_reservations as _HOLDS
 from .usage_rows import UsageRows
 
 __all__ = ["EXPIRED_KEPT_S", "Booking", "BookingKind", "BudgetBook", "short"]
@@ -56,9 +59,6 @@ EXPIRED_KEPT_S = 7 * 24 * 3600
 _EXPIRY_LOCK_KEY = 0x45_5850_4952_45
 _ZERO = Decimal(0)
 
-_DAYS = cast(Table, BudgetDay.__table__)
-_HOLDS = cast(Table, BudgetReservation.__table__)
-_LEASES = cast(Table, BudgetLease.__table__)
 _MONEY = Money()
 
 

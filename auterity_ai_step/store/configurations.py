@@ -13,7 +13,7 @@ from ..errors import StoreError
 from . import queries
 from .connect import db_reason, ledger_engine, ledger_url
 from .database import Database
-from .tables import ModelConfiguration
+from .tables import model_configurations
 
 __all__ = ["ModelConfigurations", "stored_model_configurations"]
 
@@ -58,7 +58,7 @@ def stored_model_configurations(
     engine = ledger_engine(parsed)
     try:
         with engine.connect() as conn:
-            if not inspect(conn).has_table(ModelConfiguration.__tablename__):
+            if not inspect(conn).has_table(model_configurations.name):
                 return None
             return queries.model_configurations(conn)
     except SQLAlchemyError as exc:

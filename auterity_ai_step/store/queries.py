@@ -12,7 +12,11 @@ from typing import Any
 from sqlalchemy import Connection, Date, case, cast, delete, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from .tables import BudgetDay, BudgetLease, ModelConfiguration, ModelUsage, utcnow
+from .tables import budget_days as _DAYS
+from .tables import budget_leases as _LEASES
+from .tables import model_configurations as _CONFIGS
+from .tables import model_usage as _USAGE
+from .tables import utcnow
 
 __all__ = [
     "budget_spent_between",
@@ -28,8 +32,8 @@ __all__ = [
 def _utc_day(backend: str) -> ColumnElement[Any]:
     """The UTC calendar day of ``created_at`` (SQLite stores UTC text already)."""
     if backend == "postgresql":
-        return cast(func.timezone("UTC", ModelUsage.created_at), Date)
-    return func.date(ModelUsage.created_at)
+        return cast(func.timezone("UTC", _USAGE.c.created_at), Date)
+    return func.date(_USAGE.c.created_at)
 
 
 def totals(conn: Connection, backend: str, days: int, model: str | None) -> dict[str, Any]:
@@ -38,25 +42,25 @@ def totals(conn: Connection, backend: str, days: int, model: str | None) -> dict
     ``calls`` counts provider calls: the usage rows of replayed steps are not calls."""
     today = utcnow().date()
     since = datetime.combine(today - timedelta(days=days - 1), time(), tzinfo=UTC)
-    where = [ModelUsage.created_at >= since]
+    where = [_USAGE.c.created_at >= since]
     if model is not None:
-        where.append(ModelUsage.model_name == model)
+        where.append(_USAGE.c.model_name == model)
     # A replayed step (status "replayed", see replays.py) is a row but no provider call.
     measures = (
-        func.sum(case((ModelUsage.status == "replayed", 0), else_=1)).label("calls"),
-        func.sum(case((ModelUsage.status == "error", 1), else_=0)).label("errors"),
-        func.sum(ModelUsage.prompt_tokens).label("prompt_tokens"),
-        func.sum(ModelUsage.completion_tokens).label("completion_tokens"),
-        func.sum(ModelUsage.total_tokens).label("total_tokens"),
-        func.sum(ModelUsage.cost).label("cost"),
+        func.sum(case((_USAGE.c.status == "replayed", 0), else_=1)).label("calls"),
+        func.sum(case((_USAGE.c.status == "error", 1), else_=0)).label("errors"),
+        func.sum(_USAGE.c.prompt_tokens).label("prompt_tokens"),
+        func.sum(_USAGE.c.completion_tokens).label("completion_tokens"),
+        func.sum(_USAGE.c.total_tokens).label("total_tokens"),
+        func.sum(_USAGE.c.cost).label("cost"),
     )
     by_model = [
         _clean(row._mapping)
         for row in conn.execute(
-            select(ModelUsage.model_name, ModelUsage.provider, *measures)
+            select(_USAGE.c.model_name, _USAGE.c.provider, *measures)
             .where(*where)
-            .group_by(ModelUsage.model_name, ModelUsage.provider)
-            .order_by(ModelUsage.model_name, ModelUsage.provider)
+            .group_by(_USAGE.c.model_name, _USAGE.c.provider)
+            .order_by(_USAGE.c.model_name, _USAGE.c.provider)
         )
     ]
     day = _utc_day(backend).label("day")
@@ -86,18 +90,18 @@ def _since(days: int) -> datetime:
 
 def usage_series(conn: Connection, backend: str, days: int, group_by: str) -> list[dict[str, Any]]:
     """Calls, errors, tokens and cost per UTC day and per model (or provider), day order."""
-    group = ModelUsage.provider if group_by == "provider" else ModelUsage.model_name
+    group = _USAGE.c.provider if group_by == "provider" else _USAGE.c.model_name
     day = _utc_day(backend).label("day")
     rows = conn.execute(
         select(
             day,
             group.label("group"),
             func.count().label("calls"),
-            func.sum(case((ModelUsage.status == "error", 1), else_=0)).label("errors"),
-            func.sum(ModelUsage.total_tokens).label("total_tokens"),
-            func.sum(ModelUsage.cost).label("cost"),
+            func.sum(case((_USAGE.c.status == "error", 1), else_=0)).label("errors"),
+            func.sum(_USAGE.c.total_tokens).label("total_tokens"),
+            func.sum(_USAGE.c.cost).label("cost"),
         )
-        .where(ModelUsage.created_at >= _since(days))
+        .where(_USAGE.c.created_at >= _since(days))
         .group_by(day, group)
         .order_by(day, group)
     )
@@ -127,11 +131,9 @@ def model_performance(conn: Connection, days: int) -> list[dict[str, Any]]:
     window holds one small row per attempt, so this stays cheap for a dashboard's range.
     """
     rows = conn.execute(
-        select(
-            ModelUsage.model_name, ModelUsage.latency_ms, ModelUsage.status, ModelUsage.is_fallback
-        )
-        .where(ModelUsage.created_at >= _since(days))
-        .order_by(ModelUsage.model_name, ModelUsage.latency_ms)
+        select(_USAGE.c.model_name, _USAGE.c.latency_ms, _USAGE.c.status, _USAGE.c.is_fallback)
+        .where(_USAGE.c.created_at >= _since(days))
+        .order_by(_USAGE.c.model_name, _USAGE.c.latency_ms)
     )
     seen: dict[str, dict[str, Any]] = {}
     for name, latency, status, fallback in rows:
@@ -154,11 +156,11 @@ def model_performance(conn: Connection, days: int) -> list[dict[str, Any]]:
 
 def top_costs(conn: Connection, days: int, by: str, limit: int) -> list[dict[str, Any]]:
     """The ``limit`` executions (``by="execution"``) or workflow nodes costing most."""
-    key = ModelUsage.execution_id if by == "execution" else ModelUsage.node_id
-    cost = func.sum(ModelUsage.cost)
+    key = _USAGE.c.execution_id if by == "execution" else _USAGE.c.node_id
+    cost = func.sum(_USAGE.c.cost)
     rows = conn.execute(
         select(key.label("key"), func.count().label("attempts"), cost.label("cost"))
-        .where(ModelUsage.created_at >= _since(days), key.is_not(None))
+        .where(_USAGE.c.created_at >= _since(days), key.is_not(None))
         .group_by(key)
         .order_by(cost.desc(), key)
         .limit(limit)
@@ -174,16 +176,16 @@ def budget_spent_between(conn: Connection, first: date, last: date, scope: str) 
 
     Includes what open budget leases spent (booked on their day when they return)."""
     total = conn.execute(
-        select(func.sum(BudgetDay.spent)).where(
-            BudgetDay.day >= first, BudgetDay.day <= last, BudgetDay.scope == scope
+        select(func.sum(_DAYS.c.spent)).where(
+            _DAYS.c.day >= first, _DAYS.c.day <= last, _DAYS.c.scope == scope
         )
     ).scalar()
     leased = conn.execute(
-        select(func.sum(BudgetLease.spent)).where(
-            BudgetLease.day >= first,
-            BudgetLease.day <= last,
-            BudgetLease.scope == scope,
-            BudgetLease.returned_at.is_(None),
+        select(func.sum(_LEASES.c.spent)).where(
+            _LEASES.c.day >= first,
+            _LEASES.c.day <= last,
+            _LEASES.c.scope == scope,
+            _LEASES.c.returned_at.is_(None),
         )
     ).scalar()
     return (total or Decimal(0)) + (leased or Decimal(0))
@@ -200,9 +202,9 @@ def _clean(row: Any) -> dict[str, Any]:
 def model_configurations(conn: Connection) -> tuple[str, dict[str, dict[str, Any]]]:
     """(version token, {name: config}) of the active rows; the token is a content hash."""
     rows = conn.execute(
-        select(ModelConfiguration.name, ModelConfiguration.provider, ModelConfiguration.config)
-        .where(ModelConfiguration.is_active.is_(True))
-        .order_by(ModelConfiguration.name)
+        select(_CONFIGS.c.name, _CONFIGS.c.provider, _CONFIGS.c.config)
+        .where(_CONFIGS.c.is_active.is_(True))
+        .order_by(_CONFIGS.c.name)
     ).all()
     configs = {
         name: {**({"provider": provider} if provider else {}), **dict(config)}
@@ -215,8 +217,8 @@ def model_configurations(conn: Connection) -> tuple[str, dict[str, dict[str, Any
 def put_model_configurations(conn: Connection, configs: Mapping[str, Mapping[str, Any]]) -> None:
     """Make the table hold exactly ``configs`` (keeping created_at of names that stay)."""
     now = utcnow()
-    existing = set(conn.execute(select(ModelConfiguration.name)).scalars())
-    conn.execute(delete(ModelConfiguration).where(ModelConfiguration.name.not_in(list(configs))))
+    existing = set(conn.execute(select(_CONFIGS.c.name)).scalars())
+    conn.execute(delete(_CONFIGS).where(_CONFIGS.c.name.not_in(list(configs))))
     for name, config in configs.items():
         values = {
             "provider": str(config.get("provider", "")),
@@ -225,9 +227,7 @@ def put_model_configurations(conn: Connection, configs: Mapping[str, Mapping[str
         }
         if name in existing:
             conn.execute(
-                update(ModelConfiguration)
-                .where(ModelConfiguration.name == name)
-                .values(updated_at=now, **values)
+                update(_CONFIGS).where(_CONFIGS.c.name == name).values(updated_at=now, **values)
             )
         else:
-            conn.execute(insert(ModelConfiguration).values(name=name, created_at=now, **values))
+            conn.execute(insert(_CONFIGS).values(name=name, created_at=now, **values))

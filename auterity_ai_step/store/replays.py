@@ -19,7 +19,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .records import COLUMN_SIZES, storable_text
-from .tables import StepResult, utcnow
+from .tables import step_results as _RESULTS
+from .tables import utcnow
 
 __all__ = ["Claim", "abandon", "claim", "finish", "note_replay"]
 
@@ -47,7 +48,7 @@ def claim(
     """Claim ``key`` for ``owner``; a claim older than ``stale_after_s`` is taken over."""
     now = utcnow()
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    values = insert(StepResult).values(
+    values = insert(_RESULTS).values(
         key=key,
         execution_id=storable_text(execution_id, COLUMN_SIZES["execution_id"]),
         node_id=storable_text(node_id, COLUMN_SIZES["node_id"]),
@@ -56,12 +57,12 @@ def claim(
         replays=0,
         claimed_at=now,
     )
-    stmt = values.on_conflict_do_nothing().returning(StepResult.key)
+    stmt = values.on_conflict_do_nothing().returning(_RESULTS.c.key)
     if conn.execute(stmt).first() is not None:  # (rowcount is -1 here on psycopg)
         return Claim("claimed", claimed_at=now)
     row = conn.execute(
-        select(StepResult.status, StepResult.owner, StepResult.output, StepResult.claimed_at).where(
-            StepResult.key == key
+        select(_RESULTS.c.status, _RESULTS.c.owner, _RESULTS.c.output, _RESULTS.c.claimed_at).where(
+            _RESULTS.c.key == key
         )
     ).first()
     if row is None:  # abandoned between our insert and our read: try once more
@@ -73,9 +74,9 @@ def claim(
     if claimed_at > now - timedelta(seconds=stale_after_s):
         return Claim("busy", claimed_at=claimed_at)
     taken = conn.execute(
-        update(StepResult)
-        .where(StepResult.key == key, StepResult.owner == old_owner)
-        .where(StepResult.status == "running")
+        update(_RESULTS)
+        .where(_RESULTS.c.key == key, _RESULTS.c.owner == old_owner)
+        .where(_RESULTS.c.status == "running")
         .values(owner=owner, claimed_at=now)
     )
     return Claim("claimed", claimed_at=now) if taken.rowcount == 1 else Claim("busy")
@@ -84,9 +85,9 @@ def claim(
 def finish(conn: Connection, key: str, *, owner: str, output: dict[str, Any]) -> bool:
     """Keep the answer of ``owner``'s claim; False when the claim was no longer ours."""
     done = conn.execute(
-        update(StepResult)
-        .where(StepResult.key == key, StepResult.owner == owner)
-        .where(StepResult.status == "running")
+        update(_RESULTS)
+        .where(_RESULTS.c.key == key, _RESULTS.c.owner == owner)
+        .where(_RESULTS.c.status == "running")
         .values(status="succeeded", output=output, finished_at=utcnow())
     )
     return done.rowcount == 1
@@ -95,8 +96,8 @@ def finish(conn: Connection, key: str, *, owner: str, output: dict[str, Any]) ->
 def abandon(conn: Connection, key: str, *, owner: str) -> None:
     """Give up ``owner``'s claim (its step failed), so a retry may run the step again."""
     conn.execute(
-        delete(StepResult).where(
-            StepResult.key == key, StepResult.owner == owner, StepResult.status == "running"
+        delete(_RESULTS).where(
+            _RESULTS.c.key == key, _RESULTS.c.owner == owner, _RESULTS.c.status == "running"
         )
     )
 
@@ -104,5 +105,5 @@ def abandon(conn: Connection, key: str, *, owner: str) -> None:
 def note_replay(conn: Connection, key: str) -> None:
     """Count one re-run answered from ``key``'s recorded answer."""
     conn.execute(
-        update(StepResult).where(StepResult.key == key).values(replays=StepResult.replays + 1)
+        update(_RESULTS).where(_RESULTS.c.key == key).values(replays=_RESULTS.c.replays + 1)
     )

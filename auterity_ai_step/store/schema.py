@@ -47,7 +47,7 @@ from .migrations import (
     VERSION_TABLE,
     alembic_config,
 )
-from .tables import Base
+from .tables import metadata
 
 if TYPE_CHECKING:
     from alembic.migration import MigrationContext
@@ -101,7 +101,7 @@ def _revisions(conn: Connection) -> set[str] | None:
 
 def _create(conn: Connection) -> None:
     """A fresh database: every table, and the head revision stamped, as Alembic would."""
-    Base.metadata.create_all(conn)
+    metadata.create_all(conn)
     _VERSIONS.create(conn, checkfirst=True)
     conn.execute(_VERSIONS.insert().values(version_num=HEAD_REVISION))
 
@@ -146,7 +146,7 @@ def _ensure(conn: Connection) -> None:
     if _has_tables(conn):
         _stamp_existing(conn, context, script)
         return
-    Base.metadata.create_all(conn)
+    metadata.create_all(conn)
     context.stamp(script, "head")
 
 
@@ -199,7 +199,7 @@ def _has_current_columns(conn: Connection) -> bool:
     """Whether existing tables already have every column this version defines."""
     inspector = inspect(conn)
     names = set(inspector.get_table_names())
-    for table in Base.metadata.sorted_tables:
+    for table in metadata.sorted_tables:
         if table.name not in names:
             return False
         present = {column["name"] for column in inspector.get_columns(table.name)}

@@ -1,5 +1,9 @@
 """The ledger's tables: the only place with table definitions (the migration mirrors them).
 
+They are SQLAlchemy Core ``Table`` objects on one :data:`metadata`, not ORM classes: the
+ledger runs Core statements only, and a step's process never imports ``sqlalchemy.orm``
+(about 5.6 MiB of memory; ``tests/store/test_no_orm.py`` holds it to that).
+
 Money columns are ``Numeric(18, 10)``. SQLite has no exact decimal type (NUMERIC affinity
 degrades to float), so there the same columns hold integers in units of 1e-10: sums and the
 conditional budget update stay exact integer arithmetic, and values read back as Decimal.
@@ -8,7 +12,7 @@ conditional budget update stay exact integer arithmetic, and values read back as
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,28 +20,30 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     Index,
     Integer,
+    MetaData,
     Numeric,
     String,
+    Table,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = [
-    "Base",
-    "BudgetDay",
-    "BudgetLease",
-    "BudgetReservation",
-    "ModelConfiguration",
-    "ModelUsage",
     "Money",
-    "StepResult",
     "UTCDateTime",
+    "budget_days",
+    "budget_leases",
+    "budget_reservations",
+    "metadata",
+    "model_configurations",
+    "model_usage",
     "money_to_db",
+    "step_results",
     "utcnow",
 ]
 
@@ -109,146 +115,126 @@ class UTCDateTime(TypeDecorator[datetime]):
         return result.astimezone(UTC)
 
 
-class Base(DeclarativeBase):
-    """Declarative base of the ledger's tables."""
-
-
 def _uuid() -> str:
     return str(uuid.uuid4())
 
 
-class ModelUsage(Base):
-    """One row per attempt. The id is a client-made UUID, so a retried write is idempotent."""
+#: Every ledger table; ``create_all`` and the migrations' comparison read it.
+metadata = MetaData()
 
-    __tablename__ = "model_usage"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
-    execution_id: Mapped[str | None] = mapped_column(String(255))
-    node_id: Mapped[str | None] = mapped_column(String(255))
-    model_name: Mapped[str] = mapped_column(String(100))
-    provider: Mapped[str] = mapped_column(String(50))
-    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    total_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    cost: Mapped[Decimal] = mapped_column(Money())
-    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16))
-    error_type: Mapped[str | None] = mapped_column(String(64))
-    attempt: Mapped[int] = mapped_column(Integer, default=1)
-    is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
-    price_version: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+#: One row per attempt. The id is a client-made UUID, so a retried write is idempotent.
+model_usage = Table(
+    "model_usage",
+    metadata,
+    Column("id", String(36), primary_key=True, default=_uuid),
+    Column("execution_id", String(255)),
+    Column("node_id", String(255)),
+    Column("model_name", String(100), nullable=False),
+    Column("provider", String(50), nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False, default=0),
+    Column("completion_tokens", BigInteger, nullable=False, default=0),
+    Column("total_tokens", BigInteger, nullable=False, default=0),
+    Column("cost", Money(), nullable=False),
+    Column("latency_ms", Integer, nullable=False, default=0),
+    Column("status", String(16), nullable=False),
+    Column("error_type", String(64)),
+    Column("attempt", Integer, nullable=False, default=1),
+    Column("is_fallback", Boolean, nullable=False, default=False),
+    Column("price_version", String(64)),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
     # Usage the provider reported that cannot be true (negative, missing, above max_tokens).
-    usage_anomaly: Mapped[str | None] = mapped_column(String(255))
+    Column("usage_anomaly", String(255)),
     # How the step was routed, so ``whatif`` can route it again under another policy
     # (revision 0004; older rows have NULL here and replay with what they have).
-    step_run: Mapped[str | None] = mapped_column(String(36))
-    task_type: Mapped[str | None] = mapped_column(String(100))
-    cost_preference: Mapped[str | None] = mapped_column(String(16))
-    config_hash: Mapped[str | None] = mapped_column(String(64))
-    routing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    Column("step_run", String(36)),
+    Column("task_type", String(100)),
+    Column("cost_preference", String(16)),
+    Column("config_hash", String(64)),
+    Column("routing", JSON),
+    Index("ix_model_usage_execution_id", "execution_id"),
+    Index("ix_model_usage_created_at", "created_at"),
+    Index("ix_model_usage_model_created", "model_name", "created_at"),
+)
 
-    __table_args__ = (
-        Index("ix_model_usage_execution_id", "execution_id"),
-        Index("ix_model_usage_created_at", "created_at"),
-        Index("ix_model_usage_model_created", "model_name", "created_at"),
-    )
+#: Dynamic model configurations that override or extend the policy file.
+model_configurations = Table(
+    "model_configurations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("provider", String(50), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("updated_at", UTCDateTime(), onupdate=utcnow),
+)
 
+#: One budget day per scope: what is spent and reserved, and whether it alerted.
+budget_days = Table(
+    "budget_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("scope", String(64), primary_key=True, default="global"),
+    Column("spent", Money(), nullable=False, default=Decimal(0)),
+    Column("reserved", Money(), nullable=False, default=Decimal(0)),
+    Column("alerted", Boolean, nullable=False, default=False),
+)
 
-class ModelConfiguration(Base):
-    """Dynamic model configurations that override or extend the policy file."""
+#: An open reservation; leaked ones (a crashed worker) are found by age and expired.
+#: Expiring charges the amount to the day as spent and stamps ``expired_at``; the row stays
+#: so that a late settle of the same attempt books only the difference to its actual cost.
+#: ``lease_id`` is the worker's lease the reservation is held in (NULL: held on the day).
+budget_reservations = Table(
+    "budget_reservations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=False),
+    Column("scope", String(64), nullable=False, default="global"),
+    Column("amount", Money(), nullable=False),
+    Column("execution_id", String(255)),
+    Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("expired_at", UTCDateTime()),
+    Column("lease_id", Integer),
+    Index("ix_budget_reservations_created_at", "created_at"),
+    Index("ix_budget_reservations_lease_id", "lease_id"),
+)
 
-    __tablename__ = "model_configurations"
+#: A worker's slice of a budget day, counted in the day's ``reserved`` while open.
+#: The worker holds and settles its reservations in the lease (``held``, ``spent``) instead
+#: of the shared day row; returning it (``returned_at``) books ``spent`` to the day, gives
+#: back the unused rest and leaves ``held`` reserved on the day.
+budget_leases = Table(
+    "budget_leases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=False),
+    Column("scope", String(64), nullable=False, default="global"),
+    Column("amount", Money(), nullable=False),
+    Column("held", Money(), nullable=False, default=Decimal(0)),
+    Column("spent", Money(), nullable=False, default=Decimal(0)),
+    Column("owner", String(64), nullable=False),
+    Column("granted_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("returned_at", UTCDateTime()),
+    Index("ix_budget_leases_open", "returned_at", "expires_at"),
+)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
-    provider: Mapped[str] = mapped_column(String(50))
-    config: Mapped[dict[str, Any]] = mapped_column(JSON)
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), onupdate=utcnow)
-
-
-class BudgetDay(Base):
-    """One budget day per scope: what is spent and reserved, and whether it alerted."""
-
-    __tablename__ = "budget_days"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    scope: Mapped[str] = mapped_column(String(64), primary_key=True, default="global")
-    spent: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
-    reserved: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
-    alerted: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class BudgetReservation(Base):
-    """An open reservation; leaked ones (a crashed worker) are found by age and expired.
-
-    Expiring charges the amount to the day as spent and stamps ``expired_at``; the row stays
-    so that a late settle of the same attempt books only the difference to its actual cost.
-    """
-
-    __tablename__ = "budget_reservations"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    day: Mapped[date] = mapped_column(Date)
-    scope: Mapped[str] = mapped_column(String(64), default="global")
-    amount: Mapped[Decimal] = mapped_column(Money())
-    execution_id: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: The worker's lease this reservation is held in (None: held on the day directly).
-    lease_id: Mapped[int | None] = mapped_column(Integer)
-
-    __table_args__ = (
-        Index("ix_budget_reservations_created_at", "created_at"),
-        Index("ix_budget_reservations_lease_id", "lease_id"),
-    )
-
-
-class BudgetLease(Base):
-    """A worker's slice of a budget day, counted in the day's ``reserved`` while open.
-
-    The worker holds and settles its reservations in the lease (``held``, ``spent``)
-    instead of the shared day row; returning it (``returned_at``) books ``spent`` to the
-    day, gives back the unused rest and leaves ``held`` reserved on the day.
-    """
-
-    __tablename__ = "budget_leases"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    day: Mapped[date] = mapped_column(Date)
-    scope: Mapped[str] = mapped_column(String(64), default="global")
-    amount: Mapped[Decimal] = mapped_column(Money())
-    held: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
-    spent: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
-    owner: Mapped[str] = mapped_column(String(64))
-    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-    __table_args__ = (Index("ix_budget_leases_open", "returned_at", "expires_at"),)
-
-
-class StepResult(Base):
-    """A step's claim and, once it succeeded, its answer: what a re-run replays.
-
-    ``key`` is a hash of the execution id, node id, step config and input (see
-    ``auterity_ai_step.core.replay``). ``status`` is ``running`` while one worker holds the
-    claim (``owner``, since ``claimed_at``) and ``succeeded`` once ``output`` is kept;
-    ``replays`` counts the re-runs that were answered from it.
-    """
-
-    __tablename__ = "step_results"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    execution_id: Mapped[str | None] = mapped_column(String(255))
-    node_id: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16))
-    owner: Mapped[str] = mapped_column(String(36))
-    output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    replays: Mapped[int] = mapped_column(Integer, default=0)
-    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-    __table_args__ = (Index("ix_step_results_execution_id", "execution_id"),)
+#: A step's claim and, once it succeeded, its answer: what a re-run replays.
+#: ``key`` is a hash of the execution id, node id, step config and input (see
+#: ``auterity_ai_step.core.replay``). ``status`` is ``running`` while one worker holds the
+#: claim (``owner``, since ``claimed_at``) and ``succeeded`` once ``output`` is kept;
+#: ``replays`` counts the re-runs that were answered from it.
+step_results = Table(
+    "step_results",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("execution_id", String(255)),
+    Column("node_id", String(255)),
+    Column("status", String(16), nullable=False),
+    Column("owner", String(36), nullable=False),
+    Column("output", JSON),
+    Column("replays", Integer, nullable=False, default=0),
+    Column("claimed_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("finished_at", UTCDateTime()),
+    Index("ix_step_results_execution_id", "execution_id"),
+)

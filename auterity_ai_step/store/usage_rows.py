@@ -1,22 +1,21 @@
 """Usage rows (``model_usage``): one per attempt, written inside the caller's transaction.
 
 The insert is one Core statement against the table, built once: it is on every attempt's
-path, so it skips the ORM's per-call insert bookkeeping.
+path, so nothing is rebuilt per call.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, insert, select
 
 from .database import Database
 from .records import COLUMN_SIZES, UsageRecord, storable_text, usage_dict
-from .tables import ModelUsage
+from .tables import model_usage as _USAGE
 
 __all__ = ["UsageRows"]
 
-_USAGE = cast(Table, ModelUsage.__table__)
 _INSERT = insert(_USAGE)
 
 

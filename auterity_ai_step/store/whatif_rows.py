@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, select
 
 from .records import COLUMN_SIZES, storable_text
-from .tables import ModelUsage
+from .tables import model_usage as _USAGE
 
 __all__ = ["RecordedAttempt", "recorded_attempts"]
 
@@ -41,21 +41,21 @@ class RecordedAttempt(NamedTuple):
 
 
 _COLUMNS = (
-    ModelUsage.execution_id,
-    ModelUsage.node_id,
-    ModelUsage.model_name,
-    ModelUsage.provider,
-    ModelUsage.prompt_tokens,
-    ModelUsage.completion_tokens,
-    ModelUsage.cost,
-    ModelUsage.status,
-    ModelUsage.attempt,
-    ModelUsage.created_at,
-    ModelUsage.step_run,
-    ModelUsage.task_type,
-    ModelUsage.cost_preference,
-    ModelUsage.config_hash,
-    ModelUsage.routing,
+    _USAGE.c.execution_id,
+    _USAGE.c.node_id,
+    _USAGE.c.model_name,
+    _USAGE.c.provider,
+    _USAGE.c.prompt_tokens,
+    _USAGE.c.completion_tokens,
+    _USAGE.c.cost,
+    _USAGE.c.status,
+    _USAGE.c.attempt,
+    _USAGE.c.created_at,
+    _USAGE.c.step_run,
+    _USAGE.c.task_type,
+    _USAGE.c.cost_preference,
+    _USAGE.c.config_hash,
+    _USAGE.c.routing,
 )
 
 
@@ -67,14 +67,14 @@ def recorded_attempts(
     execution_id: str | None = None,
 ) -> Iterator[RecordedAttempt]:
     """Attempts from ``since`` (inclusive) to ``until`` (exclusive), oldest first."""
-    stmt = select(*_COLUMNS).where(ModelUsage.status != "replayed")
+    stmt = select(*_COLUMNS).where(_USAGE.c.status != "replayed")
     if since is not None:
-        stmt = stmt.where(ModelUsage.created_at >= since)
+        stmt = stmt.where(_USAGE.c.created_at >= since)
     if until is not None:
-        stmt = stmt.where(ModelUsage.created_at < until)
+        stmt = stmt.where(_USAGE.c.created_at < until)
     if execution_id is not None:
         stored = storable_text(execution_id, COLUMN_SIZES["execution_id"])
-        stmt = stmt.where(ModelUsage.execution_id == stored)
-    stmt = stmt.order_by(ModelUsage.created_at, ModelUsage.attempt)
+        stmt = stmt.where(_USAGE.c.execution_id == stored)
+    stmt = stmt.order_by(_USAGE.c.created_at, _USAGE.c.attempt)
     for row in conn.execute(stmt.execution_options(yield_per=5000)):
         yield RecordedAttempt._make(row)

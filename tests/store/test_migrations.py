@@ -28,7 +28,7 @@ from auterity_ai_step.store.migrations import (
     VERSION_TABLE,
     alembic_config,
 )
-from auterity_ai_step.store.tables import Base
+from auterity_ai_step.store.tables import metadata
 
 TABLES = {
     "model_usage",
@@ -67,7 +67,7 @@ def test_upgrade_matches_tables_then_downgrade(db_url: str) -> None:
             # the version table is Alembic's own, not a difference.
             opts = {"compare_type": True, "version_table": VERSION_TABLE}
             context = MigrationContext.configure(conn, opts=opts)
-            assert compare_metadata(context, Base.metadata) == []
+            assert compare_metadata(context, metadata) == []
     finally:
         engine.dispose()
     # The ledger works on the migrated schema without creating anything itself.
@@ -223,7 +223,7 @@ def test_ledger_stamps_tables_an_older_build_created(db_url: str) -> None:
     # An older build created the tables with create_all and recorded no revision.
     engine = create_engine(db_url)
     try:
-        Base.metadata.create_all(engine)
+        metadata.create_all(engine)
     finally:
         engine.dispose()
     assert VERSION_TABLE not in _tables(db_url)
@@ -339,7 +339,7 @@ def test_older_tables_used_by_a_role_that_cannot_create(
     role = f"ledger_rw_{url.database}"
     admin = create_engine(pg_db_url)
     try:
-        Base.metadata.create_all(admin)
+        metadata.create_all(admin)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
             conn.execute(text("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
@@ -432,9 +432,7 @@ def test_upgrade_from_0001_keeps_rows_and_takes_64_bit_counts(db_url: str) -> No
     try:
         with engine.connect() as conn:
             opts = {"compare_type": True, "version_table": VERSION_TABLE}
-            assert (
-                compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata) == []
-            )
+            assert compare_metadata(MigrationContext.configure(conn, opts=opts), metadata) == []
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM model_usage WHERE node_id = 'big'"))
     finally:

@@ -11,13 +11,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from auterity_ai_step.errors import StoreError
 from auterity_ai_step.store.ledger import Ledger
-from auterity_ai_step.store.tables import StepResult
+from auterity_ai_step.store.tables import step_results
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -33,9 +34,9 @@ def ledger(db_url: str) -> Iterator[Ledger]:
     ledger.close()
 
 
-def _row(ledger: Ledger, key: str) -> StepResult:
+def _row(ledger: Ledger, key: str) -> Row[Any]:
     with ledger.engine.connect() as conn:
-        return conn.execute(select(StepResult).where(StepResult.key == key)).one()
+        return conn.execute(select(step_results).where(step_results.c.key == key)).one()
 
 
 def test_a_claim_and_its_answer_read_back_as_sqlalchemy_stores_them(ledger: Ledger) -> None:

@@ -11,10 +11,10 @@ from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
 
 from auterity_ai_step.store.migrations import SCHEMA_LOCK_KEY, VERSION_TABLE
-from auterity_ai_step.store.tables import Base
+from auterity_ai_step.store.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _url() -> str:
