@@ -52,7 +52,7 @@ from auterity_ai_step.errors import TemplateError
 if TYPE_CHECKING:
     from jinja2.runtime import Context
 
-__all__ = ["RenderLimits", "render_template", "syntax_problem"]
+__all__ = ["RenderLimits", "is_plain_substitution", "render_template", "syntax_problem"]
 
 # String methods a prompt may call; everything else (translate, expandtabs, ...) is refused.
 _STR_METHOD_NAMES = (
@@ -293,6 +293,34 @@ def _translate(exc: Exception, where: str) -> TemplateError:
     if isinstance(exc, RecursionError):
         return TemplateError(f"{at}: template nests too deeply")
     return TemplateError(f"{at}: {type(exc).__name__}: {exc}")
+
+
+# What a template may hold and still count as plain substitution: text and shown variables.
+_PLAIN_NODES = (
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Name,
+    nodes.Getattr,
+    nodes.Getitem,
+    nodes.Const,
+)
+
+
+@lru_cache(maxsize=512)
+def is_plain_substitution(source: str) -> bool:
+    """True when ``source`` only shows variables between text (``{{ name }}``,
+    ``{{ a.b }}``, ``{{ a["b"] }}``): no loop, filter, call, test, operator or statement.
+
+    Such a render does a bounded amount of work, linear in its output, which
+    ``max_output_chars`` caps, so the engine may run it on its event loop. Anything else may
+    spend the whole render budget (up to ``max_seconds`` of CPU) and runs in a thread."""
+    if len(source) > RenderLimits.max_source_chars:
+        return False
+    try:
+        tree = Parser(_ENV, source).parse()  # the template as written, before the guards
+    except jinja2.TemplateSyntaxError:
+        return False
+    return all(isinstance(node, _PLAIN_NODES) for node in tree.find_all(nodes.Node))
 
 
 def render_template(

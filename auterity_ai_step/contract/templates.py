@@ -19,7 +19,12 @@ from auterity_ai_step.contract.legacy_templates import (
     legacy_format,
     legacy_syntax_problem,
 )
-from auterity_ai_step.contract.template_sandbox import RenderLimits, render_template, syntax_problem
+from auterity_ai_step.contract.template_sandbox import (
+    RenderLimits,
+    is_plain_substitution,
+    render_template,
+    syntax_problem,
+)
 from auterity_ai_step.errors import TemplateError
 
 if TYPE_CHECKING:
@@ -32,8 +37,10 @@ __all__ = [
     "PromptTemplate",
     "RenderLimits",
     "build_messages",
+    "is_plain_substitution",
     "legacy_format",
     "render_template",
+    "renders_quickly",
     "template_problems",
 ]
 
@@ -108,6 +115,20 @@ def build_messages(config: StepConfig, input_data: Mapping[str, Any]) -> list[di
         source = config.prompt if config.prompt is not None else _LEGACY_DEFAULT_PROMPT
         prompt = render_template(source, variables, where="prompt")
     return [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+
+
+def renders_quickly(config: StepConfig) -> bool:
+    """Whether :func:`build_messages` may run on the event loop for this step: a new-style
+    step whose every template is plain substitution (:func:`is_plain_substitution`). Legacy
+    ``str.format`` prompts and named templates are not judged; they render in a thread."""
+    if config.legacy or config.template:
+        return False
+    sources = [config.system] if config.system is not None else []
+    if config.messages:
+        sources += [m.content for m in config.messages]
+    else:
+        sources.append(config.prompt if config.prompt is not None else _LEGACY_DEFAULT_PROMPT)
+    return all(is_plain_substitution(source) for source in sources)
 
 
 def _sources(data: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..contract.policy import Policy
 from ..contract.step import validate_step_config
-from ..contract.templates import build_messages
+from ..contract.templates import build_messages, renders_quickly
 from ..errors import (
     AuterityAIError,
     LimitExceeded,
@@ -43,7 +43,8 @@ from .run_types import RunOutcome, RunRequest
 __all__ = ["AIStepExecutor", "current_execution_id", "default_engine", "execution_context"]
 
 # Prompts render off the event loop: a template that spends its whole render budget takes
-# up to RenderLimits.max_seconds of CPU, and the loop must keep serving other steps.
+# up to RenderLimits.max_seconds of CPU, and the loop must keep serving other steps. Plain
+# substitution (``renders_quickly``) is bounded by the output limit and renders in place.
 _RENDER_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="auterity-render")
 _EXECUTION_ID: ContextVar[str | None] = ContextVar("auterity_ai_execution_id", default=None)
 _INPUT_ID_KEYS = ("execution_id", "workflow_execution_id")
@@ -240,8 +241,11 @@ class AIStepExecutor(StepExecutor):
         before any claim. Also gives the policy they were checked against."""
         policy = await self.engine.current_policy()
         config = validate_step_config(node.data or {}, policy)
-        loop = asyncio.get_running_loop()
-        messages = await loop.run_in_executor(_RENDER_THREADS, build_messages, config, data)
+        if renders_quickly(config):  # plain substitution: bounded, cheaper than a thread hop
+            messages = build_messages(config, data)
+        else:
+            loop = asyncio.get_running_loop()
+            messages = await loop.run_in_executor(_RENDER_THREADS, build_messages, config, data)
         request = RunRequest(
             config=config,
             messages=messages,
