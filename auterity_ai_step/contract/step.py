@@ -1,10 +1,10 @@
 """The AI step contract: the JSON Schema for ``node.data`` and the typed StepConfig.
 
 The schema file (``schemas/ai_step.schema.json``) is the single rule set: builder forms read
-it, and :func:`validate_step_config` runs it through jsonschema (compiled once; a step that
-``schema_subset``'s quick check passes needs none), then adds the checks a schema cannot
-express (known model names, unique fallbacks, a valid ``output_schema``). Every problem
-becomes one line naming the JSON path, the rule broken and the allowed values.
+it, and :func:`validate_step_config` applies it (through jsonschema, compiled once, which
+words every problem; a valid step is recognised without loading it), then adds the checks a
+schema cannot express (known model names, unique fallbacks, a valid ``output_schema``).
+Every problem becomes one line naming the JSON path, the rule broken and the allowed values.
 """
 
 from __future__ import annotations
