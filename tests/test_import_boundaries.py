@@ -55,7 +55,7 @@ def test_only_its_owner_imports(library: str) -> None:
 
 # What the console script's validate and schema must not load, each of which they once did:
 # jsonschema cost tens of milliseconds of a cold start, the other command families' modules
-# and typer's building of their commands about ten, platformdirs a few.
+# and typer's building of their commands about ten, platformdirs and logging a few each.
 NOT_FOR_CONTRACT_COMMANDS = (
     "litellm",
     "aiohttp.web",
@@ -63,6 +63,7 @@ NOT_FOR_CONTRACT_COMMANDS = (
     "rich",
     "jsonschema",
     "platformdirs",
+    "logging",
     *(f"auterity_ai_step.cli.{m}" for m in ("api_cmds", "money_cmds", "run_cmds")),
     *(f"auterity_ai_step.cli.{m}" for m in ("sim_cmds", "whatif_cmds")),
 )
