@@ -15,7 +15,7 @@ import typer.main
 from typer.core import TyperArgument, TyperOption
 from typer.testing import CliRunner
 
-from auterity_ai_step.cli import FAMILIES, app
+from auterity_ai_step.cli import FAMILIES, app, load_commands
 
 runner = CliRunner()
 GROUP = typer.main.get_command(app)
@@ -121,3 +121,16 @@ def test_the_console_script_helps_as_the_app_does(args: list[str]) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == raw_help(*args[:-1])
+
+
+def test_a_command_its_user_adds_to_the_app_comes_after_ours() -> None:
+    def host_report() -> None:
+        """A host's own command."""
+
+    app.command("host-report")(host_report)
+    try:
+        load_commands()
+        names = [c.name for c in app.registered_commands]
+        assert names[-1] == "host-report" and len(names) == len(COMMANDS) + 1
+    finally:
+        app.registered_commands[:] = [c for c in app.registered_commands if c.name != "host-report"]

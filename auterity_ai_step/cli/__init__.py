@@ -39,12 +39,13 @@ def load_commands(names: list[str] | None = None) -> None:
     for module, commands in FAMILIES.items():
         if any(n in wanted for n in commands):
             importlib.import_module(f".{module}", __name__)
-    # Help lists commands in registration order: the same whichever family came first.
-    _app.registered_commands.sort(key=lambda c: _ORDER.index(_command_name(c.name, c.callback)))
+    # Help lists commands in registration order: the same whichever family came first
+    # (a command added to the app by its user stays after ours).
+    _app.registered_commands.sort(key=lambda c: _rank(c.name or c.callback.__name__))  # type: ignore[union-attr]
 
 
-def _command_name(name: str | None, callback: Any) -> str:
-    return name or str(callback.__name__).replace("_", "-")
+def _rank(name: str) -> int:
+    return _ORDER.index(name) if name in _ORDER else len(_ORDER)
 
 
 def main() -> None:
