@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from platformdirs import user_data_dir
-
 __all__ = [
     "ALLOWED_API_BASES_ENV",
     "ALLOWED_KEY_ENVS_ENV",
@@ -50,6 +48,8 @@ def policy_path() -> Path:
 def default_database_path(*, create_dir: bool = True) -> Path:
     """Where the embedded SQLite ledger lives by default (the directory is created unless
     ``create_dir`` is False)."""
+    from platformdirs import user_data_dir  # here: a configured URL never needs it
+
     directory = Path(user_data_dir(APP_NAME, appauthor=False))
     if create_dir:
         directory.mkdir(parents=True, exist_ok=True)

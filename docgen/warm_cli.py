@@ -109,6 +109,7 @@ def _serve(socket_path: str) -> None:
     from auterity_ai_step.routing import gateway
 
     gateway._lib()  # the import every run, health and serve command would pay
+    cli.load_commands()  # every family module, which main() would import per command
     _preload()
     server = socket.socket(socket.AF_UNIX)
     server.bind(socket_path)

@@ -4,7 +4,10 @@ its name (``STEP_FILE``), never ``<bool>``, ``<list[str]>`` or ``{STEP_FILE}``."
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 import typer
@@ -12,7 +15,7 @@ import typer.main
 from typer.core import TyperArgument, TyperOption
 from typer.testing import CliRunner
 
-from auterity_ai_step.cli import app
+from auterity_ai_step.cli import FAMILIES, app, load_commands
 
 runner = CliRunner()
 GROUP = typer.main.get_command(app)
@@ -88,3 +91,46 @@ def test_run_usage_and_its_flags() -> None:
 def test_a_flag_takes_no_value() -> None:
     result = runner.invoke(app, ["run", "x.yml", "--simulator", "true"])
     assert result.exit_code != 0  # "true" is an extra argument, as --help now suggests
+
+
+def test_the_families_table_names_every_command_in_help_order() -> None:
+    """``main()`` imports a command's family from this table: a command missing from it
+    would be found only through ``--help``'s loading of every family."""
+    registered = {}
+    for info in app.registered_commands:
+        name = info.name or info.callback.__name__  # type: ignore[union-attr]
+        registered[name] = info.callback.__module__.rsplit(".", 1)[-1]  # type: ignore[union-attr]
+    table = {name: module for module, names in FAMILIES.items() for name in names}
+    assert registered == table
+    assert GROUP.list_commands(typer.Context(GROUP)) == list(table)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("args", [["simulate", "--help"], ["validate", "--help"], ["--help"]])
+def test_the_console_script_helps_as_the_app_does(args: list[str]) -> None:
+    """The console script loads only the named command's family; its help, a single
+    command's family included (``simulate``), reads as the whole app's."""
+    code = (
+        "import sys\n"
+        "from auterity_ai_step.cli import main\n"
+        "sys.argv = ['auterity-ai-step', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    env = {**os.environ, "COLUMNS": "220", "NO_COLOR": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == raw_help(*args[:-1])
+
+
+def test_a_command_its_user_adds_to_the_app_comes_after_ours() -> None:
+    def host_report() -> None:
+        """A host's own command."""
+
+    app.command("host-report")(host_report)
+    try:
+        load_commands()
+        names = [c.name for c in app.registered_commands]
+        assert names[-1] == "host-report" and len(names) == len(COMMANDS) + 1
+    finally:
+        app.registered_commands[:] = [c for c in app.registered_commands if c.name != "host-report"]

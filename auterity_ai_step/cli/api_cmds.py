@@ -20,8 +20,8 @@ from ..errors import redact
 from ..extras import missing_extra_message
 from ..loopback import is_loopback
 from ..settings import ALLOWED_API_BASES_ENV, ALLOWED_KEY_ENVS_ENV
-from . import app
 from .contract_cmds import DbOption, PolicyOption, open_ledger
+from .root import app
 
 __all__ = ["ServeRefused", "check_serve_security", "is_loopback", "metrics_endpoint", "serve"]
 

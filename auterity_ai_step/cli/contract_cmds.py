@@ -21,7 +21,7 @@ import typer
 import yaml
 
 from ..errors import PolicyError, StepConfigError, TemplateError
-from . import app, console
+from .root import app, console
 
 if TYPE_CHECKING:
     from ..contract.policy import Policy

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from . import app, console
 from .contract_cmds import DbOption, existing_ledger_url, open_ledger
+from .root import app, console
 
 if TYPE_CHECKING:
     from rich.table import Table

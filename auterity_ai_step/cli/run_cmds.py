@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from . import app, console
 from .contract_cmds import (
     DbOption,
     PolicyOption,
@@ -26,6 +25,7 @@ from .contract_cmds import (
     policy_store,
     read_input,
 )
+from .root import app, console
 
 T = TypeVar("T")
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from . import app, console
 from .contract_cmds import DbOption, existing_ledger_url, open_ledger, policy_store
+from .root import app, console
 
 if TYPE_CHECKING:
     from rich.console import Console

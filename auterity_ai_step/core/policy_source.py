@@ -12,13 +12,13 @@ every ``override_retry_s``, and logs once more when the overrides can be read ag
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import nowait
 from ..contract.policy_file import read_policy_file, resolve_policy_path
@@ -26,9 +26,20 @@ from ..contract.policy_model import Policy
 from ..contract.policy_parse import parse_policy
 from ..errors import PolicyError, redact
 
+if TYPE_CHECKING:
+    import logging
+
 __all__ = ["Overrides", "PolicyStore"]
 
-logger = logging.getLogger("auterity_ai_step.policy")
+
+@cache
+def _logger() -> logging.Logger:
+    """The ``auterity_ai_step.policy`` logger. logging loads with the first line logged: a
+    command that reads the policy once (``validate``, ``schema``) logs none."""
+    import logging
+
+    return logging.getLogger("auterity_ai_step.policy")
+
 
 Overrides = Callable[[], tuple[str, Mapping[str, Mapping[str, Any]]]]
 
@@ -141,7 +152,7 @@ class PolicyStore:
         if failure is not None:
             self._read_error = _reason(failure)
             self._next_read = time.monotonic() + self._retry_s
-            logger.warning(
+            _logger().warning(
                 "cannot read model configuration overrides at start (using policy version %s "
                 "from %s alone until they can be read): %s",
                 policy.version,
@@ -190,7 +201,7 @@ class PolicyStore:
             return self._token, self._configs
         if self._read_error is not None:
             self._read_error = None
-            logger.info(
+            _logger().info(
                 "model configuration overrides can be read again (policy version %s)",
                 self._policy.version,
             )
@@ -204,7 +215,7 @@ class PolicyStore:
         if reason == self._read_error:
             return
         self._read_error = reason
-        logger.warning(
+        _logger().warning(
             "cannot read model configuration overrides (keeping policy version %s): %s",
             self._policy.version,
             reason,
@@ -224,11 +235,11 @@ class PolicyStore:
         self._file_key, self._token = key, token
         self._policy = policy
         self._refused = None
-        logger.info("model policy reloaded from %s (version %s)", self._path, policy.version)
+        _logger().info("model policy reloaded from %s (version %s)", self._path, policy.version)
 
     def _refuse(self, reason: str) -> None:
         self._refused = reason
-        logger.warning(
+        _logger().warning(
             "model policy change refused, keeping version %s: %s", self._policy.version, reason
         )
 
