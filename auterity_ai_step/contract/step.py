@@ -1,10 +1,10 @@
 """The AI step contract: the JSON Schema for ``node.data`` and the typed StepConfig.
 
 The schema file (``schemas/ai_step.schema.json``) is the single rule set: builder forms read
-it, and :func:`validate_step_config` applies it (through jsonschema, compiled once, which
-words every problem; a valid step is recognised without loading it), then adds the checks a
-schema cannot express (known model names, unique fallbacks, a valid ``output_schema``).
-Every problem becomes one line naming the JSON path, the rule broken and the allowed values.
+it, and :func:`validate_step_config` runs it through jsonschema (compiled once), then adds
+the checks a schema cannot express (known model names, unique fallbacks, a valid
+``output_schema``). Every problem becomes one line naming the JSON path, the rule broken and
+the allowed values.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import StepConfigError
 from ..resources import schema_text
-from .schema_subset import conforms
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -121,7 +120,7 @@ def base_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Draft202012Validator:
-    # jsonschema loads here, for a step the quick check cannot pass: ``schema`` never needs it.
+    # jsonschema loads here, when a step is first validated: ``schema`` never needs it.
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(_base())
@@ -312,16 +311,8 @@ def _ordered(errors: Iterable[str]) -> list[str]:
     ]
 
 
-def _schema_errors(data: Mapping[str, Any]) -> list[str]:
-    """The schema's problems, one line each. A step the quick subset check passes has
-    none, so it needs no jsonschema (tens of milliseconds of a cold start)."""
-    if conforms(_base(), data):
-        return []
-    return [line for e in _validator().iter_errors(data) for line in _describe(e, data)]
-
-
 def _validate(data: Mapping[str, Any], policy: Policy | None) -> StepConfig:
-    errors = _schema_errors(data)
+    errors = [line for e in _validator().iter_errors(data) for line in _describe(e, data)]
     errors.extend(_extra_errors(data, policy))
     if errors:
         raise StepConfigError(_ordered(errors))
