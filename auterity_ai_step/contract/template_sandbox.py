@@ -237,8 +237,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         if __obj is _output_guard or __obj is _concat_guard or __obj is _loop_guard:
             # Our own guards (only ``_Guard`` can place them): they charge and size for
-            # themselves, and the sandbox's checks of a callable would only cost time.
-            return __obj(*args, **kwargs)
+            # themselves, and the sandbox's checks of a callable would only cost time. Their
+            # arguments are positional; Jinja2's keywords (``_loop_vars``...) are its own.
+            return __obj(*args)
         current = budget()
         current.charge()
         if isinstance(getattr(__obj, "__self__", None), str):
