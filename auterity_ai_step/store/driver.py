@@ -13,7 +13,8 @@ inside a quick scope (:mod:`..nowait`): on one connection kept for it, with no b
 timeout, so a lock held by another writer refuses at once (``WouldWait``, nothing changed)
 instead of waiting. That connection does not checkpoint the WAL on commit (a checkpoint
 writes and syncs pages: milliseconds); a background thread checkpoints every
-``CHECKPOINT_EVERY`` quick commits instead.
+``CHECKPOINT_EVERY`` quick commits instead, in RESTART mode, so that the WAL starts over
+as it does with SQLite's own checkpoints.
 
 Values are stored as SQLAlchemy stores them (``tables.Money``, ``UTCDateTime``): money is a
 scaled integer on SQLite and ``Numeric`` on PostgreSQL, times are naive UTC text on SQLite.
@@ -322,7 +323,11 @@ class Driver:
         try:
             raw = self.db.engine.raw_connection()
             try:
-                raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+                # RESTART, not PASSIVE: it holds the write lock while it copies (quick writes
+                # meanwhile refuse and wait in threads), so the copy completes and the next
+                # write starts the WAL over. A PASSIVE copy racing the loop's writes never
+                # completes, and the WAL would only grow.
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(RESTART)")  # type: ignore[union-attr]
             finally:
                 raw.close()
         except Exception as exc:  # the next checkpoint, or any other connection's, will do

@@ -264,3 +264,22 @@ async def test_offload_runs_deferred_work_in_a_thread_after_the_quick_call() -> 
 
 def _today() -> date:
     return date(2026, 12, 6)
+
+
+async def test_the_wal_starts_over_while_steps_keep_writing_quickly(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Steps back to back (the fake gateway answers at once) never leave the file idle: a
+    checkpoint that copied the WAL while they wrote would never finish, and the WAL would
+    only grow. The background checkpoint holds the write lock while it copies, so the WAL
+    starts over: at the end it holds a fraction of the frames the steps wrote."""
+    monkeypatch.setattr(driver_module, "CHECKPOINT_EVERY", 16)
+    executor = _executor(tmp_path, sqlite_url)
+    steps = 300
+    for i in range(steps):
+        await _step(executor, f"w{i}")
+    with sqlite3.connect(_file(sqlite_url)) as check:
+        frames = check.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+    written = steps * 4 * 3  # four commits a step, at least three pages each
+    assert frames < written / 4, f"{frames} frames in the WAL after {steps} steps"
+    executor.ledger.close()
