@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import gc
 import json
 import os
 import sys
@@ -43,6 +44,10 @@ class Watchdog:
         self.late: list[tuple[float, float, str, float]] = []
         self.worst: dict[str, float] = {}  # the worst lag of any tick, by phase
         self.samples: dict[float, collections.Counter[tuple[str, ...]]] = {}
+        # (started, ended) of each garbage collection on the loop thread: a collection runs
+        # wherever an allocation triggers it, and no Python stack shows it.
+        self.collections: list[tuple[float, float]] = []
+        self._gc_started = 0.0
         self._stop = threading.Event()
         self._loop_thread = threading.get_ident()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -61,11 +66,25 @@ class Watchdog:
                 self.late.append((before, lag, phase, cpu))
 
     def start(self) -> None:
+        gc.callbacks.append(self._collected)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+        gc.callbacks.remove(self._collected)
+
+    def _collected(self, phase: str, _info: dict[str, Any]) -> None:
+        if threading.get_ident() != self._loop_thread:
+            return
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.collections.append((self._gc_started, time.perf_counter()))
+
+    def _gc_time(self, start: float, end: float) -> float:
+        """Seconds the loop thread spent collecting garbage between ``start`` and ``end``."""
+        return sum(max(0.0, min(end, stop) - max(start, began)) for began, stop in self.collections)
 
     def _watch(self) -> None:
         while not self._stop.is_set():
@@ -99,7 +118,9 @@ class Watchdog:
         A tick during which the loop thread ran for less than half the lag, with its own
         stack sampled, was mostly off a core (preempted on a loaded machine) or waiting for
         the GIL: ``descheduled``, whoever's code it was in. Samples taken while the loop
-        idled in ``select`` name the thread that held the GIL, and keep that owner."""
+        idled in ``select`` name the thread that held the GIL, and keep that owner. A tick
+        that was mostly a garbage collection on the loop thread is the ``garbage
+        collector``'s, whatever code allocated when it started."""
         out = []
         for tick, lag, phase, cpu in self.late:
             found = self.samples.get(tick, collections.Counter())
@@ -108,13 +129,16 @@ class Watchdog:
                 idle = bool(stack) and stack[0].startswith("[loop idle")
                 running = idle or cpu >= lag / 2
                 owners[owner(stack) if running else "descheduled"] += count
+            collecting = self._gc_time(tick, tick + lag + 0.001)
+            main = owners.most_common(1)[0][0] if owners else "unsampled"
             out.append(
                 {
                     "ms": lag * 1000,
                     "cpu_ms": cpu * 1000,
+                    "gc_ms": collecting * 1000,
                     "phase": phase,
                     "samples": sum(found.values()),
-                    "owner": owners.most_common(1)[0][0] if owners else "unsampled",
+                    "owner": "garbage collector" if collecting >= lag / 2 else main,
                     "stacks": [list(s) for s, _ in found.most_common(2)],
                 }
             )
@@ -204,7 +228,8 @@ async def run(n: int, base: str, threshold_s: float, bare: bool) -> dict[str, An
                 dog.phase = "policy reload"
             result = await executor.execute_step(node, {**INPUT, "customer": f"Dana {i}"})
             assert result.success, result.error_message
-        ledger.close()
+        dog.phase = "shutdown"
+        await asyncio.to_thread(ledger.close)  # as a host shuts down: off the loop
         if bare:
             call = make_bare(litellm, base, {})
             dog.phase = "bare calls"
@@ -240,14 +265,16 @@ def main(argv: list[str] | None = None) -> int:
     blocks = sorted(out["blocks"], key=lambda b: -b["ms"])
     print(f"load average {load:.2f} -> {os.getloadavg()[0]:.2f}; blocks over {ns.threshold_ms} ms")
     print("\nworst block by owner (count of blocks over the threshold):")
-    for name in ("ours", "litellm", "event loop", "descheduled", "unsampled", "harness"):
+    owners = ("ours", "litellm", "event loop", "garbage collector", "descheduled", "unsampled")
+    for name in (*owners, "harness"):
         mine = [b for b in blocks if b["owner"] == name]
         if mine:
             print(f"  {name}: {mine[0]['ms']:.1f} ms in {mine[0]['phase']} ({len(mine)} blocks)")
     for block in blocks[: ns.show]:
         print(
             f"\n{block['ms']:.1f} ms in {block['phase']}, {block['owner']} "
-            f"({block['samples']} samples, loop thread CPU {block['cpu_ms']:.1f} ms)"
+            f"({block['samples']} samples, loop thread CPU {block['cpu_ms']:.1f} ms, "
+            f"garbage collection {block['gc_ms']:.1f} ms)"
         )
         for line in block["stacks"][0] if block["stacks"] else ():
             print(f"    {line}")

@@ -279,8 +279,10 @@ def looplag(report: Report, quick: bool, base_url: str) -> None:
         "tick down to the innermost owner on the stack: ours (our code and what it calls), "
         "LiteLLM (LiteLLM and the HTTP stack under it), the event loop itself; a tick during "
         "which the loop thread ran for less than half the delay is `descheduled` (off a "
-        "core on a loaded machine, or waiting for the GIL), whoever's code it was in; "
-        "`unsampled` ticks got no sample.",
+        "core on a loaded machine, or waiting for the GIL), whoever's code it was in; a "
+        "tick spent mostly in a garbage collection on the loop thread is the `garbage "
+        "collector`'s (it runs wherever an allocation triggers it); `unsampled` ticks got "
+        "no sample.",
         "",
         "| phase | worst delay, steps | worst delay, bare calls |",
         "|---|---|---|",
@@ -290,7 +292,7 @@ def looplag(report: Report, quick: bool, base_url: str) -> None:
         lines.append(f"| {phase} | {_ms(mine)} | {_ms(theirs)} |")
     lines += ["", "| owner of a tick over 5 ms late | steps: longest (count) | bare calls |"]
     lines.append("|---|---|---|")
-    for owner in ("ours", "litellm", "event loop", "descheduled", "unsampled"):
+    for owner in ("ours", "litellm", "event loop", "garbage collector", "descheduled", "unsampled"):
         lines.append(
             f"| {owner} | {_ms(out['owners_ms'].get(owner))} "
             f"({out['counts'].get(owner, 0)}) | {_ms(bare['owners_ms'].get(owner))} "

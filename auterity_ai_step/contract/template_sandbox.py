@@ -52,7 +52,13 @@ from auterity_ai_step.errors import TemplateError
 if TYPE_CHECKING:
     from jinja2.runtime import Context
 
-__all__ = ["RenderLimits", "is_plain_substitution", "render_template", "syntax_problem"]
+__all__ = [
+    "RenderLimits",
+    "is_plain_substitution",
+    "render_template",
+    "renders_in_place",
+    "syntax_problem",
+]
 
 # String methods a prompt may call; everything else (translate, expandtabs, ...) is refused.
 _STR_METHOD_NAMES = (
@@ -328,6 +334,31 @@ def is_plain_substitution(source: str) -> bool:
     return all(isinstance(node, _PLAIN_NODES) for node in tree.find_all(nodes.Node))
 
 
+# Plain-substitution templates already compiled, by source: rendering one of these does no
+# parsing or compiling (milliseconds for a first use), only the bounded render itself.
+_IN_PLACE: dict[str, jinja2.Template] = {}
+_IN_PLACE_KEPT = 512
+
+
+def renders_in_place(source: str) -> bool:
+    """True when ``source`` is plain substitution and already compiled (it has rendered
+    once): its render is bounded and short enough for the event loop. A template's first
+    render (parse, check, compile) happens wherever the caller sends it, in a thread."""
+    return source in _IN_PLACE
+
+
+def _template(source: str) -> jinja2.Template:
+    template = _IN_PLACE.get(source)
+    if template is not None:
+        return template
+    template = _compile(source)
+    if is_plain_substitution(source):
+        if len(_IN_PLACE) >= _IN_PLACE_KEPT:
+            _IN_PLACE.clear()
+        _IN_PLACE[source] = template
+    return template
+
+
 def render_template(
     source: str,
     variables: Mapping[str, Any],
@@ -343,7 +374,7 @@ def render_template(
         )
     _, token = rendering(limits)
     try:
-        template = _compile(source)
+        template = _template(source)
         out: list[str] = []
         size = 0
         for chunk in template.generate(dict(variables)):

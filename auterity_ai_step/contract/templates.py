@@ -23,6 +23,7 @@ from auterity_ai_step.contract.template_sandbox import (
     RenderLimits,
     is_plain_substitution,
     render_template,
+    renders_in_place,
     syntax_problem,
 )
 from auterity_ai_step.errors import TemplateError
@@ -119,7 +120,8 @@ def build_messages(config: StepConfig, input_data: Mapping[str, Any]) -> list[di
 
 def renders_quickly(config: StepConfig) -> bool:
     """Whether :func:`build_messages` may run on the event loop for this step: a new-style
-    step whose every template is plain substitution (:func:`is_plain_substitution`). Legacy
+    step whose every template is plain substitution (:func:`is_plain_substitution`) and has
+    rendered before (:func:`renders_in_place`: no parse or compile left). Legacy
     ``str.format`` prompts and named templates are not judged; they render in a thread."""
     if config.legacy or config.template:
         return False
@@ -128,7 +130,7 @@ def renders_quickly(config: StepConfig) -> bool:
         sources += [m.content for m in config.messages]
     else:
         sources.append(config.prompt if config.prompt is not None else _LEGACY_DEFAULT_PROMPT)
-    return all(is_plain_substitution(source) for source in sources)
+    return all(renders_in_place(source) for source in sources)
 
 
 def _sources(data: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -26,6 +26,9 @@ async def offload(work: Callable[..., T], /, *args: Any, quick: bool, **kwargs: 
     waits, such as PostgreSQL)."""
     if not quick:
         return await asyncio.to_thread(work, *args, **kwargs)
+    # A turn for the loop's other tasks first, as a thread hop gives them: the quick call
+    # must not lengthen the stretch of code before it (a model's answer being parsed).
+    await asyncio.sleep(0)
     later: list[Callable[[], None]] = []
     try:
         with nowait.quick_scope() as scope:

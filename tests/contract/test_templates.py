@@ -7,7 +7,7 @@ import json
 import pytest
 
 from auterity_ai_step.contract.step import validate_step_config
-from auterity_ai_step.contract.template_sandbox import _compile
+from auterity_ai_step.contract.template_sandbox import _compile, renders_in_place
 from auterity_ai_step.contract.templates import (
     DEFAULT_SYSTEM_PROMPT,
     DEFAULT_TEMPLATES,
@@ -208,11 +208,18 @@ def test_syntax_error_reports_the_line() -> None:
 
 
 def test_compiled_templates_are_cached() -> None:
-    source = "cached {{ x }} template"
+    source = "cached {{ x | string }} template"
     before = _compile.cache_info().hits
     assert render_template(source, {"x": 1}) == "cached 1 template"
     assert render_template(source, {"x": 2}) == "cached 2 template"
     assert _compile.cache_info().hits >= before + 1
+    plain = "cached {{ x }} plain template"  # kept compiled for renders in place
+    assert not renders_in_place(plain)
+    assert render_template(plain, {"x": 1}) == "cached 1 plain template"
+    assert renders_in_place(plain)
+    misses = _compile.cache_info().misses
+    assert render_template(plain, {"x": 2}) == "cached 2 plain template"
+    assert _compile.cache_info().misses == misses
 
 
 def test_output_is_bounded_and_limits_are_configurable() -> None:
