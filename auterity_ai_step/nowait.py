@@ -27,8 +27,14 @@ __all__ = ["QuickScope", "WouldWait", "armed", "changed", "check", "defer", "qui
 class WouldWait(BaseException):
     """This call could wait: run it in a worker thread instead (nothing was changed).
 
+    ``busy`` says the wait would be for a lock another connection holds for now (worth
+    trying again shortly), rather than for work that always waits (a round trip, a file).
     A ``BaseException``, as ``asyncio.CancelledError`` is, so that no ``except Exception``
     between the resource and the engine mistakes it for a failure."""
+
+    def __init__(self, *, busy: bool = False) -> None:
+        super().__init__("busy" if busy else "would wait")
+        self.busy = busy
 
 
 @dataclass

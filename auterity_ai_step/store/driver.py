@@ -294,7 +294,7 @@ class Driver:
                 cursor.execute("BEGIN IMMEDIATE")
             except self._error as exc:
                 if _busy(exc):  # another writer holds the file: wait in a thread instead
-                    raise nowait.WouldWait from None
+                    raise nowait.WouldWait(busy=True) from None
                 raise
             try:
                 result = work(cursor)
@@ -304,7 +304,7 @@ class Driver:
                 with contextlib.suppress(Exception):
                     conn.rollback()
                 if isinstance(exc, self._error) and _busy(exc):
-                    raise nowait.WouldWait from None
+                    raise nowait.WouldWait(busy=True) from None
                 raise
         finally:
             with contextlib.suppress(Exception):

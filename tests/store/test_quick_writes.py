@@ -116,6 +116,28 @@ async def test_a_locked_file_sends_the_write_to_a_thread_and_the_loop_keeps_runn
     executor.ledger.close()
 
 
+async def test_a_lock_held_for_a_moment_is_waited_for_on_the_loop_not_in_a_thread(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint or another worker's write holds the file for milliseconds: the quick
+    try pauses (``asyncio.sleep``) and tries again instead of sending the write to a thread,
+    where it would hold the lock while it waits for the GIL and make the next tries fail."""
+    executor = _executor(tmp_path, sqlite_url)
+    await _step(executor, "warm")
+    sent = _count_threads(monkeypatch)
+    other = sqlite3.connect(_file(sqlite_url), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.005, lambda: other.execute("COMMIT"))
+    release.start()
+    result = await _step(executor, "after-a-moment")
+    release.join()
+    other.close()
+    assert result.success
+    assert sent == []
+    assert [r["status"] for r in executor.ledger.execution_usage("after-a-moment")] == ["success"]
+    executor.ledger.close()
+
+
 def test_a_quick_transaction_refuses_a_locked_file_before_changing_anything(
     sqlite_url: str,
 ) -> None:
