@@ -13,8 +13,8 @@ inside a quick scope (:mod:`..nowait`): on one connection kept for it, with no b
 timeout, so a lock held by another writer refuses at once (``WouldWait``, nothing changed)
 instead of waiting. That connection does not checkpoint the WAL on commit (a checkpoint
 writes and syncs pages: milliseconds); a background thread checkpoints every
-``CHECKPOINT_EVERY`` quick commits instead, in RESTART mode, so that the WAL starts over
-as it does with SQLite's own checkpoints.
+``CHECKPOINT_EVERY`` quick commits instead, while quick writes pause, so that the copy
+completes and the WAL starts over as it does with SQLite's own checkpoints.
 
 Values are stored as SQLAlchemy stores them (``tables.Money``, ``UTCDateTime``): money is a
 scaled integer on SQLite and ``Numeric`` on PostgreSQL, times are naive UTC text on SQLite.
@@ -261,8 +261,10 @@ class Driver:
     def _quick(self, work: Callable[[Any], T]) -> T:
         """``work(cursor)`` on the quick connection, or ``WouldWait`` before any change."""
         raw = self._quick_raw
-        if raw is None or not self._quick_lock.acquire(blocking=False):
+        if raw is None:  # not opened yet (the first calls open it, in threads)
             raise nowait.WouldWait
+        if not self._quick_lock.acquire(blocking=False):  # a checkpoint is copying the WAL
+            raise nowait.WouldWait(busy=True)
         try:
             if self._quick_raw is not raw:  # closed meanwhile
                 raise nowait.WouldWait
@@ -323,11 +325,13 @@ class Driver:
         try:
             raw = self.db.engine.raw_connection()
             try:
-                # RESTART, not PASSIVE: it holds the write lock while it copies (quick writes
-                # meanwhile refuse and wait in threads), so the copy completes and the next
-                # write starts the WAL over. A PASSIVE copy racing the loop's writes never
-                # completes, and the WAL would only grow.
-                raw.driver_connection.execute("PRAGMA wal_checkpoint(RESTART)")  # type: ignore[union-attr]
+                # Quick writes pause while the WAL is copied (they find the quick lock taken:
+                # busy), so the copy completes and the next write starts the WAL over; a
+                # copy racing the loop's writes would never complete, and the WAL would only
+                # grow. PASSIVE waits for no reader, so a long report cannot hold writers up
+                # (RESTART would, for as long as the busy timeout).
+                with self._quick_lock:
+                    raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
             finally:
                 raw.close()
         except Exception as exc:  # the next checkpoint, or any other connection's, will do

@@ -38,11 +38,13 @@ class FakeProvider(ScriptedGateway):
         super().__init__(default=answer(completion_tokens=100))
 
 
-def _executor(tmp_path: Path, url: str, **policy: Any) -> AIStepExecutor:
+def _executor(
+    tmp_path: Path, url: str, *, check_interval_s: float = 0.05, **policy: Any
+) -> AIStepExecutor:
     provider = FakeProvider()
     path = sim_policy_file(tmp_path, provider.base_url, **policy)
-    ledger = Ledger(url)
-    return AIStepExecutor(engine=Engine(PolicyStore(path), ledger, gateway=provider))
+    store = PolicyStore(path, check_interval_s=check_interval_s)
+    return AIStepExecutor(engine=Engine(store, Ledger(url), gateway=provider))
 
 
 async def _step(executor: AIStepExecutor, exec_id: str) -> Any:
@@ -72,7 +74,7 @@ def _file(url: str) -> str:
 async def test_steps_write_the_sqlite_ledger_on_the_loop_once_it_is_open(
     tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    executor = _executor(tmp_path, sqlite_url)
+    executor = _executor(tmp_path, sqlite_url, check_interval_s=3600)
     sent = _count_threads(monkeypatch)
     first = await _step(executor, "e0")  # opens the ledger (tables, connections) in threads
     assert sent, "the first step must open the ledger off the loop"
@@ -122,15 +124,15 @@ async def test_a_lock_held_for_a_moment_is_waited_for_on_the_loop_not_in_a_threa
     """A checkpoint or another worker's write holds the file for milliseconds: the quick
     try pauses (``asyncio.sleep``) and tries again instead of sending the write to a thread,
     where it would hold the lock while it waits for the GIL and make the next tries fail."""
-    executor = _executor(tmp_path, sqlite_url)
+    executor = _executor(tmp_path, sqlite_url, check_interval_s=3600)
     await _step(executor, "warm")
     sent = _count_threads(monkeypatch)
-    other = sqlite3.connect(_file(sqlite_url), isolation_level=None, check_same_thread=False)
+    other = sqlite3.connect(_file(sqlite_url), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    release = threading.Timer(0.005, lambda: other.execute("COMMIT"))
-    release.start()
+    # Released by the loop itself 5 ms on, during the quick try's pauses (about 60 ms in
+    # all), however loaded the machine is.
+    asyncio.get_running_loop().call_later(0.005, other.execute, "COMMIT")
     result = await _step(executor, "after-a-moment")
-    release.join()
     other.close()
     assert result.success
     assert sent == []
@@ -304,4 +306,29 @@ async def test_the_wal_starts_over_while_steps_keep_writing_quickly(
         frames = check.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
     written = steps * 4 * 3  # four commits a step, at least three pages each
     assert frames < written / 4, f"{frames} frames in the WAL after {steps} steps"
+    executor.ledger.close()
+
+
+async def test_a_long_reader_does_not_hold_the_quick_writes_up(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report reading the ledger keeps its snapshot while steps run: the background
+    checkpoint copies what it can and returns, so no write waits for the reader (a
+    checkpoint that waits for readers would hold the file's write lock meanwhile)."""
+    monkeypatch.setattr(driver_module, "CHECKPOINT_EVERY", 4)
+    executor = _executor(tmp_path, sqlite_url, check_interval_s=3600)  # no policy check due
+    await _step(executor, "warm")
+    sent = _count_threads(monkeypatch)
+    reader = sqlite3.connect(_file(sqlite_url), isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM model_usage").fetchone() == (1,)
+    try:
+        for i in range(10):  # 40 quick commits: ten checkpoints while the reader reads
+            await _step(executor, f"read-{i}")
+            await asyncio.sleep(0.01)  # time for the checkpoint thread to run
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    assert sent == []
+    assert len(executor.ledger.execution_usage("read-9")) == 1
     executor.ledger.close()
