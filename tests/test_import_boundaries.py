@@ -24,7 +24,11 @@ OWNERS = {
     "litellm": {"routing/gateway.py"},
     "sqlalchemy": {"store/"},
     "alembic": {"store/"},
-    "jinja2": {"contract/template_sandbox.py", "contract/template_filters.py"},
+    "jinja2": {
+        "contract/template_sandbox.py",
+        "contract/template_guards.py",
+        "contract/template_filters.py",
+    },
     "fastapi": {"api/"},
 }
 

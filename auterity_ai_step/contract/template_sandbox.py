@@ -1,8 +1,10 @@
-"""The Jinja2 sandbox behind :func:`render_template` (with its filters, the only Jinja2 user).
+"""The Jinja2 sandbox behind :func:`render_template` (with its guards and filters, the only
+Jinja2 users).
 
 Prompts are written by workflow authors and filled with data from earlier steps, so a
 template is untrusted code. Jinja2 runs in an immutable sandbox with ``StrictUndefined``
-and a per-render :class:`RenderLimits` budget (:mod:`.template_budget`): every loop
+and a per-render :class:`RenderLimits` budget (:mod:`.template_budget`, charged by
+:mod:`.template_guards`): every loop
 iteration, call, filter, operator and emitted chunk is charged, and every value is sized
 from its inputs *before* it is built (repetition, ``+``, ``~``, ``%``, ``str.format``,
 ``str.join``, the value shown by ``{{ }}``; the filters in :mod:`.template_filters`), because
@@ -26,8 +28,8 @@ from jinja2.exceptions import SecurityError
 from jinja2.lexer import TokenStream
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.visitor import NodeTransformer
 
+from auterity_ai_step.contract import template_guards as guards
 from auterity_ai_step.contract.template_budget import (
     RenderLimits,
     budget,
@@ -35,14 +37,11 @@ from auterity_ai_step.contract.template_budget import (
     check_numbers,
     finished,
     format_spec_size,
-    limit_chars,
     limit_items,
     percent_spec_size,
     rendering,
-    too_big,
 )
 from auterity_ai_step.contract.template_filters import (
-    as_text,
     bounded_filters,
     checked_replace,
     join_text,
@@ -70,134 +69,30 @@ _STR_METHOD_NAMES = (
 _STR_METHODS = frozenset(_STR_METHOD_NAMES.split())
 _STR_SIZE_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})  # their int is a width
 _REMOVED_GLOBALS = ("cycler", "joiner", "lipsum", "namespace")
-_SEQUENCES = (str, bytes, list, tuple)
-
-
-def _loop_guard(iterable: Any) -> Iterator[Any]:
-    current = budget()
-    for item in iterable:
-        current.charge()
-        yield item
-
-
-def _output_guard(value: Any) -> str:
-    current = budget()
-    text = as_text(value, "output")
-    current.produced += len(text)
-    current.charge()
-    if current.produced > current.limits.max_produced_chars:
-        raise TemplateError(
-            f"template builds more than {current.limits.max_produced_chars} characters of "
-            "text (max_produced_chars)"
-        )
-    return text
-
-
-def _concat_guard(*parts: Any) -> str:
-    current = budget()
-    current.charge()
-    room = current.limits.max_output_chars
-    size = 0
-    for part in parts:
-        size += _text_size(part, "'~' concatenation", room - size)
-    if size > room:
-        limit_chars(size, "'~' concatenation")
-    return "".join(str(p) for p in parts)
-
-
-def _text_size(value: Any, what: str, room: int) -> int:
-    """Length of ``str(value)``, found without building it when it is not text."""
-    if isinstance(value, str | jinja2.Undefined):
-        return len(str(value))
-    return budget().text_size(value, what, limit=room)
-
-
-def _safe_range(*args: int) -> range:
-    result = range(*args)
-    limit_items(len(result), "range()")
-    budget().charge(len(result) // 16 + 1)
-    return result
-
-
-def _repetition_size(left: Any, right: Any) -> None:
-    for seq, n in ((left, right), (right, left)):
-        if isinstance(seq, _SEQUENCES) and isinstance(n, int):
-            if isinstance(seq, str | bytes):
-                limit_chars(len(seq) * n, "'*' repetition")
-            else:
-                limit_items(len(seq) * n, "'*' repetition")
-
-
-def _int_bits(operator: str, left: Any, right: Any) -> None:
-    """Integers built by ``*`` and ``**`` stay under ``max_int_bits`` (checked first)."""
-    if not all(isinstance(v, int | float) for v in (left, right)):
-        return
-    limit = budget().limits.max_int_bits
-    if operator == "**":
-        bits = int(abs(left)).bit_length() * abs(right)
-        if isinstance(left, int) and bits > limit:
-            raise too_big(int(bits), "'**' exponent (bits of the result)", "max_int_bits")
-    elif isinstance(left, int) and isinstance(right, int):
-        bits = left.bit_length() + right.bit_length()
-        if bits > limit:
-            raise too_big(bits, "'*' product (bits)", "max_int_bits")
-
-
-def _sum_size(left: Any, right: Any) -> None:
-    if isinstance(left, str) and isinstance(right, str):
-        limit_chars(len(left) + len(right), "'+' concatenation")
-    elif isinstance(left, list | tuple) and isinstance(right, list | tuple):
-        limit_items(len(left) + len(right), "'+' concatenation")
-
-
-def _no_loading(name: str) -> str:
-    raise TemplateError(f"prompts cannot include, import or extend other templates ({name!r})")
-
-
-class _Guard(NodeTransformer):
-    """Rewrite the parsed template so loops, output and ``~`` go through the budget."""
-
-    @staticmethod
-    def _call(name: str, args: list[Any], lineno: int) -> nodes.Call:
-        return nodes.Call(nodes.EnvironmentAttribute(name), args, [], None, None, lineno=lineno)
-
-    def visit_For(self, node: nodes.For) -> nodes.Node:
-        self.generic_visit(node)
-        node.iter = self._call("loop_guard", [node.iter], node.lineno)
-        return node
-
-    def visit_Output(self, node: nodes.Output) -> nodes.Node:
-        self.generic_visit(node)
-        node.nodes = [self._call("output_guard", [n], n.lineno) for n in node.nodes]
-        return node
-
-    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
-        self.generic_visit(node)
-        return self._call("concat_guard", list(node.nodes), node.lineno)
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%", "+"})
 
-    loop_guard = staticmethod(_loop_guard)
-    output_guard = staticmethod(_output_guard)
-    concat_guard = staticmethod(_concat_guard)
+    loop_guard = staticmethod(guards.loop_guard)
+    output_guard = staticmethod(guards.output_guard)
+    concat_guard = staticmethod(guards.concat_guard)
 
     def __init__(self) -> None:
         super().__init__(
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             cache_size=0,
-            loader=jinja2.FunctionLoader(_no_loading),
+            loader=jinja2.FunctionLoader(guards.no_loading),
         )
         for name in _REMOVED_GLOBALS:
             self.globals.pop(name, None)
-        self.globals["range"] = _safe_range
+        self.globals["range"] = guards.safe_range
         self.filters = bounded_filters(self.filters)
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
-        guarded = _Guard().visit(tree)
+        guarded = guards.GuardCalls().visit(tree)
         assert isinstance(guarded, nodes.Template)
         return guarded
 
@@ -230,19 +125,23 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         current = budget()
         current.charge()
         if operator == "*":
-            _repetition_size(left, right)
-            _int_bits(operator, left, right)
+            guards.repetition_size(left, right)
+            guards.int_bits(operator, left, right)
         elif operator == "**":
-            _int_bits(operator, left, right)
+            guards.int_bits(operator, left, right)
         elif operator == "+":
-            _sum_size(left, right)
+            guards.sum_size(left, right)
         elif operator == "%" and isinstance(left, str):
             check_formatting(percent_spec_size(left, "'%' formatting"), right, "'%' formatting")
         return current.check_size(super().call_binop(context, operator, left, right), operator)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        if __obj is _output_guard or __obj is _concat_guard or __obj is _loop_guard:
-            # Our own guards (only ``_Guard`` can place them): they charge and size for
+        if (
+            __obj is guards.output_guard
+            or __obj is guards.concat_guard
+            or __obj is guards.loop_guard
+        ):
+            # Our own guards (only ``GuardCalls`` can place them): they charge and size for
             # themselves, and the sandbox's checks of a callable would only cost time. Their
             # arguments are positional; Jinja2's keywords (``_loop_vars``...) are its own.
             return __obj(*args)
